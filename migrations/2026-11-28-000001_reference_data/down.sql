@@ -1,0 +1,4 @@
+DROP TABLE service_categories;
+DROP TABLE issuers;
+DROP TABLE districts;
+DROP TABLE regions;

@@ -1,0 +1,115 @@
+//! Appending one row to the chain inside the caller's transaction.
+
+use chrono::{DateTime, SubsecRound, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::chain::{LinkContent, detail_digest, link_hash};
+use crate::db::schema::{audit_chain_head, audit_log};
+
+/// Who caused an audited change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// A signed-in account.
+    Account(Uuid),
+    /// The command line, run by an operator on the server.
+    Cli,
+    /// The service itself (start-up data loads, scheduled work).
+    System,
+    /// Someone not signed in (a failed login, a registration).
+    Anonymous,
+}
+
+impl Actor {
+    /// The text stored in the `actor` column.
+    pub fn as_text(&self) -> String {
+        match self {
+            Actor::Account(id) => format!("account:{id}"),
+            Actor::Cli => "cli".to_owned(),
+            Actor::System => "system".to_owned(),
+            Actor::Anonymous => "anonymous".to_owned(),
+        }
+    }
+}
+
+/// One audited event. `detail` must never hold passwords, tokens or ID numbers.
+#[derive(Debug, Clone)]
+pub struct AuditEvent {
+    /// Who did it.
+    pub actor: Actor,
+    /// What was done, `entity.verb` in the past tense, e.g. `account.created`.
+    pub action: &'static str,
+    /// The kind of thing it was done to.
+    pub entity_type: &'static str,
+    /// Which one, when there is one.
+    pub entity_id: Option<String>,
+    /// What changed, without personal data.
+    pub detail: serde_json::Value,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = audit_log)]
+struct NewAuditRow<'a> {
+    seq: i64,
+    occurred_at: DateTime<Utc>,
+    actor: &'a str,
+    action: &'a str,
+    entity_type: &'a str,
+    entity_id: Option<&'a str>,
+    detail: &'a serde_json::Value,
+    detail_digest: &'a str,
+    prev_hash: &'a str,
+    hash: &'a str,
+}
+
+/// Appends `event` to the chain and returns its sequence number.
+///
+/// Call it inside the transaction that makes the change, so the change and its record commit or
+/// roll back together. The row lock on `audit_chain_head` serialises writers: each one links to
+/// the row the previous one wrote, and the chain never forks.
+pub async fn record(conn: &mut AsyncPgConnection, event: &AuditEvent) -> QueryResult<i64> {
+    let (last_seq, last_hash): (i64, String) = audit_chain_head::table
+        .select((audit_chain_head::last_seq, audit_chain_head::last_hash))
+        .for_update()
+        .first(conn)
+        .await?;
+    let seq = last_seq + 1;
+    // PostgreSQL keeps microseconds; hash exactly what will be stored.
+    let occurred_at = Utc::now().trunc_subsecs(6);
+    let actor = event.actor.as_text();
+    let digest = detail_digest(&event.detail);
+    let hash = link_hash(&LinkContent {
+        seq,
+        occurred_at,
+        actor: &actor,
+        action: event.action,
+        entity_type: event.entity_type,
+        entity_id: event.entity_id.as_deref(),
+        detail_digest: &digest,
+        prev_hash: &last_hash,
+    });
+    diesel::insert_into(audit_log::table)
+        .values(NewAuditRow {
+            seq,
+            occurred_at,
+            actor: &actor,
+            action: event.action,
+            entity_type: event.entity_type,
+            entity_id: event.entity_id.as_deref(),
+            detail: &event.detail,
+            detail_digest: &digest,
+            prev_hash: &last_hash,
+            hash: &hash,
+        })
+        .execute(conn)
+        .await?;
+    diesel::update(audit_chain_head::table)
+        .set((
+            audit_chain_head::last_seq.eq(seq),
+            audit_chain_head::last_hash.eq(&hash),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(seq)
+}

@@ -1,0 +1,3 @@
+//! Authentication: password hashing now; tokens and extractors arrive with identity and access.
+
+pub mod password;

@@ -1,0 +1,178 @@
+//! The command line. Every subcommand loads the same configuration, so `DATABASE_URL` and
+//! `TALENTCARD__…` variables apply to all of them.
+
+use std::io::BufRead;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use secrecy::SecretString;
+use uuid::Uuid;
+
+use crate::audit::{self, Actor};
+use crate::auth::password;
+use crate::configuration::{Environment, Settings};
+use crate::domain::email::Email;
+use crate::domain::password::NewPassword;
+use crate::models::account::{self, NewAccount, Role};
+use crate::startup::{Application, prepare_database};
+use crate::{demo, telemetry};
+
+/// Issue and verify mutually recognised talent service cards.
+#[derive(Debug, Parser)]
+#[command(name = "talentcard", version)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create the database if needed, migrate, and serve HTTP.
+    Serve {
+        /// Address to listen on, e.g. 127.0.0.1:8080 (default from configuration).
+        #[arg(long)]
+        bind: Option<String>,
+        /// Load demo accounts and data and print their logins.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Create the database if needed and run pending migrations.
+    Migrate,
+    /// Manage administrators.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Inspect the audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Create an administrator; the password is read from standard input.
+    Create {
+        /// The administrator's email.
+        #[arg(long)]
+        email: String,
+        /// The administrator's display name.
+        #[arg(long, default_value = "Administrator")]
+        full_name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Walk the hash chain; exit non-zero at the first broken row.
+    Verify,
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let mut settings = Settings::load()?;
+    telemetry::init(&settings.log);
+    match cli.command {
+        Command::Serve { bind, demo } => serve(&mut settings, bind, demo).await,
+        Command::Migrate => {
+            prepare_database(&settings).await?;
+            println!("database is up to date");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Admin {
+            command: AdminCommand::Create { email, full_name },
+        } => create_admin(&settings, &email, &full_name).await,
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => verify_audit(&settings).await,
+    }
+}
+
+async fn serve(
+    settings: &mut Settings,
+    bind: Option<String>,
+    demo: bool,
+) -> anyhow::Result<ExitCode> {
+    if let Some(bind) = bind {
+        let (host, port) = bind.rsplit_once(':').context("--bind must be HOST:PORT")?;
+        settings.application.host = host.trim_matches(['[', ']']).to_owned();
+        settings.application.port = port.parse().context("--bind has no valid port")?;
+    }
+    if demo && settings.environment == Environment::Production {
+        anyhow::bail!("--demo is refused when TALENTCARD_ENV=production");
+    }
+    let application = Application::build(settings).await?;
+    if demo {
+        let logins = demo::load(&settings.config_dir, application.pool()).await?;
+        demo::print_logins(&logins);
+    }
+    let host = &settings.application.host;
+    let port = application.port();
+    tracing::info!(%host, port, "serving");
+    println!("talentcard listening on http://{host}:{port} (API explorer: /docs)");
+    application.run_until_stopped().await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn create_admin(
+    settings: &Settings,
+    email: &str,
+    full_name: &str,
+) -> anyhow::Result<ExitCode> {
+    let email = Email::parse(email).map_err(|e| anyhow::anyhow!("--email {e}"))?;
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("could not read the password from standard input")?;
+    let raw = line.trim_end_matches(['\r', '\n']).to_owned();
+    let new_password =
+        NewPassword::parse(SecretString::from(raw)).map_err(|e| anyhow::anyhow!("password {e}"))?;
+    prepare_database(settings).await?;
+    let hash = password::hash(new_password.secret().clone()).await?;
+    let mut conn = AsyncPgConnection::establish(settings.database.url()).await?;
+    let new = NewAccount {
+        id: Uuid::now_v7(),
+        email: email.as_str(),
+        password_hash: &hash,
+        full_name,
+        role: Role::Admin.as_str(),
+        issuer: None,
+    };
+    match account::create(&mut conn, new, Actor::Cli).await {
+        Ok(created) => {
+            println!("created administrator {} ({})", created.email, created.id);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => {
+            eprintln!("error: an account with email {email} already exists");
+            Ok(ExitCode::FAILURE)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn verify_audit(settings: &Settings) -> anyhow::Result<ExitCode> {
+    let mut conn = AsyncPgConnection::establish(settings.database.url())
+        .await
+        .context("could not connect to the database")?;
+    match audit::verify(&mut conn).await? {
+        Ok(report) => {
+            println!(
+                "audit chain intact: {} rows, head {}",
+                report.rows, report.head_hash
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(broken) => {
+            eprintln!("{broken}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}

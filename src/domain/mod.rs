@@ -1,0 +1,5 @@
+//! Pure domain rules with no I/O: validated value types and, later, eligibility, card numbers
+//! and status machines. Everything here is unit-tested beside its code.
+
+pub mod email;
+pub mod password;

@@ -1,0 +1,200 @@
+//! Request extractors and the extractor error handlers that keep every client mistake in
+//! problem+json.
+//!
+//! [`ApiJson`] replaces actix's `Json`: it reads at most the configured number of bytes (413
+//! beyond), insists on a JSON content type (415), tells unparseable bodies (400
+//! `malformed_request`) from well-formed bodies with wrong or missing fields (422
+//! `validation_failed` with the field's path).
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::StreamExt;
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+
+use crate::error::{ApiError, ErrorCode, FieldError};
+
+/// The largest JSON body a handler reads; shared with the extractor through app data.
+#[derive(Debug, Clone, Copy)]
+pub struct JsonLimit(pub usize);
+
+/// A JSON body, deserialised with the path of the first bad field reported.
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req
+            .app_data::<JsonLimit>()
+            .map_or(64 * 1024, |limit| limit.0);
+        let is_json = has_json_content_type(req);
+        let declared_length = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if !is_json {
+                return Err(ApiError::new(
+                    ErrorCode::UnsupportedMediaType,
+                    "the body must be JSON with Content-Type: application/json",
+                ));
+            }
+            if declared_length.is_some_and(|len| len > limit) {
+                return Err(too_large(limit));
+            }
+            let mut body = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|_| {
+                    ApiError::new(ErrorCode::MalformedRequest, "the body could not be read")
+                })?;
+                if body.len() + chunk.len() > limit {
+                    return Err(too_large(limit));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            parse_json(&body).map(ApiJson)
+        })
+    }
+}
+
+fn too_large(limit: usize) -> ApiError {
+    ApiError::new(
+        ErrorCode::PayloadTooLarge,
+        format!("the body is larger than {limit} bytes"),
+    )
+}
+
+fn has_json_content_type(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|essence| {
+            let essence = essence.trim().to_ascii_lowercase();
+            essence == "application/json" || essence.ends_with("+json")
+        })
+        .unwrap_or(false)
+}
+
+/// Parses a JSON body: syntax errors are 400, type and field errors 422 naming the field.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => data_error(&path, &inner),
+            _ => ApiError::new(ErrorCode::MalformedRequest, "the body is not valid JSON"),
+        }
+    })?;
+    deserializer
+        .end()
+        .map_err(|_| ApiError::new(ErrorCode::MalformedRequest, "the body is not valid JSON"))?;
+    Ok(value)
+}
+
+fn data_error(path: &str, error: &serde_json::Error) -> ApiError {
+    // serde_json's message ends with " at line L column C"; the client gets the field instead.
+    let message = error.to_string();
+    let message = message
+        .split(" at line ")
+        .next()
+        .unwrap_or("is not acceptable")
+        .to_owned();
+    let parent = if path == "." { "" } else { path };
+    let field = match message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next())
+    {
+        Some(missing) if parent.is_empty() => missing.to_owned(),
+        Some(missing) => format!("{parent}.{missing}"),
+        None if parent.is_empty() => "body".to_owned(),
+        None => parent.to_owned(),
+    };
+    ApiError::validation(vec![FieldError { field, message }])
+}
+
+/// Path segments that do not parse (a malformed UUID, say) name no resource: 404.
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|_, _| ApiError::not_found().into())
+}
+
+/// Query strings that do not parse are 422 naming the problem.
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default()
+        .error_handler(|error, _| ApiError::invalid_field("query", error.to_string()).into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[expect(dead_code, reason = "fields exist to be deserialised")]
+    struct Body {
+        email: String,
+        employer: Employer,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[expect(dead_code, reason = "fields exist to be deserialised")]
+    struct Employer {
+        months: u32,
+    }
+
+    fn field_of(body: &str) -> (ErrorCode, String) {
+        match parse_json::<Body>(body.as_bytes()) {
+            Ok(_) => (ErrorCode::InternalError, String::new()),
+            Err(e) => (
+                e.code(),
+                e.problem()
+                    .errors
+                    .first()
+                    .map(|f| f.field.clone())
+                    .unwrap_or_default(),
+            ),
+        }
+    }
+
+    #[test]
+    fn syntax_errors_are_malformed() {
+        assert_eq!(field_of("{\"email\":").0, ErrorCode::MalformedRequest);
+        assert_eq!(field_of("not json").0, ErrorCode::MalformedRequest);
+        let ok_then_garbage = r#"{"email":"a","employer":{"months":1}} x"#;
+        assert_eq!(field_of(ok_then_garbage).0, ErrorCode::MalformedRequest);
+    }
+
+    #[test]
+    fn data_errors_name_the_field() {
+        let missing = field_of(r#"{"employer":{"months":1}}"#);
+        assert_eq!(missing, (ErrorCode::ValidationFailed, "email".to_owned()));
+        let nested = field_of(r#"{"email":"a","employer":{"months":"many"}}"#);
+        assert_eq!(
+            nested,
+            (ErrorCode::ValidationFailed, "employer.months".to_owned())
+        );
+        let nested_missing = field_of(r#"{"email":"a","employer":{}}"#);
+        assert_eq!(
+            nested_missing,
+            (ErrorCode::ValidationFailed, "employer.months".to_owned())
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_overflowed() {
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let parsed = parse_json::<serde_json::Value>(deep.as_bytes());
+        assert_eq!(
+            parsed.err().map(|e| e.code()),
+            Some(ErrorCode::MalformedRequest)
+        );
+    }
+}

@@ -1,0 +1,5 @@
+//! Row types and queries, one file per table or aggregate. Functions return `QueryResult`;
+//! turning a database answer into an HTTP answer is the handlers' business.
+
+pub mod account;
+pub mod reference;

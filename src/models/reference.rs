@@ -1,0 +1,92 @@
+//! Regions, districts, issuers and service categories.
+
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::db::schema::{districts, issuers, regions, service_categories};
+
+/// One of Beijing (`BJ`), Tianjin (`TJ`), Hebei (`HE`).
+#[derive(Debug, Clone, Serialize, Deserialize, Queryable, Selectable, Insertable, ToSchema)]
+#[diesel(table_name = regions)]
+pub struct Region {
+    /// `BJ`, `TJ` or `HE`.
+    pub code: String,
+    /// Chinese name.
+    pub name: String,
+    /// English name.
+    pub name_en: String,
+}
+
+/// A district where cards are issued or used.
+#[derive(Debug, Clone, Serialize, Deserialize, Queryable, Selectable, Insertable, ToSchema)]
+#[diesel(table_name = districts)]
+pub struct District {
+    /// Lower-case code, e.g. `tongzhou`.
+    #[schema(example = "tongzhou")]
+    pub code: String,
+    /// Chinese name.
+    pub name: String,
+    /// English name.
+    pub name_en: String,
+    /// The region the district belongs to.
+    #[schema(example = "BJ")]
+    pub region: String,
+}
+
+/// An issuing authority.
+#[derive(Debug, Clone, Serialize, Deserialize, Queryable, Selectable, Insertable, ToSchema)]
+#[diesel(table_name = issuers)]
+pub struct Issuer {
+    /// Upper-case code, e.g. `XA`.
+    #[schema(example = "XA")]
+    pub code: String,
+    /// Chinese name.
+    pub name: String,
+    /// English name.
+    pub name_en: String,
+    /// The district the authority sits in.
+    #[schema(example = "xiongan")]
+    pub district: String,
+}
+
+/// A category of service partner agencies offer to card holders.
+#[derive(Debug, Clone, Serialize, Deserialize, Queryable, Selectable, ToSchema)]
+#[diesel(table_name = service_categories)]
+pub struct ServiceCategory {
+    /// Snake-case code, e.g. `annual_health_check`.
+    #[schema(example = "annual_health_check")]
+    pub code: String,
+    /// Chinese name.
+    pub name: String,
+    /// English name.
+    pub name_en: String,
+}
+
+/// All districts, by region then code.
+pub async fn list_districts(conn: &mut AsyncPgConnection) -> QueryResult<Vec<District>> {
+    districts::table
+        .select(District::as_select())
+        .order((districts::region.asc(), districts::code.asc()))
+        .load(conn)
+        .await
+}
+
+/// All issuers, by code.
+pub async fn list_issuers(conn: &mut AsyncPgConnection) -> QueryResult<Vec<Issuer>> {
+    issuers::table
+        .select(Issuer::as_select())
+        .order(issuers::code.asc())
+        .load(conn)
+        .await
+}
+
+/// The service catalogue in display order.
+pub async fn list_services(conn: &mut AsyncPgConnection) -> QueryResult<Vec<ServiceCategory>> {
+    service_categories::table
+        .select(ServiceCategory::as_select())
+        .order(service_categories::position.asc())
+        .load(conn)
+        .await
+}

@@ -1,0 +1,23 @@
+//! `GET /api/v1/districts`: the districts where cards are issued or used.
+
+use actix_web::{HttpResponse, get, web};
+
+use super::cacheable_json;
+use crate::db::DbPool;
+use crate::error::{ApiError, ProblemDetails};
+use crate::models::reference::{self, District};
+
+/// Lists the districts where cards are issued or used.
+#[utoipa::path(
+    tag = "reference",
+    responses(
+        (status = 200, body = Vec<District>),
+        (status = 503, body = ProblemDetails, content_type = "application/problem+json"),
+    )
+)]
+#[get("/districts")]
+pub async fn list_districts(pool: web::Data<DbPool>) -> Result<HttpResponse, ApiError> {
+    let mut conn = pool.get().await?;
+    let rows = reference::list_districts(&mut conn).await?;
+    Ok(cacheable_json(&rows))
+}

@@ -1,0 +1,123 @@
+//! Building and running the application: database preparation, the pool, the HTTP server.
+
+use std::net::TcpListener;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceResponse};
+use actix_web::http::header::CONTENT_TYPE;
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers, from_fn};
+use actix_web::{App, HttpResponse, HttpServer, ResponseError, web};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::configuration::Settings;
+use crate::db::{self, DbPool};
+use crate::error::ApiError;
+use crate::extract::{self, JsonLimit};
+use crate::{metrics, openapi, reference, routes, telemetry};
+
+/// A built, bound, not yet running application.
+pub struct Application {
+    port: u16,
+    pool: DbPool,
+    server: Server,
+}
+
+impl Application {
+    /// Prepares the database (create, migrate, reference data), builds the pool and binds.
+    pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
+        prepare_database(settings).await?;
+        let pool = db::build_pool(&settings.database)?;
+        let address = format!(
+            "{}:{}",
+            settings.application.host, settings.application.port
+        );
+        let listener = TcpListener::bind(&address)
+            .map_err(|e| anyhow::anyhow!("could not bind {address}: {e}"))?;
+        let port = listener.local_addr()?.port();
+        let server = run(listener, pool.clone(), settings)?;
+        Ok(Application { port, pool, server })
+    }
+
+    /// The port actually bound (useful when the configuration asked for 0).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The application's pool, for loading demo data before serving.
+    pub fn pool(&self) -> &DbPool {
+        &self.pool
+    }
+
+    /// Serves until the process is asked to stop (SIGINT/SIGTERM), then drains gracefully.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Creates the database when missing, runs pending migrations, loads missing reference data.
+pub async fn prepare_database(settings: &Settings) -> anyhow::Result<()> {
+    db::ensure_database(&settings.database).await?;
+    let ran = db::run_migrations(settings.database.url()).await?;
+    if ran > 0 {
+        tracing::info!(migrations = ran, "ran pending migrations");
+    }
+    let mut conn = AsyncPgConnection::establish(settings.database.url()).await?;
+    reference::load(&settings.reference_dir(), &mut conn).await?;
+    Ok(())
+}
+
+fn run(listener: TcpListener, pool: DbPool, settings: &Settings) -> anyhow::Result<Server> {
+    let metrics = metrics::middleware(pool.clone())?;
+    let json_limit = JsonLimit(settings.application.json_limit_bytes);
+    let pool = web::Data::new(pool);
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .wrap(ErrorHandlers::new().default_handler(ensure_problem_json))
+            .wrap(metrics.clone())
+            .wrap(from_fn(telemetry::trace_requests))
+            .app_data(pool.clone())
+            .app_data(json_limit)
+            .app_data(extract::path_config())
+            .app_data(extract::query_config())
+            .into_utoipa_app()
+            .openapi(openapi::base())
+            .configure(routes::configure)
+            .openapi_service(|api| SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
+            .default_service(web::to(|| async {
+                Err::<HttpResponse, _>(ApiError::not_found())
+            }))
+            .into_app()
+    })
+    .client_request_timeout(std::time::Duration::from_millis(
+        settings.application.client_request_timeout_ms,
+    ))
+    .shutdown_timeout(10);
+    if settings.application.workers > 0 {
+        server = server.workers(settings.application.workers);
+    }
+    Ok(server.listen(listener)?.run())
+}
+
+/// Turns any error answer not already in problem+json (actix's own 404 and 405, a handler's
+/// bare status) into problem+json, so clients parse one error shape.
+fn ensure_problem_json<B: MessageBody + 'static>(
+    response: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_problem = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    let replacement = (!is_problem)
+        .then(|| ApiError::for_status(response.status()))
+        .flatten();
+    let Some(problem) = replacement else {
+        return Ok(ErrorHandlerResponse::Response(
+            response.map_into_left_body(),
+        ));
+    };
+    let (request, _) = response.into_parts();
+    let answer = ServiceResponse::new(request, problem.error_response());
+    Ok(ErrorHandlerResponse::Response(answer.map_into_right_body()))
+}
