@@ -197,4 +197,73 @@ mod tests {
             Some(ErrorCode::MalformedRequest)
         );
     }
+
+    mod over_http {
+        use actix_web::{App, HttpResponse, post, test};
+
+        use super::super::{ApiJson, JsonLimit};
+
+        #[derive(serde::Deserialize)]
+        struct Echo {
+            name: String,
+            count: u32,
+        }
+
+        #[post("/echo")]
+        async fn echo(body: ApiJson<Echo>) -> HttpResponse {
+            HttpResponse::Ok().body(format!("{}:{}", body.0.name, body.0.count))
+        }
+
+        async fn send(content_type: &str, body: Vec<u8>) -> (u16, serde_json::Value) {
+            let app =
+                test::init_service(App::new().app_data(JsonLimit(64 * 1024)).service(echo)).await;
+            let request = test::TestRequest::post()
+                .uri("/echo")
+                .insert_header(("content-type", content_type))
+                .set_payload(body)
+                .to_request();
+            let response = test::call_service(&app, request).await;
+            let status = response.status().as_u16();
+            let bytes = test::read_body(response).await;
+            let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+            (status, json)
+        }
+
+        #[actix_web::test]
+        async fn json_mistakes_become_problems() {
+            let json = "application/json";
+            let (status, _) = send(json, br#"{"name":"a","count":2}"#.to_vec()).await;
+            assert_eq!(status, 200);
+            let (status, body) = send(json, b"{\"name\":".to_vec()).await;
+            assert_eq!(
+                (status, body["code"].as_str()),
+                (400, Some("malformed_request"))
+            );
+            let (status, body) = send(json, br#"{"name":"a","count":"two"}"#.to_vec()).await;
+            assert_eq!(
+                (status, body["errors"][0]["field"].as_str()),
+                (422, Some("count"))
+            );
+            let (status, body) = send(json, br#"{"count":1}"#.to_vec()).await;
+            assert_eq!(
+                (status, body["errors"][0]["field"].as_str()),
+                (422, Some("name"))
+            );
+            let (status, body) = send("text/plain", br#"{"name":"a","count":2}"#.to_vec()).await;
+            assert_eq!(
+                (status, body["code"].as_str()),
+                (415, Some("unsupported_media_type"))
+            );
+        }
+
+        #[actix_web::test]
+        async fn a_body_over_64_kib_is_413() {
+            let big = format!(r#"{{"name":"{}","count":1}}"#, "x".repeat(64 * 1024));
+            let (status, body) = send("application/json", big.into_bytes()).await;
+            assert_eq!(
+                (status, body["code"].as_str()),
+                (413, Some("payload_too_large"))
+            );
+        }
+    }
 }

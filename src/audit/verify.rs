@@ -59,7 +59,13 @@ pub async fn verify(
             .await?;
         let done = rows.len() < BATCH as usize;
         for row in rows {
-            if let Err(reason) = check_row(&row, expected_seq, &prev_hash) {
+            if row.seq != expected_seq {
+                return Ok(Err(ChainBreak {
+                    seq: expected_seq,
+                    reason: format!("the row is missing (the next row is seq {})", row.seq),
+                }));
+            }
+            if let Err(reason) = check_row(&row, &prev_hash) {
                 return Ok(Err(ChainBreak {
                     seq: row.seq,
                     reason,
@@ -89,10 +95,7 @@ pub async fn verify(
     }))
 }
 
-fn check_row(row: &Row, expected_seq: i64, prev_hash: &str) -> Result<(), String> {
-    if row.seq != expected_seq {
-        return Err(format!("expected seq {expected_seq}: rows are missing"));
-    }
+fn check_row(row: &Row, prev_hash: &str) -> Result<(), String> {
     if row.prev_hash != prev_hash {
         return Err("prev_hash does not match the hash of the row before".to_owned());
     }

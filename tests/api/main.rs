@@ -1,1 +1,20 @@
-//! API tests
+//! The integration tests: one binary, each test on its own database cloned from a migrated
+//! template, so they run in parallel and never see each other's rows.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_docs,
+    reason = "a failed step should fail the test loudly"
+)]
+
+mod audit;
+mod cli;
+mod configuration;
+mod errors;
+mod health;
+mod helpers;
+mod metrics;
+mod migrations;
+mod openapi;
+mod outage;
+mod reference;

@@ -1,0 +1,132 @@
+//! The `talentcard` binary itself, run as an operator would.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+
+use crate::helpers::{TestDatabase, manifest_dir, test_settings};
+
+fn talentcard(database_url: &str, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_talentcard"))
+        .args(args)
+        .current_dir(manifest_dir())
+        .env("TALENTCARD_ENV", "test")
+        .env("DATABASE_URL", database_url)
+        .env("RUST_LOG", "error")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run talentcard");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("wait")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[tokio::test]
+async fn admin_create_then_audit_verify_then_tamper() {
+    let settings = test_settings();
+    let db = TestDatabase::create(&settings).await;
+
+    let created = talentcard(
+        &db.url,
+        &["admin", "create", "--email", " Ops@Example.CN "],
+        "a long enough passphrase\n",
+    );
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    assert!(text(&created.stdout).contains("ops@example.cn"));
+
+    let again = talentcard(
+        &db.url,
+        &["admin", "create", "--email", "ops@example.cn"],
+        "another passphrase!\n",
+    );
+    assert!(!again.status.success());
+    assert!(text(&again.stderr).contains("already exists"));
+
+    let short = talentcard(
+        &db.url,
+        &["admin", "create", "--email", "b@example.cn"],
+        "short\n",
+    );
+    assert!(!short.status.success());
+    assert!(text(&short.stderr).contains("at least 12"));
+
+    let clean = talentcard(&db.url, &["audit", "verify"], "");
+    assert!(clean.status.success(), "{}", text(&clean.stderr));
+    assert!(
+        text(&clean.stdout).contains("1 rows"),
+        "{}",
+        text(&clean.stdout)
+    );
+
+    let mut conn = <AsyncPgConnection as AsyncConnection>::establish(&db.url)
+        .await
+        .unwrap();
+    diesel::sql_query("SET session_replication_role = replica")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    diesel::sql_query("UPDATE audit_log SET action = 'nothing.happened' WHERE seq = 1")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let broken = talentcard(&db.url, &["audit", "verify"], "");
+    assert!(!broken.status.success());
+    assert!(
+        text(&broken.stderr).contains("seq 1"),
+        "{}",
+        text(&broken.stderr)
+    );
+}
+
+#[tokio::test]
+async fn migrate_creates_a_missing_database() {
+    let settings = test_settings();
+    let name = format!("talentcard_test_{}", uuid::Uuid::new_v4().simple());
+    let url = settings.database.url_for_database(&name).unwrap();
+    let maintenance = settings.database.url_for_database("postgres").unwrap();
+    let _db = TestDatabase::unborn(url.clone(), name, maintenance);
+    let migrated = talentcard(&url, &["migrate"], "");
+    assert!(migrated.status.success(), "{}", text(&migrated.stderr));
+    let again = talentcard(&url, &["migrate"], "");
+    assert!(again.status.success(), "a second run has nothing to do");
+}
+
+#[test]
+fn production_refuses_demo_data_and_development_secrets() {
+    let output = Command::new(env!("CARGO_BIN_EXE_talentcard"))
+        .args(["serve", "--demo"])
+        .current_dir(manifest_dir())
+        .env("TALENTCARD_ENV", "production")
+        .env(
+            "TALENTCARD__SECRETS__TOKEN_SIGNING_KEY",
+            "dev-only-token-signing-key-0123456789abcdef0123456789abcdef",
+        )
+        .env(
+            "TALENTCARD__SECRETS__PII_ENCRYPTION_KEY",
+            "cHJvZC1waWktZW5jcnlwdGlvbi1rZXktMzItYnl0ZXM=",
+        )
+        .env(
+            "TALENTCARD__SECRETS__PII_INDEX_KEY",
+            "a-production-blind-index-key-that-is-long-enough",
+        )
+        .output()
+        .expect("run");
+    assert!(!output.status.success());
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("TALENTCARD__SECRETS__TOKEN_SIGNING_KEY"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("development value"), "{stderr}");
+}
