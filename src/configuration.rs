@@ -91,6 +91,8 @@ pub struct Settings {
     pub database: DatabaseSettings,
     /// Logging settings.
     pub log: LogSettings,
+    /// Token and session lifetimes.
+    pub auth: AuthSettings,
     /// Keys and secrets; never printed.
     #[serde(default)]
     pub secrets: RawSecrets,
@@ -185,6 +187,19 @@ impl DatabaseSettings {
         }
         Ok(url)
     }
+}
+
+/// Token and session lifetimes.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthSettings {
+    /// Access-token lifetime in seconds; at most 900.
+    pub access_token_ttl_secs: i64,
+    /// A session unused for this long ends (days).
+    pub session_idle_days: i64,
+    /// A session ends this long after its login, whatever its use (days).
+    pub session_absolute_days: i64,
+    /// The id recorded with personal data sealed under the current key.
+    pub pii_key_id: String,
 }
 
 /// Logging settings.
@@ -324,6 +339,20 @@ impl Settings {
                 let var = format!("TALENTCARD__DATABASE__{var}");
                 return Err(ConfigError::invalid(&var, "must be above 0"));
             }
+        }
+        if !(60..=900).contains(&self.auth.access_token_ttl_secs) {
+            return Err(ConfigError::invalid(
+                "TALENTCARD__AUTH__ACCESS_TOKEN_TTL_SECS",
+                "must be between 60 and 900 seconds",
+            ));
+        }
+        if self.auth.session_idle_days < 1
+            || self.auth.session_absolute_days < self.auth.session_idle_days
+        {
+            return Err(ConfigError::invalid(
+                "TALENTCARD__AUTH__SESSION_ABSOLUTE_DAYS",
+                "sessions need an idle limit of at least a day and an absolute limit no shorter",
+            ));
         }
         if !matches!(self.log.format.as_str(), "pretty" | "json") {
             return Err(ConfigError::invalid(

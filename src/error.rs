@@ -23,6 +23,8 @@ pub enum ErrorCode {
     Unauthorized,
     /// 401: the email and password (or client secret) do not match.
     InvalidCredentials,
+    /// 401: the password was right; a staff member must add a TOTP code.
+    MfaRequired,
     /// 403: the caller is known but may not do this.
     Forbidden,
     /// 404: no such resource, or one the caller may not see.
@@ -56,7 +58,7 @@ impl ErrorCode {
         match self {
             ValidationFailed => StatusCode::UNPROCESSABLE_ENTITY,
             MalformedRequest => StatusCode::BAD_REQUEST,
-            Unauthorized | InvalidCredentials => StatusCode::UNAUTHORIZED,
+            Unauthorized | InvalidCredentials | MfaRequired => StatusCode::UNAUTHORIZED,
             Forbidden => StatusCode::FORBIDDEN,
             NotFound => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -77,6 +79,7 @@ impl ErrorCode {
             MalformedRequest => "malformed_request",
             Unauthorized => "unauthorized",
             InvalidCredentials => "invalid_credentials",
+            MfaRequired => "mfa_required",
             Forbidden => "forbidden",
             NotFound => "not_found",
             MethodNotAllowed => "method_not_allowed",
@@ -245,6 +248,10 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(self.status_code());
         response.content_type("application/problem+json");
         response.insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
+        if self.code == ErrorCode::Unauthorized {
+            // RFC 6750: say which scheme is expected, nothing about why the token failed.
+            response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"talentcard\""));
+        }
         if let Some(seconds) = self.retry_after_secs {
             response.insert_header((header::RETRY_AFTER, seconds.to_string()));
         }

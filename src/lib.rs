@@ -7,7 +7,9 @@
 pub mod audit;
 pub mod auth;
 pub mod cli;
+pub mod clock;
 pub mod configuration;
+pub mod crypto;
 pub mod db;
 pub mod demo;
 pub mod domain;
@@ -19,4 +21,5 @@ pub mod openapi;
 pub mod reference;
 pub mod routes;
 pub mod startup;
+pub mod state;
 pub mod telemetry;

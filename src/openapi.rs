@@ -2,7 +2,8 @@
 //! [`crate::routes::configure`] by utoipa-actix-web, so a route cannot be served without being
 //! documented (clippy's `disallowed-methods` forbids the undocumented `route(...)` calls).
 
-use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
 
 use crate::error::{ErrorCode, FieldError, ProblemDetails};
 
@@ -16,12 +17,33 @@ use crate::error::{ErrorCode, FieldError, ProblemDetails};
                        Prometheus metrics are at /metrics.",
     ),
     components(schemas(ProblemDetails, FieldError, ErrorCode)),
+    modifiers(&BearerAuth),
     tags(
         (name = "operations", description = "Liveness and readiness"),
         (name = "reference", description = "Public reference data"),
+        (name = "accounts", description = "Registration, login, tokens, MFA, the caller's profile"),
+        (name = "administration", description = "Officials, agencies, clients, accounts, audit"),
     )
 )]
 pub struct ApiDoc;
+
+/// Declares the `bearer` security scheme the protected operations name.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
 
 /// The fixed parts, to which the registered paths are added.
 pub fn base() -> utoipa::openapi::OpenApi {

@@ -4,17 +4,23 @@ use std::net::TcpListener;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceResponse};
-use actix_web::http::header::CONTENT_TYPE;
-use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers, from_fn};
+use std::sync::Arc;
+
+use actix_web::http::header::{
+    CACHE_CONTROL, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+};
+use actix_web::middleware::{DefaultHeaders, ErrorHandlerResponse, ErrorHandlers, from_fn};
 use actix_web::{App, HttpResponse, HttpServer, ResponseError, web};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::clock::{SharedClock, SystemClock};
 use crate::configuration::Settings;
 use crate::db::{self, DbPool};
 use crate::error::ApiError;
 use crate::extract::{self, JsonLimit};
+use crate::state::AppState;
 use crate::{metrics, openapi, reference, routes, telemetry};
 
 /// A built, bound, not yet running application.
@@ -27,8 +33,14 @@ pub struct Application {
 impl Application {
     /// Prepares the database (create, migrate, reference data), builds the pool and binds.
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    /// [`Application::build`] with an injected clock (tests move it instead of sleeping).
+    pub async fn build_with_clock(settings: &Settings, clock: SharedClock) -> anyhow::Result<Self> {
         prepare_database(settings).await?;
         let pool = db::build_pool(&settings.database)?;
+        let state = AppState::build(settings, pool.clone(), clock).await?;
         let address = format!(
             "{}:{}",
             settings.application.host, settings.application.port
@@ -36,7 +48,7 @@ impl Application {
         let listener = TcpListener::bind(&address)
             .map_err(|e| anyhow::anyhow!("could not bind {address}: {e}"))?;
         let port = listener.local_addr()?.port();
-        let server = run(listener, pool.clone(), settings)?;
+        let server = run(listener, state, settings)?;
         Ok(Application { port, pool, server })
     }
 
@@ -68,16 +80,19 @@ pub async fn prepare_database(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn run(listener: TcpListener, pool: DbPool, settings: &Settings) -> anyhow::Result<Server> {
-    let metrics = metrics::middleware(pool.clone())?;
+fn run(listener: TcpListener, state: AppState, settings: &Settings) -> anyhow::Result<Server> {
+    let metrics = metrics::middleware(state.pool.clone())?;
     let json_limit = JsonLimit(settings.application.json_limit_bytes);
-    let pool = web::Data::new(pool);
+    let pool = web::Data::new(state.pool.clone());
+    let state = web::Data::new(state);
     let mut server = HttpServer::new(move || {
         App::new()
             .wrap(ErrorHandlers::new().default_handler(ensure_problem_json))
+            .wrap(security_headers())
             .wrap(metrics.clone())
             .wrap(from_fn(telemetry::trace_requests))
             .app_data(pool.clone())
+            .app_data(state.clone())
             .app_data(json_limit)
             .app_data(extract::path_config())
             .app_data(extract::query_config())
@@ -100,15 +115,25 @@ fn run(listener: TcpListener, pool: DbPool, settings: &Settings) -> anyhow::Resu
     Ok(server.listen(listener)?.run())
 }
 
+/// Headers every answer carries unless the handler set its own: answers are not cached (most
+/// carry personal data or tokens; public reference data opts in to caching) and browsers do not
+/// sniff content types.
+fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((CACHE_CONTROL, "no-store"))
+        .add((X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((X_FRAME_OPTIONS, "DENY"))
+}
+
 /// Turns any error answer not already in problem+json (actix's own 404 and 405, a handler's
 /// bare status) into problem+json, so clients parse one error shape.
 fn ensure_problem_json<B: MessageBody + 'static>(
     response: ServiceResponse<B>,
 ) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    let is_problem = response
-        .headers()
-        .get(CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    // Our own JSON errors (problem+json, and RFC 6749's `{"error"}`) stay as they are.
+    let is_problem = response.headers().get(CONTENT_TYPE).is_some_and(|v| {
+        v.as_bytes().starts_with(b"application/") && v.as_bytes().ends_with(b"json")
+    });
     let replacement = (!is_problem)
         .then(|| ApiError::for_status(response.status()))
         .flatten();

@@ -5,8 +5,10 @@
 //! that does not fit. The database itself refuses UPDATE, DELETE and TRUNCATE on the table.
 
 pub mod chain;
+mod list;
 mod record;
 mod verify;
 
+pub use list::{AuditEntry, AuditFilter, list};
 pub use record::{Actor, AuditEvent, record};
 pub use verify::{ChainBreak, VerifyReport, verify};

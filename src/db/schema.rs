@@ -11,6 +11,32 @@ diesel::table! {
         disabled_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        mfa_secret -> Nullable<Bytea>,
+        mfa_key_id -> Nullable<Text>,
+        mfa_confirmed_at -> Nullable<Timestamptz>,
+        mfa_last_step -> Nullable<Int8>,
+        mfa_failed_step -> Int8,
+        mfa_failed_count -> Int4,
+    }
+}
+
+diesel::table! {
+    agencies (id) {
+        id -> Uuid,
+        name -> Text,
+        district -> Text,
+        services -> Array<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    agency_clients (id) {
+        id -> Uuid,
+        agency_id -> Uuid,
+        secret_hash -> Text,
+        created_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -57,6 +83,40 @@ diesel::table! {
 }
 
 diesel::table! {
+    login_throttles (key) {
+        key -> Text,
+        failures -> Int4,
+        hour_started -> Timestamptz,
+        hour_failures -> Int4,
+        locked_until -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    profiles (account_id) {
+        account_id -> Uuid,
+        id_type -> Text,
+        id_number_ciphertext -> Bytea,
+        id_number_key_id -> Text,
+        id_number_index -> Text,
+        id_number_masked -> Text,
+        phone_ciphertext -> Nullable<Bytea>,
+        phone_masked -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (token_hash) {
+        token_hash -> Text,
+        session_id -> Uuid,
+        issued_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     regions (code) {
         code -> Text,
         name -> Text,
@@ -73,16 +133,39 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sessions (id) {
+        id -> Uuid,
+        account_id -> Uuid,
+        created_at -> Timestamptz,
+        last_used_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+        revoked_reason -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(accounts -> issuers (issuer));
+diesel::joinable!(agencies -> districts (district));
+diesel::joinable!(agency_clients -> agencies (agency_id));
 diesel::joinable!(districts -> regions (region));
 diesel::joinable!(issuers -> districts (district));
+diesel::joinable!(profiles -> accounts (account_id));
+diesel::joinable!(refresh_tokens -> sessions (session_id));
+diesel::joinable!(sessions -> accounts (account_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
+    agencies,
+    agency_clients,
     audit_chain_head,
     audit_log,
     districts,
     issuers,
+    login_throttles,
+    profiles,
+    refresh_tokens,
     regions,
     service_categories,
+    sessions,
 );

@@ -2,4 +2,6 @@
 //! and status machines. Everything here is unit-tested beside its code.
 
 pub mod email;
+pub mod id_document;
 pub mod password;
+pub mod throttle;

@@ -23,6 +23,17 @@ pub enum Role {
 }
 
 impl Role {
+    /// Parses a stored name.
+    pub fn parse(name: &str) -> Option<Role> {
+        match name {
+            "talent" => Some(Role::Talent),
+            "official" => Some(Role::Official),
+            "agency" => Some(Role::Agency),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+
     /// The stored and serialised name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -54,6 +65,30 @@ pub struct Account {
     pub disabled_at: Option<DateTime<Utc>>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
+    /// The sealed TOTP secret, once enrolment started.
+    pub mfa_secret: Option<Vec<u8>>,
+    /// The key that sealed it.
+    pub mfa_key_id: Option<String>,
+    /// When enrolment was confirmed with a first code.
+    pub mfa_confirmed_at: Option<DateTime<Utc>>,
+    /// The last TOTP step accepted.
+    pub mfa_last_step: Option<i64>,
+    /// The step of the recent wrong codes.
+    pub mfa_failed_step: i64,
+    /// Wrong codes in that step.
+    pub mfa_failed_count: i32,
+}
+
+impl Account {
+    /// The role, parsed.
+    pub fn role(&self) -> Option<Role> {
+        Role::parse(&self.role)
+    }
+
+    /// Officials and administrators need a second factor.
+    pub fn is_staff(&self) -> bool {
+        matches!(self.role(), Some(Role::Official | Role::Admin))
+    }
 }
 
 /// An account to create; the password is already hashed.
@@ -85,6 +120,106 @@ pub async fn find_by_email(
         .first(conn)
         .await
         .optional()
+}
+
+/// Finds an account by id.
+pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<Account>> {
+    accounts::table
+        .find(id)
+        .select(Account::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Stores a new, unconfirmed TOTP secret (replacing an unconfirmed one).
+pub async fn set_pending_mfa(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    sealed: &[u8],
+    key_id: &str,
+) -> QueryResult<usize> {
+    diesel::update(
+        accounts::table
+            .find(id)
+            .filter(accounts::mfa_confirmed_at.is_null()),
+    )
+    .set((
+        accounts::mfa_secret.eq(sealed),
+        accounts::mfa_key_id.eq(key_id),
+        accounts::mfa_last_step.eq(None::<i64>),
+    ))
+    .execute(conn)
+    .await
+}
+
+/// Accepts a TOTP step: only a step later than the last accepted one counts, so each code
+/// works once even when two requests race. Returns whether it was accepted.
+pub async fn accept_totp_step(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    step: i64,
+    confirm_at: Option<DateTime<Utc>>,
+) -> QueryResult<bool> {
+    let fresh = accounts::mfa_last_step
+        .is_null()
+        .or(accounts::mfa_last_step.lt(step));
+    let target = accounts::table.find(id).filter(fresh);
+    let updated = match confirm_at {
+        Some(at) => {
+            diesel::update(target)
+                .set((
+                    accounts::mfa_last_step.eq(step),
+                    accounts::mfa_confirmed_at.eq(at),
+                ))
+                .execute(conn)
+                .await?
+        }
+        None => {
+            diesel::update(target)
+                .set(accounts::mfa_last_step.eq(step))
+                .execute(conn)
+                .await?
+        }
+    };
+    Ok(updated == 1)
+}
+
+/// Counts a wrong TOTP code in `step`; returns the count for that step.
+pub async fn record_wrong_totp(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    step: i64,
+) -> QueryResult<i32> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::Integer;
+    diesel::update(accounts::table.find(id))
+        .set((
+            accounts::mfa_failed_count.eq(sql::<Integer>("CASE WHEN mfa_failed_step = ")
+                .bind::<diesel::sql_types::BigInt, _>(step)
+                .sql(" THEN mfa_failed_count + 1 ELSE 1 END")),
+            accounts::mfa_failed_step.eq(step),
+        ))
+        .returning(accounts::mfa_failed_count)
+        .get_result(conn)
+        .await
+}
+
+/// Disables an account (idempotent); returns whether it was enabled before.
+pub async fn disable(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> QueryResult<bool> {
+    let changed = diesel::update(
+        accounts::table
+            .find(id)
+            .filter(accounts::disabled_at.is_null()),
+    )
+    .set(accounts::disabled_at.eq(now))
+    .execute(conn)
+    .await?;
+    Ok(changed == 1)
 }
 
 /// Creates an account and records `account.created` in the same transaction. A taken email is

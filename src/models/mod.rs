@@ -2,4 +2,8 @@
 //! turning a database answer into an HTTP answer is the handlers' business.
 
 pub mod account;
+pub mod agency;
+pub mod profile;
 pub mod reference;
+pub mod session;
+pub mod throttle;

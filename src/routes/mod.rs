@@ -3,12 +3,22 @@
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+pub mod admin;
+pub mod auth;
 pub mod health;
+pub mod me;
+pub mod pagination;
 pub mod reference;
 
 /// Registers every documented route; the OpenAPI document is built from the same calls.
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(health::healthz)
         .service(health::readyz)
-        .service(scope::scope("/api/v1").configure(reference::configure));
+        .service(
+            scope::scope("/api/v1")
+                .configure(reference::configure)
+                .configure(auth::configure)
+                .configure(me::configure)
+                .configure(admin::configure),
+        );
 }

@@ -1,10 +1,12 @@
 //! `spawn_app()`: the real application on port 0 over a fresh database.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use secrecy::SecretString;
 use sha2::{Digest, Sha256};
+use talentcard::clock::ShiftedClock;
 use talentcard::configuration::{Environment, Settings};
 use talentcard::db::DbPool;
 use talentcard::startup::{Application, prepare_database};
@@ -12,6 +14,8 @@ use tokio::sync::OnceCell;
 
 /// A running application and the database it owns.
 pub struct TestApp {
+    /// The application's clock; tests move it forward instead of sleeping.
+    pub clock: Arc<ShiftedClock>,
     /// `http://127.0.0.1:PORT`.
     pub address: String,
     /// A client that never follows redirects.
@@ -70,7 +74,10 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
 
 /// Starts the application with `settings` as they are (the database may not exist yet).
 pub async fn start(settings: Settings, database: TestDatabase) -> TestApp {
-    let application = Application::build(&settings).await.expect("build app");
+    let clock = ShiftedClock::new();
+    let application = Application::build_with_clock(&settings, clock.clone())
+        .await
+        .expect("build app");
     let address = format!("http://127.0.0.1:{}", application.port());
     let pool = application.pool().clone();
     tokio::spawn(application.run_until_stopped());
@@ -79,6 +86,7 @@ pub async fn start(settings: Settings, database: TestDatabase) -> TestApp {
         .build()
         .expect("client");
     TestApp {
+        clock,
         address,
         client,
         settings,

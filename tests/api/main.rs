@@ -7,14 +7,22 @@
     reason = "a failed step should fail the test loudly"
 )]
 
+mod access;
+mod accounts;
+mod agencies;
 mod audit;
 mod cli;
 mod configuration;
 mod errors;
+mod forged_tokens;
 mod health;
 mod helpers;
 mod metrics;
+mod mfa;
 mod migrations;
 mod openapi;
 mod outage;
+mod profile;
 mod reference;
+mod sessions;
+mod users;

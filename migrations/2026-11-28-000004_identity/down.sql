@@ -1,0 +1,14 @@
+DROP TABLE agency_clients;
+DROP TABLE agencies;
+DROP TABLE profiles;
+DROP TABLE login_throttles;
+DROP TABLE refresh_tokens;
+DROP TABLE sessions;
+ALTER TABLE accounts
+    DROP CONSTRAINT accounts_mfa_secret_has_key,
+    DROP COLUMN mfa_failed_count,
+    DROP COLUMN mfa_failed_step,
+    DROP COLUMN mfa_last_step,
+    DROP COLUMN mfa_confirmed_at,
+    DROP COLUMN mfa_key_id,
+    DROP COLUMN mfa_secret;

@@ -1,0 +1,258 @@
+//! Signing in with email, password and (for staff) a TOTP code.
+//!
+//! Unknown emails and wrong passwords cost the same argon2 verification and get the same answer;
+//! failures are throttled per account and per client address with a growing delay; each code
+//! of a staff member's authenticator is accepted once, at most five wrong codes a step.
+
+use std::net::IpAddr;
+
+use chrono::{DateTime, Utc};
+use diesel_async::AsyncPgConnection;
+use secrecy::SecretString;
+use serde_json::json;
+
+use crate::audit::{self, Actor, AuditEvent};
+use crate::auth::tokens::{Subject, TokenUse};
+use crate::auth::{password, totp};
+use crate::crypto::random::sha256_hex;
+use crate::domain::email::Email;
+use crate::domain::throttle::{PER_ACCOUNT, PER_ADDRESS, ThrottlePolicy};
+use crate::error::{ApiError, ErrorCode};
+use crate::models::account::{self, Account};
+use crate::models::{session, throttle};
+use crate::state::AppState;
+
+/// Most wrong TOTP codes evaluated per 30-second step.
+pub const MAX_WRONG_CODES_PER_STEP: i32 = 5;
+
+/// What a successful password check leads to.
+#[derive(Debug)]
+pub enum LoginOutcome {
+    /// Signed in: an access token and the session's first refresh token.
+    SignedIn {
+        /// The access token.
+        access_token: String,
+        /// The refresh token.
+        refresh_token: String,
+    },
+    /// A staff member without a second factor: a token good only for enrolling one.
+    EnrollmentRequired {
+        /// The enrolment token.
+        access_token: String,
+    },
+}
+
+/// The credentials presented.
+pub struct Credentials {
+    /// As typed.
+    pub email: String,
+    /// As typed.
+    pub password: SecretString,
+    /// Staff only.
+    pub totp: Option<String>,
+}
+
+fn invalid_credentials() -> ApiError {
+    ApiError::new(
+        ErrorCode::InvalidCredentials,
+        "the email or password is not right",
+    )
+}
+
+fn throttled(wait: chrono::Duration) -> ApiError {
+    let seconds = u64::try_from(wait.num_milliseconds().div_euclid(1000) + 1).unwrap_or(1);
+    ApiError::new(
+        ErrorCode::RateLimited,
+        "too many failed attempts; wait before trying again",
+    )
+    .with_retry_after(seconds)
+}
+
+fn keys(email: &str, client: Option<IpAddr>) -> Vec<(String, ThrottlePolicy)> {
+    let mut keys = vec![(format!("account:{}", sha256_hex(email)), PER_ACCOUNT)];
+    if let Some(ip) = client {
+        keys.push((format!("address:{ip}"), PER_ADDRESS));
+    }
+    keys
+}
+
+async fn audit_event(
+    conn: &mut AsyncPgConnection,
+    action: &'static str,
+    account: Option<&Account>,
+    detail: serde_json::Value,
+) -> Result<(), ApiError> {
+    let event = AuditEvent {
+        actor: account.map_or(Actor::Anonymous, |a| Actor::Account(a.id)),
+        action,
+        entity_type: "account",
+        entity_id: account.map(|a| a.id.to_string()),
+        detail,
+    };
+    diesel_async::AsyncConnection::transaction(conn, async |c| audit::record(c, &event).await)
+        .await?;
+    Ok(())
+}
+
+/// Runs the whole sign-in.
+pub async fn sign_in(
+    state: &AppState,
+    credentials: Credentials,
+    client: Option<IpAddr>,
+) -> Result<LoginOutcome, ApiError> {
+    let now = state.now();
+    // The same normalisation as registration; a malformed email simply matches no account.
+    let email = Email::parse(&credentials.email).map_or_else(
+        |_| credentials.email.trim().to_lowercase(),
+        |e| e.to_string(),
+    );
+    let keys = keys(&email, client);
+    let mut conn = state.pool.get().await?;
+    for (key, policy) in &keys {
+        let counters = throttle::load(&mut conn, key, now).await?;
+        if let Some(wait) = policy.blocked_for(&counters, now) {
+            audit_event(
+                &mut conn,
+                "login.throttled",
+                None,
+                json!({ "key": key.split(':').next() }),
+            )
+            .await?;
+            return Err(throttled(wait));
+        }
+    }
+    let found = match Email::parse(&email) {
+        Ok(parsed) => account::find_by_email(&mut conn, &parsed).await?,
+        Err(_) => None,
+    };
+    let hash = found
+        .as_ref()
+        .map_or_else(|| state.dummy_hash.clone(), |a| a.password_hash.clone());
+    let password_ok = password::verify(credentials.password, hash)
+        .await
+        .map_err(ApiError::internal)?;
+    let account = match found {
+        Some(account) if password_ok && account.disabled_at.is_none() => account,
+        other => {
+            fail(&mut conn, &keys, now, other.as_ref(), "bad_credentials").await?;
+            return Err(invalid_credentials());
+        }
+    };
+    if account.is_staff() {
+        if account.mfa_confirmed_at.is_none() {
+            let subject = subject(&account, None);
+            let access_token = state
+                .tokens
+                .issue(&subject, TokenUse::MfaEnrollment, now)
+                .map_err(ApiError::internal)?;
+            audit_event(
+                &mut conn,
+                "login.mfa_enrollment_required",
+                Some(&account),
+                json!({}),
+            )
+            .await?;
+            return Ok(LoginOutcome::EnrollmentRequired { access_token });
+        }
+        let Some(code) = credentials.totp.as_deref() else {
+            return Err(ApiError::new(
+                ErrorCode::MfaRequired,
+                "a TOTP code from your authenticator is required",
+            ));
+        };
+        if let Err(error) = check_totp(state, &mut conn, &account, code, false).await {
+            if error.code() == ErrorCode::InvalidCredentials {
+                fail(&mut conn, &keys, now, Some(&account), "bad_totp").await?;
+            }
+            return Err(error);
+        }
+    }
+    for (key, policy) in &keys {
+        throttle::record_success(&mut conn, key, *policy, now).await?;
+    }
+    let limits = state.session_limits();
+    let (session_id, refresh_token) = session::start(&mut conn, account.id, now, limits).await?;
+    let access_token = state
+        .tokens
+        .issue(&subject(&account, Some(session_id)), TokenUse::Access, now)
+        .map_err(ApiError::internal)?;
+    audit_event(
+        &mut conn,
+        "login.succeeded",
+        Some(&account),
+        json!({ "session": session_id }),
+    )
+    .await?;
+    Ok(LoginOutcome::SignedIn {
+        access_token,
+        refresh_token,
+    })
+}
+
+/// The token subject for an account.
+pub fn subject(account: &Account, session: Option<uuid::Uuid>) -> Subject {
+    Subject {
+        id: account.id,
+        role: account.role.clone(),
+        session,
+        issuer: account.issuer.clone(),
+        agency: None,
+    }
+}
+
+async fn fail(
+    conn: &mut AsyncPgConnection,
+    keys: &[(String, ThrottlePolicy)],
+    now: DateTime<Utc>,
+    account: Option<&Account>,
+    reason: &str,
+) -> Result<(), ApiError> {
+    let mut locked = false;
+    for (key, policy) in keys {
+        let counters = throttle::record_failure(conn, key, *policy, now).await?;
+        locked |= policy.blocked_for(&counters, now).is_some();
+    }
+    audit_event(conn, "login.failed", account, json!({ "reason": reason })).await?;
+    if locked {
+        audit_event(conn, "login.locked", account, json!({})).await?;
+    }
+    Ok(())
+}
+
+/// Checks a TOTP code of `account`: at most five wrong codes a step, each code once. With
+/// `confirm`, a right code also completes enrolment.
+pub async fn check_totp(
+    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    account: &Account,
+    code: &str,
+    confirm: bool,
+) -> Result<(), ApiError> {
+    let now = state.now();
+    let current = totp::step_at(now);
+    if account.mfa_failed_step == current && account.mfa_failed_count >= MAX_WRONG_CODES_PER_STEP {
+        let next_step = (current + 1) * totp::STEP_SECS;
+        return Err(throttled(chrono::Duration::seconds(
+            next_step - now.timestamp(),
+        )));
+    }
+    let (Some(sealed), Some(_key_id)) = (&account.mfa_secret, &account.mfa_key_id) else {
+        return Err(invalid_credentials());
+    };
+    let secret = state
+        .pii
+        .open(sealed, account.id.as_bytes())
+        .map_err(ApiError::internal)?;
+    let secret = hex::decode(secret).map_err(ApiError::internal)?;
+    let accepted = match totp::matching_step(&secret, code.trim(), now) {
+        Some(step) => {
+            account::accept_totp_step(conn, account.id, step, confirm.then_some(now)).await?
+        }
+        None => false,
+    };
+    if accepted {
+        return Ok(());
+    }
+    account::record_wrong_totp(conn, account.id, current).await?;
+    Err(invalid_credentials())
+}

@@ -1,0 +1,115 @@
+//! Failed-login counters in PostgreSQL, shared by every instance.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+
+use crate::db::schema::login_throttles;
+use crate::domain::throttle::{ThrottlePolicy, ThrottleState};
+
+#[derive(Queryable)]
+struct Row {
+    failures: i32,
+    hour_started: DateTime<Utc>,
+    hour_failures: i32,
+    locked_until: Option<DateTime<Utc>>,
+}
+
+impl From<Row> for ThrottleState {
+    fn from(r: Row) -> Self {
+        ThrottleState {
+            failures: r.failures,
+            hour_started: r.hour_started,
+            hour_failures: r.hour_failures,
+            locked_until: r.locked_until,
+        }
+    }
+}
+
+fn columns() -> (
+    login_throttles::failures,
+    login_throttles::hour_started,
+    login_throttles::hour_failures,
+    login_throttles::locked_until,
+) {
+    (
+        login_throttles::failures,
+        login_throttles::hour_started,
+        login_throttles::hour_failures,
+        login_throttles::locked_until,
+    )
+}
+
+/// The counters of `key` (fresh when never seen).
+pub async fn load(
+    conn: &mut AsyncPgConnection,
+    key: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<ThrottleState> {
+    let row: Option<Row> = login_throttles::table
+        .find(key)
+        .select(columns())
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(row.map_or_else(|| ThrottleState::fresh(now), ThrottleState::from))
+}
+
+/// Applies `change` to the counters of `key` under a row lock and stores the result.
+async fn update(
+    conn: &mut AsyncPgConnection,
+    key: &str,
+    now: DateTime<Utc>,
+    change: impl FnOnce(&ThrottleState) -> ThrottleState + Send,
+) -> QueryResult<ThrottleState> {
+    conn.transaction(async |conn| {
+        diesel::insert_into(login_throttles::table)
+            .values((
+                login_throttles::key.eq(key),
+                login_throttles::hour_started.eq(now),
+            ))
+            .on_conflict_do_nothing()
+            .execute(conn)
+            .await?;
+        let row: Row = login_throttles::table
+            .find(key)
+            .select(columns())
+            .for_update()
+            .first(conn)
+            .await?;
+        let next = change(&row.into());
+        diesel::update(login_throttles::table.find(key))
+            .set((
+                login_throttles::failures.eq(next.failures),
+                login_throttles::hour_started.eq(next.hour_started),
+                login_throttles::hour_failures.eq(next.hour_failures),
+                login_throttles::locked_until.eq(next.locked_until),
+            ))
+            .execute(conn)
+            .await?;
+        Ok(next)
+    })
+    .await
+}
+
+/// Records an evaluated failure for `key` under `policy`.
+pub async fn record_failure(
+    conn: &mut AsyncPgConnection,
+    key: &str,
+    policy: ThrottlePolicy,
+    now: DateTime<Utc>,
+) -> QueryResult<ThrottleState> {
+    update(conn, key, now, |s| policy.after_failure(s, now)).await
+}
+
+/// Ends the failure streak of `key` after a success.
+pub async fn record_success(
+    conn: &mut AsyncPgConnection,
+    key: &str,
+    policy: ThrottlePolicy,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    update(conn, key, now, |s| policy.after_success(s))
+        .await
+        .map(|_| ())
+}

@@ -1,0 +1,127 @@
+//! `POST /api/v1/admin/agencies` and `GET /api/v1/admin/agencies`.
+
+use std::collections::BTreeSet;
+
+use actix_web::{HttpResponse, get, post, web};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::audit::{self, Actor, AuditEvent};
+use crate::auth::Admin;
+use crate::db::schema::{districts, service_categories};
+use crate::error::{ApiError, FieldError, ProblemDetails};
+use crate::extract::ApiJson;
+use crate::models::agency::{self, Agency};
+use crate::state::AppState;
+
+/// A new partner agency.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAgency {
+    /// Display name, e.g. a hospital's.
+    #[schema(example = "通州区人民医院")]
+    pub name: String,
+    /// The district it is in.
+    #[schema(example = "tongzhou")]
+    pub district: String,
+    /// Service category codes it offers (at least one).
+    #[schema(example = json!(["medical_green_channel", "annual_health_check"]))]
+    pub services: Vec<String>,
+}
+
+/// Creates an agency.
+#[utoipa::path(
+    tag = "administration",
+    request_body = NewAgency,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = Agency),
+        (status = 403, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, body = ProblemDetails, content_type = "application/problem+json"),
+    )
+)]
+#[post("/admin/agencies")]
+pub async fn create_agency(
+    admin: Admin,
+    state: web::Data<AppState>,
+    body: ApiJson<NewAgency>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.0;
+    let mut errors = Vec::new();
+    let name = body.name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 200 {
+        errors.push(FieldError {
+            field: "name".into(),
+            message: "must be 1 to 200 characters".into(),
+        });
+    }
+    let mut conn = state.pool.get().await?;
+    let district_known: bool =
+        diesel::select(diesel::dsl::exists(districts::table.find(&body.district)))
+            .get_result(&mut conn)
+            .await?;
+    if !district_known {
+        errors.push(FieldError {
+            field: "district".into(),
+            message: "is not a known district".into(),
+        });
+    }
+    let services: BTreeSet<String> = body.services.into_iter().collect();
+    let known: Vec<String> = service_categories::table
+        .filter(service_categories::code.eq_any(&services))
+        .select(service_categories::code)
+        .load(&mut conn)
+        .await?;
+    if services.is_empty() || known.len() != services.len() {
+        errors.push(FieldError {
+            field: "services".into(),
+            message: "must list at least one service, each from GET /services".into(),
+        });
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let new = Agency {
+        id: Uuid::now_v7(),
+        name,
+        district: body.district,
+        services: services.into_iter().collect(),
+    };
+    let created = conn
+        .transaction(async |c| {
+            let created = agency::insert(c, &new).await?;
+            let event = AuditEvent {
+                actor: Actor::Account(admin.0.account_id),
+                action: "agency.created",
+                entity_type: "agency",
+                entity_id: Some(created.id.to_string()),
+                detail: json!({ "district": created.district, "services": created.services }),
+            };
+            audit::record(c, &event).await?;
+            Ok::<_, diesel::result::Error>(created)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(created))
+}
+
+/// Lists every agency.
+#[utoipa::path(
+    tag = "administration",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Vec<Agency>),
+        (status = 403, body = ProblemDetails, content_type = "application/problem+json"),
+    )
+)]
+#[get("/admin/agencies")]
+pub async fn list_agencies(
+    _admin: Admin,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let mut conn = state.pool.get().await?;
+    Ok(HttpResponse::Ok().json(agency::list(&mut conn).await?))
+}

@@ -1,0 +1,21 @@
+//! Administration: officials, agencies and their clients, disabling accounts, the audit log.
+//! Every handler takes [`crate::auth::Admin`].
+
+use utoipa_actix_web::service_config::ServiceConfig;
+
+mod accounts;
+mod agencies;
+mod audit_log;
+mod clients;
+mod officials;
+
+/// Registers the routes under `/admin`.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(officials::create_official)
+        .service(agencies::create_agency)
+        .service(agencies::list_agencies)
+        .service(clients::create_client)
+        .service(clients::revoke_client)
+        .service(accounts::disable_account)
+        .service(audit_log::list_audit);
+}

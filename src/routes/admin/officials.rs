@@ -1,0 +1,98 @@
+//! `POST /api/v1/admin/officials`: an official bound to one issuer.
+
+use actix_web::{HttpResponse, post, web};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use secrecy::SecretString;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::audit::Actor;
+use crate::auth::Admin;
+use crate::db::schema::issuers;
+use crate::domain::email::Email;
+use crate::error::{ApiError, FieldError, ProblemDetails};
+use crate::extract::ApiJson;
+use crate::models::account::Role;
+use crate::routes::auth::{AccountCreated, create_account, full_name};
+use crate::state::AppState;
+
+/// A new official.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewOfficial {
+    /// Sign-in email.
+    pub email: String,
+    /// Initial password (12 to 128 characters, not common).
+    pub password: String,
+    /// Display name.
+    pub full_name: String,
+    /// The issuer whose applications and cards the official handles.
+    #[schema(example = "LF")]
+    pub issuer: String,
+}
+
+/// Creates an official; they enrol a second factor at first login.
+#[utoipa::path(
+    tag = "administration",
+    request_body = NewOfficial,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = AccountCreated),
+        (status = 403, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, body = ProblemDetails, content_type = "application/problem+json"),
+    )
+)]
+#[post("/admin/officials")]
+pub async fn create_official(
+    admin: Admin,
+    state: web::Data<AppState>,
+    body: ApiJson<NewOfficial>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.0;
+    let mut errors = Vec::new();
+    let email = Email::parse(&body.email).map_err(|m| {
+        errors.push(FieldError {
+            field: "email".into(),
+            message: m.into(),
+        })
+    });
+    let password = state
+        .passwords
+        .check(SecretString::from(body.password))
+        .map_err(|m| {
+            errors.push(FieldError {
+                field: "password".into(),
+                message: m,
+            })
+        });
+    let name = full_name(&body.full_name, &mut errors);
+    let mut conn = state.pool.get().await?;
+    let issuer_exists: bool =
+        diesel::select(diesel::dsl::exists(issuers::table.find(&body.issuer)))
+            .get_result(&mut conn)
+            .await?;
+    drop(conn);
+    if !issuer_exists {
+        errors.push(FieldError {
+            field: "issuer".into(),
+            message: "is not a known issuer".into(),
+        });
+    }
+    let (Ok(email), Ok(password), true) = (email, password, errors.is_empty()) else {
+        return Err(ApiError::validation(errors));
+    };
+    let actor = Actor::Account(admin.0.account_id);
+    let created = create_account(
+        &state,
+        &email,
+        password.secret().clone(),
+        &name,
+        Role::Official,
+        Some(&body.issuer),
+        actor,
+    )
+    .await?;
+    Ok(HttpResponse::Created().json(created))
+}

@@ -1,0 +1,126 @@
+//! Staff MFA enrolment: `POST /api/v1/auth/mfa/enroll` then `/auth/mfa/confirm`, both with the
+//! enrolment token a first login hands out.
+
+use actix_web::{HttpResponse, post, web};
+use diesel_async::AsyncConnection;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+
+use crate::audit::{self, Actor, AuditEvent};
+use crate::auth::login::check_totp;
+use crate::auth::{MfaEnrollee, totp};
+use crate::error::{ApiError, ErrorCode, ProblemDetails};
+use crate::extract::ApiJson;
+use crate::models::account;
+use crate::state::AppState;
+
+/// What an authenticator app needs.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Enrollment {
+    /// The TOTP secret, base32.
+    pub secret: String,
+    /// `otpauth://totp/…`, for a QR code.
+    pub otpauth_uri: String,
+}
+
+/// The first code the authenticator shows.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Confirmation {
+    /// Six digits.
+    pub totp: String,
+}
+
+fn already_enrolled() -> ApiError {
+    ApiError::new(ErrorCode::Conflict, "a second factor is already enrolled")
+}
+
+async fn audited(
+    state: &AppState,
+    account_id: uuid::Uuid,
+    action: &'static str,
+) -> Result<(), ApiError> {
+    let mut conn = state.pool.get().await?;
+    let event = AuditEvent {
+        actor: Actor::Account(account_id),
+        action,
+        entity_type: "account",
+        entity_id: Some(account_id.to_string()),
+        detail: json!({}),
+    };
+    conn.transaction(async |c| audit::record(c, &event).await)
+        .await?;
+    Ok(())
+}
+
+/// Starts (or restarts, until confirmed) TOTP enrolment.
+#[utoipa::path(
+    tag = "accounts",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Enrollment),
+        (status = 401, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, body = ProblemDetails, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/mfa/enroll")]
+pub async fn enroll(
+    enrollee: MfaEnrollee,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let mut conn = state.pool.get().await?;
+    let account = account::find(&mut conn, enrollee.account_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    if account.mfa_confirmed_at.is_some() {
+        return Err(already_enrolled());
+    }
+    let secret = totp::new_secret();
+    let sealed = state
+        .pii
+        .seal(&hex::encode(&secret), account.id.as_bytes())
+        .map_err(ApiError::internal)?;
+    if account::set_pending_mfa(&mut conn, account.id, &sealed, state.pii.key_id()).await? == 0 {
+        return Err(already_enrolled());
+    }
+    audited(&state, account.id, "mfa.enrollment_started").await?;
+    let (secret, otpauth_uri) = totp::provisioning(&secret, &account.email);
+    Ok(HttpResponse::Ok().json(Enrollment {
+        secret,
+        otpauth_uri,
+    }))
+}
+
+/// Completes enrolment with a first code; afterwards login needs `totp`.
+#[utoipa::path(
+    tag = "accounts",
+    request_body = Confirmation,
+    security(("bearer" = [])),
+    responses(
+        (status = 204),
+        (status = 401, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 429, body = ProblemDetails, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/mfa/confirm")]
+pub async fn confirm(
+    enrollee: MfaEnrollee,
+    state: web::Data<AppState>,
+    body: ApiJson<Confirmation>,
+) -> Result<HttpResponse, ApiError> {
+    let mut conn = state.pool.get().await?;
+    let account = account::find(&mut conn, enrollee.account_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    if account.mfa_confirmed_at.is_some() {
+        return Err(already_enrolled());
+    }
+    if account.mfa_secret.is_none() {
+        return Err(ApiError::new(ErrorCode::Conflict, "start enrolment first"));
+    }
+    check_totp(&state, &mut conn, &account, &body.0.totp, true).await?;
+    audited(&state, account.id, "mfa.enrolled").await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,92 @@
+//! `POST /api/v1/auth/refresh`: a new pair for a refresh token, which is then spent.
+
+use actix_web::{HttpResponse, post, web};
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::ToSchema;
+
+use super::TokenPair;
+use crate::audit::{self, Actor, AuditEvent};
+use crate::auth::tokens::{Subject, TokenUse};
+use crate::error::{ApiError, ErrorCode, ProblemDetails};
+use crate::extract::ApiJson;
+use crate::models::session::{self, Rotation};
+use crate::state::AppState;
+
+/// A refresh token from login or an earlier refresh.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    /// The opaque token.
+    pub refresh_token: String,
+}
+
+/// Rotates a refresh token. Presenting a spent one revokes its whole session.
+#[utoipa::path(
+    tag = "accounts",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, body = TokenPair),
+        (status = 401, body = ProblemDetails, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/refresh")]
+pub async fn refresh(
+    state: web::Data<AppState>,
+    body: ApiJson<RefreshRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let now = state.now();
+    let mut conn = state.pool.get().await?;
+    let refused = || ApiError::new(ErrorCode::Unauthorized, "the refresh token is not valid");
+    match session::rotate(
+        &mut conn,
+        &body.0.refresh_token,
+        now,
+        state.session_limits(),
+    )
+    .await?
+    {
+        Rotation::Rotated {
+            session_id,
+            owner,
+            refresh_token,
+        } => {
+            let subject = Subject {
+                id: owner.account_id,
+                role: owner.role,
+                session: Some(session_id),
+                issuer: owner.issuer,
+                agency: None,
+            };
+            let access_token = state
+                .tokens
+                .issue(&subject, TokenUse::Access, now)
+                .map_err(ApiError::internal)?;
+            Ok(HttpResponse::Ok().json(TokenPair {
+                access_token,
+                token_type: "Bearer",
+                expires_in: state.tokens.ttl_secs(),
+                refresh_token: Some(refresh_token),
+                mfa_enrollment_required: false,
+            }))
+        }
+        Rotation::Reused {
+            session_id,
+            account_id,
+        } => {
+            let event = AuditEvent {
+                actor: Actor::Anonymous,
+                action: "session.refresh_reuse_revoked",
+                entity_type: "account",
+                entity_id: Some(account_id.to_string()),
+                detail: json!({ "session": session_id }),
+            };
+            diesel_async::AsyncConnection::transaction(&mut conn, async |c| {
+                audit::record(c, &event).await
+            })
+            .await?;
+            Err(refused())
+        }
+        Rotation::Refused => Err(refused()),
+    }
+}

@@ -1,0 +1,146 @@
+//! `POST /api/v1/auth/register`: talent self-registration.
+
+use actix_web::{HttpResponse, post, web};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::audit::Actor;
+use crate::auth::password;
+use crate::domain::email::Email;
+use crate::error::{ApiError, ErrorCode, FieldError, ProblemDetails};
+use crate::extract::ApiJson;
+use crate::models::account::{self, NewAccount, Role};
+use crate::state::AppState;
+
+/// A new talent account. Role and status are not fields: every registration is a talent.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Registration {
+    /// The email to sign in with.
+    #[schema(example = "li.ming@example.cn")]
+    pub email: String,
+    /// 12 to 128 characters, not a common password.
+    #[schema(example = "a passphrase of my own")]
+    pub password: String,
+    /// The name on the card.
+    #[schema(example = "李明")]
+    pub full_name: String,
+}
+
+/// A created account.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountCreated {
+    /// Account id.
+    pub id: Uuid,
+    /// Normalised email.
+    pub email: String,
+    /// Display name.
+    pub full_name: String,
+    /// The role.
+    #[schema(example = "talent")]
+    pub role: String,
+    /// The issuer, for officials.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+}
+
+/// Checks a display name: trimmed, 1 to 200 characters.
+pub fn full_name(raw: &str, errors: &mut Vec<FieldError>) -> String {
+    let name = raw.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+        errors.push(FieldError {
+            field: "full_name".into(),
+            message: "must be 1 to 200 printable characters".into(),
+        });
+    }
+    name
+}
+
+/// Registers a talent.
+#[utoipa::path(
+    tag = "accounts",
+    request_body = Registration,
+    responses(
+        (status = 201, body = AccountCreated),
+        (status = 409, description = "email_taken", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, body = ProblemDetails, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/register")]
+pub async fn register(
+    state: web::Data<AppState>,
+    body: ApiJson<Registration>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.0;
+    let mut errors = Vec::new();
+    let email = Email::parse(&body.email).map_err(|m| {
+        errors.push(FieldError {
+            field: "email".into(),
+            message: m.into(),
+        })
+    });
+    let password = state
+        .passwords
+        .check(SecretString::from(body.password))
+        .map_err(|m| {
+            errors.push(FieldError {
+                field: "password".into(),
+                message: m,
+            })
+        });
+    let name = full_name(&body.full_name, &mut errors);
+    let (Ok(email), Ok(password), true) = (email, password, errors.is_empty()) else {
+        return Err(ApiError::validation(errors));
+    };
+    let created = create_account(
+        &state,
+        &email,
+        password.secret().clone(),
+        &name,
+        Role::Talent,
+        None,
+        Actor::Anonymous,
+    )
+    .await?;
+    Ok(HttpResponse::Created().json(created))
+}
+
+/// Hashes the password and creates the account; a taken email is 409 `email_taken`.
+pub async fn create_account(
+    state: &AppState,
+    email: &Email,
+    password: SecretString,
+    full_name: &str,
+    role: Role,
+    issuer: Option<&str>,
+    actor: Actor,
+) -> Result<AccountCreated, ApiError> {
+    let hash = password::hash(password).await.map_err(ApiError::internal)?;
+    let mut conn = state.pool.get().await?;
+    let new = NewAccount {
+        id: Uuid::now_v7(),
+        email: email.as_str(),
+        password_hash: &hash,
+        full_name,
+        role: role.as_str(),
+        issuer,
+    };
+    let account =
+        account::create(&mut conn, new, actor)
+            .await
+            .map_err(|e| match ApiError::from(e) {
+                conflict if conflict.code() == ErrorCode::Conflict => {
+                    ApiError::new(ErrorCode::EmailTaken, "an account with this email exists")
+                }
+                other => other,
+            })?;
+    Ok(AccountCreated {
+        id: account.id,
+        email: account.email,
+        full_name: account.full_name,
+        role: account.role,
+        issuer: account.issuer,
+    })
+}

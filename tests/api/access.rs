@@ -1,0 +1,217 @@
+//! The access matrix: every endpoint that exists × every role, with the expected status.
+//! Each later capability adds its endpoints here; `openapi.rs` checks that this table and the
+//! served OpenAPI document list the same operations.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, spawn_app};
+
+/// The roles, in the order of each row's expectations.
+pub const ROLES: [&str; 7] = [
+    "anonymous",
+    "talent_a",
+    "talent_b",
+    "official_xa",
+    "official_tz",
+    "agency",
+    "admin",
+];
+
+/// One endpoint: method, path template (as documented), and the status each role gets.
+pub struct Endpoint {
+    pub method: &'static str,
+    pub template: &'static str,
+    pub expect: [u16; 7],
+}
+
+const fn row(method: &'static str, template: &'static str, expect: [u16; 7]) -> Endpoint {
+    Endpoint {
+        method,
+        template,
+        expect,
+    }
+}
+
+const PUBLIC_GET: [u16; 7] = [200; 7];
+const ANY_TOKEN: [u16; 7] = [401, 200, 200, 200, 200, 200, 200];
+const ADMIN_ONLY: [u16; 7] = [401, 403, 403, 403, 403, 403, 200];
+const ADMIN_CREATES: [u16; 7] = [401, 403, 403, 403, 403, 403, 201];
+const ADMIN_204: [u16; 7] = [401, 403, 403, 403, 403, 403, 204];
+const TALENT_ONLY: [u16; 7] = [401, 200, 200, 403, 403, 403, 403];
+const ENROLMENT_TOKEN_ONLY: [u16; 7] = [401; 7];
+const PEOPLE_204: [u16; 7] = [401, 204, 204, 204, 204, 403, 204];
+
+/// Every operation the service serves. Logout comes last: it ends the callers' sessions.
+pub const ENDPOINTS: &[Endpoint] = &[
+    row("get", "/healthz", PUBLIC_GET),
+    row("get", "/readyz", PUBLIC_GET),
+    row("get", "/api/v1/districts", PUBLIC_GET),
+    row("get", "/api/v1/issuers", PUBLIC_GET),
+    row("get", "/api/v1/services", PUBLIC_GET),
+    row("post", "/api/v1/auth/register", [201; 7]),
+    row("post", "/api/v1/auth/login", [401; 7]),
+    row("post", "/api/v1/auth/refresh", [401; 7]),
+    row("post", "/api/v1/auth/token", [401; 7]),
+    row("post", "/api/v1/auth/mfa/enroll", ENROLMENT_TOKEN_ONLY),
+    row("post", "/api/v1/auth/mfa/confirm", ENROLMENT_TOKEN_ONLY),
+    row("get", "/api/v1/me", ANY_TOKEN),
+    row("put", "/api/v1/me/profile", TALENT_ONLY),
+    row("get", "/api/v1/admin/audit", ADMIN_ONLY),
+    row("get", "/api/v1/admin/agencies", ADMIN_ONLY),
+    row("post", "/api/v1/admin/agencies", ADMIN_CREATES),
+    row("post", "/api/v1/admin/officials", ADMIN_CREATES),
+    row("post", "/api/v1/admin/agencies/{id}/clients", ADMIN_CREATES),
+    row(
+        "delete",
+        "/api/v1/admin/agencies/{id}/clients/{client_id}",
+        ADMIN_204,
+    ),
+    row("post", "/api/v1/admin/accounts/{id}/disable", ADMIN_204),
+    row("post", "/api/v1/auth/logout", PEOPLE_204),
+];
+
+/// Ids the templates are filled with.
+struct Fixtures {
+    agency: String,
+    client: String,
+    victim: String,
+}
+
+fn path(template: &str, f: &Fixtures) -> String {
+    template
+        .replace(
+            "{id}/clients/{client_id}",
+            &format!("{}/clients/{}", f.agency, f.client),
+        )
+        .replace("agencies/{id}", &format!("agencies/{}", f.agency))
+        .replace("accounts/{id}", &format!("accounts/{}", f.victim))
+}
+
+/// A valid body for `template`, unique to `role` where uniqueness matters.
+fn body(template: &str, role: usize, tokens: &[Option<String>]) -> Option<Value> {
+    let unique = format!(
+        "{}-{}",
+        ROLES[role].replace('_', "-"),
+        uuid::Uuid::now_v7().simple()
+    );
+    Some(match template {
+        "/api/v1/auth/register" => {
+            json!({ "email": format!("{unique}@example.cn"), "password": crate::users::PASSWORD, "full_name": "x" })
+        }
+        "/api/v1/auth/login" => {
+            json!({ "email": format!("{unique}@example.cn"), "password": "not the password" })
+        }
+        "/api/v1/auth/refresh" => json!({ "refresh_token": "rt_bogus" }),
+        "/api/v1/auth/mfa/confirm" => json!({ "totp": "123456" }),
+        "/api/v1/me/profile" => {
+            json!({ "id_type": "passport", "id_number": format!("P{role}0000{role}") })
+        }
+        "/api/v1/admin/agencies" => {
+            json!({ "name": "医院", "district": "tongzhou", "services": ["tourism_pass"] })
+        }
+        "/api/v1/admin/officials" => {
+            json!({ "email": format!("{unique}@example.cn"), "password": crate::users::PASSWORD, "full_name": "x", "issuer": "TZ" })
+        }
+        "/api/v1/auth/logout" => {
+            json!({ "refresh_token": tokens.get(role).cloned().flatten().unwrap_or_default() })
+        }
+        _ => return None,
+    })
+}
+
+async fn call(
+    app: &TestApp,
+    endpoint: &Endpoint,
+    url: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> u16 {
+    let method = reqwest::Method::from_bytes(endpoint.method.to_uppercase().as_bytes()).unwrap();
+    let mut request = app.client.request(method, url);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if endpoint.template == "/api/v1/auth/token" {
+        request = request.form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "x"),
+            ("client_secret", "y"),
+        ]);
+    } else if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request.send().await.unwrap().status().as_u16()
+}
+
+#[tokio::test]
+async fn every_endpoint_for_every_role() {
+    let app = spawn_app().await;
+    let admin = app.staff("admin@example.cn", "admin", None).await;
+    let talent_a = app.talent("a@example.cn").await;
+    let talent_b = app.talent("b@example.cn").await;
+    let official_xa = app.staff("xa@example.cn", "official", Some("XA")).await;
+    let official_tz = app.staff("tz@example.cn", "official", Some("TZ")).await;
+    let (agency, _, _, agency_token) = app.agency(&admin, "tongzhou", &["tourism_pass"]).await;
+    // A second client of the agency, for the revocation row to revoke.
+    let clients = format!("/api/v1/admin/agencies/{agency}/clients");
+    let spare: Value = app
+        .post_json(&clients, &json!({}), Some(&admin.access))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let client = spare["client_id"].as_str().unwrap().to_owned();
+    let victim = app.talent("victim@example.cn").await;
+    let fixtures = Fixtures {
+        agency: agency.to_string(),
+        client,
+        victim: victim.id.to_string(),
+    };
+    let people = [
+        None,
+        Some(&talent_a),
+        Some(&talent_b),
+        Some(&official_xa),
+        Some(&official_tz),
+        None,
+        Some(&admin),
+    ];
+    let tokens: Vec<Option<String>> = people.iter().map(|p| p.map(|u| u.access.clone())).collect();
+    let tokens: Vec<Option<String>> = tokens
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| {
+            if ROLES[i] == "agency" {
+                Some(agency_token.clone())
+            } else {
+                t
+            }
+        })
+        .collect();
+    let refresh: Vec<Option<String>> = people
+        .iter()
+        .map(|p| p.and_then(|u| u.refresh.clone()))
+        .collect();
+
+    let mut mismatches = Vec::new();
+    for endpoint in ENDPOINTS {
+        let url = format!("{}{}", app.address, path(endpoint.template, &fixtures));
+        for (role, expected) in endpoint.expect.iter().enumerate() {
+            let status = call(
+                &app,
+                endpoint,
+                &url,
+                tokens[role].as_deref(),
+                body(endpoint.template, role, &refresh),
+            )
+            .await;
+            if status != *expected {
+                mismatches.push(format!(
+                    "{} {} as {}: {status}, expected {expected}",
+                    endpoint.method, endpoint.template, ROLES[role]
+                ));
+            }
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}

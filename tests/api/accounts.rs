@@ -1,0 +1,186 @@
+//! Registration and login: validation, enumeration, throttling.
+
+use chrono::Duration;
+use serde_json::{Value, json};
+
+use crate::helpers::{problem, spawn_app};
+use crate::users::PASSWORD;
+
+fn registration(email: &str, password: &str) -> Value {
+    json!({ "email": email, "password": password, "full_name": "李明" })
+}
+
+#[tokio::test]
+async fn a_talent_registers_with_a_normalised_email() {
+    let app = spawn_app().await;
+    let response = app
+        .post_json(
+            "/api/v1/auth/register",
+            &registration("  Li.Ming@Example.CN ", PASSWORD),
+            None,
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 201);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["email"], "li.ming@example.cn");
+    assert_eq!(body["role"], "talent");
+    assert_eq!(body["full_name"], "李明");
+    assert!(body.get("password_hash").is_none());
+
+    let again = app
+        .post_json(
+            "/api/v1/auth/register",
+            &registration("LI.MING@example.cn", PASSWORD),
+            None,
+        )
+        .await;
+    problem(again, 409, "email_taken").await;
+}
+
+#[tokio::test]
+async fn bad_registrations_are_422_and_write_nothing() {
+    let app = spawn_app().await;
+    let cases = [
+        (registration("not-an-email", PASSWORD), "email"),
+        (registration("a@example.cn", "eleven char"), "password"),
+        (registration("a@example.cn", &"x".repeat(129)), "password"),
+        (registration("a@example.cn", "1qaz2wsx3edc"), "password"),
+        (
+            json!({ "email": "a@example.cn", "password": PASSWORD, "full_name": "  " }),
+            "full_name",
+        ),
+        (
+            json!({ "email": "a@example.cn", "password": PASSWORD }),
+            "full_name",
+        ),
+        (
+            json!({ "email": "a@example.cn", "password": PASSWORD, "full_name": "x", "role": "admin" }),
+            "role",
+        ),
+        (
+            json!({ "email": 7, "password": PASSWORD, "full_name": "x" }),
+            "email",
+        ),
+    ];
+    for (body, field) in cases {
+        let response = app.post_json("/api/v1/auth/register", &body, None).await;
+        let problem = problem(response, 422, "validation_failed").await;
+        assert_eq!(problem["errors"][0]["field"], field, "{body}");
+    }
+    let login = app.login("a@example.cn", PASSWORD, None).await;
+    assert_eq!(login.status().as_u16(), 401, "nothing was written");
+}
+
+#[tokio::test]
+async fn unknown_email_and_wrong_password_get_the_same_answer() {
+    let app = spawn_app().await;
+    app.talent("known@example.cn").await;
+    let wrong = problem(
+        app.login("known@example.cn", "not the password at all", None)
+            .await,
+        401,
+        "invalid_credentials",
+    )
+    .await;
+    let unknown = problem(
+        app.login("nobody@example.cn", "not the password at all", None)
+            .await,
+        401,
+        "invalid_credentials",
+    )
+    .await;
+    assert_eq!(wrong, unknown);
+}
+
+#[tokio::test]
+async fn an_oversized_password_is_refused_before_hashing() {
+    let app = spawn_app().await;
+    let response = app
+        .login("known@example.cn", &"p".repeat(10_000), None)
+        .await;
+    problem(response, 422, "validation_failed").await;
+}
+
+#[tokio::test]
+async fn failures_lock_the_account_with_a_growing_delay() {
+    let app = spawn_app().await;
+    app.talent("locked@example.cn").await;
+    for _ in 0..6 {
+        let response = app
+            .login("locked@example.cn", "wrong password!!", None)
+            .await;
+        assert_eq!(response.status().as_u16(), 401);
+    }
+    // Six failures: the sixth locked the account for one second. Even the right password waits.
+    let locked = app.login("locked@example.cn", PASSWORD, None).await;
+    let retry: u64 = locked.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=2).contains(&retry), "{retry}");
+    problem(locked, 429, "rate_limited").await;
+
+    app.clock.advance(Duration::seconds(2));
+    assert_eq!(
+        app.login("locked@example.cn", "wrong password!!", None)
+            .await
+            .status()
+            .as_u16(),
+        401
+    );
+    let longer = app.login("locked@example.cn", PASSWORD, None).await;
+    assert_eq!(
+        longer.status().as_u16(),
+        429,
+        "the seventh failure doubled the delay"
+    );
+    app.clock.advance(Duration::seconds(3));
+    assert_eq!(
+        app.login("locked@example.cn", PASSWORD, None)
+            .await
+            .status()
+            .as_u16(),
+        200
+    );
+
+    // An unknown email is throttled just the same, so lockouts reveal nothing either.
+    for _ in 0..6 {
+        app.login("ghost@example.cn", "wrong password!!", None)
+            .await;
+    }
+    assert_eq!(
+        app.login("ghost@example.cn", "wrong password!!", None)
+            .await
+            .status()
+            .as_u16(),
+        429
+    );
+}
+
+#[tokio::test]
+async fn logins_and_failures_are_audited_without_secrets() {
+    let app = spawn_app().await;
+    let admin = app.staff("root@example.cn", "admin", None).await;
+    app.talent("audited@example.cn").await;
+    app.login("audited@example.cn", "wrong password!!", None)
+        .await;
+    let page: Value = app
+        .get_as("/api/v1/admin/audit?limit=200", &admin.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let actions: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for expected in ["account.created", "login.succeeded", "login.failed"] {
+        assert!(actions.contains(&expected), "{expected} in {actions:?}");
+    }
+    let text = page.to_string();
+    assert!(!text.contains(PASSWORD) && !text.contains("wrong password"));
+    assert!(!text.contains("access_token") && !text.contains("rt_"));
+}
