@@ -50,6 +50,12 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Print the current TOTP code of a base32 secret (for the demo staff logins).
+    Totp {
+        /// The base32 secret, as `serve --demo` prints it.
+        #[arg(long)]
+        secret: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -73,6 +79,9 @@ enum AuditCommand {
 
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Totp { secret } = &cli.command {
+        return print_totp(secret);
+    }
     let mut settings = Settings::load()?;
     telemetry::init(&settings.log);
     match cli.command {
@@ -88,7 +97,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit {
             command: AuditCommand::Verify,
         } => verify_audit(&settings).await,
+        Command::Totp { secret } => print_totp(&secret),
     }
+}
+
+fn print_totp(secret: &str) -> anyhow::Result<ExitCode> {
+    let bytes = totp_rs::Secret::Encoded(secret.trim().to_owned())
+        .to_bytes()
+        .map_err(|_| anyhow::anyhow!("--secret is not base32"))?;
+    println!("{}", crate::auth::totp::code_at(&bytes, chrono::Utc::now()));
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn serve(
@@ -106,7 +124,7 @@ async fn serve(
     }
     let application = Application::build(settings).await?;
     if demo {
-        let logins = demo::load(&settings.config_dir, application.pool()).await?;
+        let logins = demo::load(settings, application.pool()).await?;
         demo::print_logins(&logins);
     }
     let host = &settings.application.host;

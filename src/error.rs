@@ -267,6 +267,18 @@ impl From<DieselError> for ApiError {
                 DatabaseErrorKind::UniqueViolation => {
                     ApiError::new(ErrorCode::Conflict, "the resource already exists")
                 }
+                // The database's own constraints caught input the handler should have refused;
+                // still the client's mistake, not ours.
+                DatabaseErrorKind::CheckViolation
+                | DatabaseErrorKind::NotNullViolation
+                | DatabaseErrorKind::ForeignKeyViolation => ApiError::new(
+                    ErrorCode::ValidationFailed,
+                    "the request refers to something that does not exist or is not allowed",
+                ),
+                _ if info.message().contains("invalid byte sequence") => ApiError::new(
+                    ErrorCode::ValidationFailed,
+                    "text may not contain NUL characters",
+                ),
                 DatabaseErrorKind::SerializationFailure => ApiError::new(
                     ErrorCode::Conflict,
                     "a concurrent change interfered; try again",

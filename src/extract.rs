@@ -83,7 +83,15 @@ fn has_json_content_type(req: &HttpRequest) -> bool {
 }
 
 /// Parses a JSON body: syntax errors are 400, type and field errors 422 naming the field.
+/// A NUL character (only expressible as `\u0000` in JSON) is refused: PostgreSQL text cannot
+/// hold it.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if body.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000")) {
+        return Err(ApiError::invalid_field(
+            "body",
+            "text may not contain NUL characters",
+        ));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
@@ -118,6 +126,32 @@ fn data_error(path: &str, error: &serde_json::Error) -> ApiError {
         None => parent.to_owned(),
     };
     ApiError::validation(vec![FieldError { field, message }])
+}
+
+/// The client's address: the peer, or, when the peer is a configured trusted proxy, the last
+/// address in `X-Forwarded-For` that is not one of the trusted proxies.
+pub fn client_ip(
+    req: &HttpRequest,
+    trusted_proxies: &[std::net::IpAddr],
+) -> Option<std::net::IpAddr> {
+    let peer = req.peer_addr()?.ip();
+    if !trusted_proxies.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse::<std::net::IpAddr>().ok())
+        .collect::<Vec<_>>();
+    Some(
+        forwarded
+            .into_iter()
+            .rev()
+            .find(|ip| !trusted_proxies.contains(ip))
+            .unwrap_or(peer),
+    )
 }
 
 /// Path segments that do not parse (a malformed UUID, say) name no resource: 404.
@@ -162,6 +196,15 @@ mod tests {
                     .unwrap_or_default(),
             ),
         }
+    }
+
+    #[test]
+    fn nul_characters_are_refused() {
+        let parsed = parse_json::<serde_json::Value>(br#"{"name":"a\u0000b"}"#);
+        assert_eq!(
+            parsed.err().map(|e| e.code()),
+            Some(ErrorCode::ValidationFailed)
+        );
     }
 
     #[test]

@@ -29,6 +29,8 @@ pub struct AppState {
     pub passwords: Arc<PasswordPolicy>,
     /// Session lifetimes and the like.
     pub auth: AuthSettings,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// An argon2id hash of a random password, verified against for unknown emails so that
     /// they cost the same time as known ones.
     pub dummy_hash: String,
@@ -50,6 +52,7 @@ impl AppState {
             pii: PiiCipher::new(&secrets, &auth.pii_key_id),
             passwords: Arc::new(PasswordPolicy::load(&settings.config_dir).await?),
             auth,
+            trusted_proxies: settings.application.trusted_proxies.clone(),
             dummy_hash: password::hash(SecretString::from(random::token(""))).await?,
         })
     }

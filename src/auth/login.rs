@@ -7,7 +7,7 @@
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
-use diesel_async::AsyncPgConnection;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use secrecy::SecretString;
 use serde_json::json;
 
@@ -19,7 +19,8 @@ use crate::domain::email::Email;
 use crate::domain::throttle::{PER_ACCOUNT, PER_ADDRESS, ThrottlePolicy};
 use crate::error::{ApiError, ErrorCode};
 use crate::models::account::{self, Account};
-use crate::models::{session, throttle};
+use crate::models::session;
+use crate::models::throttle::{self, Settlement};
 use crate::state::AppState;
 
 /// Most wrong TOTP codes evaluated per 30-second step.
@@ -107,82 +108,124 @@ pub async fn sign_in(
         |e| e.to_string(),
     );
     let keys = keys(&email, client);
-    let mut conn = state.pool.get().await?;
-    for (key, policy) in &keys {
-        let counters = throttle::load(&mut conn, key, now).await?;
-        if let Some(wait) = policy.blocked_for(&counters, now) {
-            audit_event(
-                &mut conn,
-                "login.throttled",
-                None,
-                json!({ "key": key.split(':').next() }),
-            )
-            .await?;
-            return Err(throttled(wait));
+    let found = {
+        let mut conn = state.pool.get().await?;
+        reserve_attempts(&mut conn, &keys, now).await?;
+        match Email::parse(&email) {
+            Ok(parsed) => account::find_by_email(&mut conn, &parsed).await?,
+            Err(_) => None,
         }
-    }
-    let found = match Email::parse(&email) {
-        Ok(parsed) => account::find_by_email(&mut conn, &parsed).await?,
-        Err(_) => None,
     };
+    // No pooled connection is held while the hash waits for and uses a hashing slot: a storm of
+    // logins must not starve the requests that only need the database.
     let hash = found
         .as_ref()
         .map_or_else(|| state.dummy_hash.clone(), |a| a.password_hash.clone());
-    let password_ok = password::verify(credentials.password, hash)
-        .await
-        .map_err(ApiError::internal)?;
+    let password_ok = password::verify(credentials.password, hash).await?;
+    let mut conn = state.pool.get().await?;
     let account = match found {
         Some(account) if password_ok && account.disabled_at.is_none() => account,
         other => {
-            fail(&mut conn, &keys, now, other.as_ref(), "bad_credentials").await?;
+            audit_failure(&mut conn, &keys, now, other.as_ref(), "bad_credentials").await?;
             return Err(invalid_credentials());
         }
     };
     if account.is_staff() {
         if account.mfa_confirmed_at.is_none() {
+            settle_attempts(&mut conn, &keys, now).await?;
             let subject = subject(&account, None);
             let access_token = state
                 .tokens
                 .issue(&subject, TokenUse::MfaEnrollment, now)
                 .map_err(ApiError::internal)?;
+            let detail = json!({});
             audit_event(
                 &mut conn,
                 "login.mfa_enrollment_required",
                 Some(&account),
-                json!({}),
+                detail,
             )
             .await?;
             return Ok(LoginOutcome::EnrollmentRequired { access_token });
         }
         let Some(code) = credentials.totp.as_deref() else {
+            // The password was right: not a failure, but a denial worth recording.
+            settle_attempts(&mut conn, &keys, now).await?;
+            audit_event(&mut conn, "login.mfa_required", Some(&account), json!({})).await?;
             return Err(ApiError::new(
                 ErrorCode::MfaRequired,
                 "a TOTP code from your authenticator is required",
             ));
         };
         if let Err(error) = check_totp(state, &mut conn, &account, code, false).await {
-            if error.code() == ErrorCode::InvalidCredentials {
-                fail(&mut conn, &keys, now, Some(&account), "bad_totp").await?;
-            }
+            audit_failure(&mut conn, &keys, now, Some(&account), "bad_totp").await?;
             return Err(error);
         }
     }
-    for (key, policy) in &keys {
-        throttle::record_success(&mut conn, key, *policy, now).await?;
+    settle_attempts(&mut conn, &keys, now).await?;
+    start_session(state, &mut conn, &account).await
+}
+
+/// Reserves an attempt on every key, or answers 429 (giving back what was reserved).
+async fn reserve_attempts(
+    conn: &mut AsyncPgConnection,
+    keys: &[(String, ThrottlePolicy)],
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    for (index, (key, policy)) in keys.iter().enumerate() {
+        if let Err(wait) = throttle::reserve(conn, key, *policy, now).await? {
+            for (reserved, policy) in &keys[..index] {
+                throttle::settle(conn, reserved, *policy, Settlement::Refund, now).await?;
+            }
+            return Err(throttled(wait));
+        }
     }
+    Ok(())
+}
+
+/// A right password: the account's failure streak ends; the address gets its attempt back.
+async fn settle_attempts(
+    conn: &mut AsyncPgConnection,
+    keys: &[(String, ThrottlePolicy)],
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    for (index, (key, policy)) in keys.iter().enumerate() {
+        let settlement = if index == 0 {
+            Settlement::Reset
+        } else {
+            Settlement::Refund
+        };
+        throttle::settle(conn, key, *policy, settlement, now).await?;
+    }
+    Ok(())
+}
+
+/// Starts the session and records the login in one transaction.
+async fn start_session(
+    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    account: &Account,
+) -> Result<LoginOutcome, ApiError> {
+    let now = state.now();
     let limits = state.session_limits();
-    let (session_id, refresh_token) = session::start(&mut conn, account.id, now, limits).await?;
+    let (session_id, refresh_token) = conn
+        .transaction(async |c| {
+            let (session_id, refresh_token) = session::start(c, account.id, now, limits).await?;
+            let event = AuditEvent {
+                actor: Actor::Account(account.id),
+                action: "login.succeeded",
+                entity_type: "account",
+                entity_id: Some(account.id.to_string()),
+                detail: json!({ "session": session_id }),
+            };
+            audit::record(c, &event).await?;
+            Ok::<_, diesel::result::Error>((session_id, refresh_token))
+        })
+        .await?;
     let access_token = state
         .tokens
-        .issue(&subject(&account, Some(session_id)), TokenUse::Access, now)
+        .issue(&subject(account, Some(session_id)), TokenUse::Access, now)
         .map_err(ApiError::internal)?;
-    audit_event(
-        &mut conn,
-        "login.succeeded",
-        Some(&account),
-        json!({ "session": session_id }),
-    )
-    .await?;
     Ok(LoginOutcome::SignedIn {
         access_token,
         refresh_token,
@@ -200,27 +243,29 @@ pub fn subject(account: &Account, session: Option<uuid::Uuid>) -> Subject {
     }
 }
 
-async fn fail(
+/// Records a failed attempt (already counted by its reservation), and a lockout if it caused one.
+async fn audit_failure(
     conn: &mut AsyncPgConnection,
     keys: &[(String, ThrottlePolicy)],
     now: DateTime<Utc>,
     account: Option<&Account>,
     reason: &str,
 ) -> Result<(), ApiError> {
-    let mut locked = false;
-    for (key, policy) in keys {
-        let counters = throttle::record_failure(conn, key, *policy, now).await?;
-        locked |= policy.blocked_for(&counters, now).is_some();
-    }
     audit_event(conn, "login.failed", account, json!({ "reason": reason })).await?;
-    if locked {
-        audit_event(conn, "login.locked", account, json!({})).await?;
+    let Some((key, policy)) = keys.first() else {
+        return Ok(());
+    };
+    let counters = throttle::load(conn, key, now).await?;
+    if let Some(wait) = policy.blocked_for(&counters, now) {
+        let detail = json!({ "locked_for_secs": wait.num_seconds().max(1) });
+        audit_event(conn, "login.locked", account, detail).await?;
     }
     Ok(())
 }
 
-/// Checks a TOTP code of `account`: at most five wrong codes a step, each code once. With
-/// `confirm`, a right code also completes enrolment.
+/// Checks a TOTP code of `account`: at most five attempts a step (reserved before comparing,
+/// so parallel guesses cannot pass on a stale count), each code once. With `confirm`, a right
+/// code also completes enrolment.
 pub async fn check_totp(
     state: &AppState,
     conn: &mut AsyncPgConnection,
@@ -230,15 +275,15 @@ pub async fn check_totp(
 ) -> Result<(), ApiError> {
     let now = state.now();
     let current = totp::step_at(now);
-    if account.mfa_failed_step == current && account.mfa_failed_count >= MAX_WRONG_CODES_PER_STEP {
+    let Some(sealed) = &account.mfa_secret else {
+        return Err(invalid_credentials());
+    };
+    if !account::reserve_totp_attempt(conn, account.id, current, MAX_WRONG_CODES_PER_STEP).await? {
         let next_step = (current + 1) * totp::STEP_SECS;
         return Err(throttled(chrono::Duration::seconds(
             next_step - now.timestamp(),
         )));
     }
-    let (Some(sealed), Some(_key_id)) = (&account.mfa_secret, &account.mfa_key_id) else {
-        return Err(invalid_credentials());
-    };
     let secret = state
         .pii
         .open(sealed, account.id.as_bytes())
@@ -246,13 +291,14 @@ pub async fn check_totp(
     let secret = hex::decode(secret).map_err(ApiError::internal)?;
     let accepted = match totp::matching_step(&secret, code.trim(), now) {
         Some(step) => {
-            account::accept_totp_step(conn, account.id, step, confirm.then_some(now)).await?
+            let confirm_at = confirm.then_some(now);
+            account::accept_totp_step(conn, account.id, step, sealed, confirm_at).await?
         }
         None => false,
     };
-    if accepted {
-        return Ok(());
+    if !accepted {
+        return Err(invalid_credentials());
     }
-    account::record_wrong_totp(conn, account.id, current).await?;
-    Err(invalid_credentials())
+    account::refund_totp_attempt(conn, account.id, current).await?;
+    Ok(())
 }

@@ -83,6 +83,18 @@ impl ThrottlePolicy {
         next
     }
 
+    /// The counters with one reserved attempt given back (a success from a shared address: it
+    /// must neither count against the address nor wipe the failures of others behind it).
+    pub fn after_refund(&self, state: &ThrottleState) -> ThrottleState {
+        let failures = (state.failures - 1).max(0);
+        ThrottleState {
+            failures,
+            hour_failures: (state.hour_failures - 1).max(0),
+            locked_until: state.locked_until.filter(|_| failures > self.free_failures),
+            hour_started: state.hour_started,
+        }
+    }
+
     /// The counters after a success: the streak ends, the hourly count stays.
     pub fn after_success(&self, state: &ThrottleState) -> ThrottleState {
         ThrottleState {
@@ -151,6 +163,20 @@ mod tests {
         let state = PER_ACCOUNT.after_success(&state);
         assert_eq!(PER_ACCOUNT.blocked_for(&state, t0()), None);
         assert_eq!(state.hour_failures, 8);
+    }
+
+    #[test]
+    fn a_refund_undoes_exactly_one_reservation() {
+        let mut state = ThrottleState::fresh(t0());
+        for _ in 0..6 {
+            state = PER_ACCOUNT.after_failure(&state, t0());
+        }
+        assert!(PER_ACCOUNT.blocked_for(&state, t0()).is_some());
+        let refunded = PER_ACCOUNT.after_refund(&state);
+        assert_eq!((refunded.failures, refunded.hour_failures), (5, 5));
+        assert_eq!(PER_ACCOUNT.blocked_for(&refunded, t0()), None);
+        let empty = PER_ACCOUNT.after_refund(&ThrottleState::fresh(t0()));
+        assert_eq!(empty.failures, 0);
     }
 
     #[test]

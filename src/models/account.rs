@@ -154,20 +154,27 @@ pub async fn set_pending_mfa(
 }
 
 /// Accepts a TOTP step: only a step later than the last accepted one counts, so each code
-/// works once even when two requests race. Returns whether it was accepted.
+/// works once even when two requests race. With `confirm`, enrolment completes too, but only
+/// while unconfirmed and only for the secret that was checked (`sealed`), so an enrolment that
+/// restarted meanwhile is not confirmed by a code of the old secret. Returns whether it was
+/// accepted.
 pub async fn accept_totp_step(
     conn: &mut AsyncPgConnection,
     id: Uuid,
     step: i64,
+    sealed: &[u8],
     confirm_at: Option<DateTime<Utc>>,
 ) -> QueryResult<bool> {
     let fresh = accounts::mfa_last_step
         .is_null()
         .or(accounts::mfa_last_step.lt(step));
-    let target = accounts::table.find(id).filter(fresh);
+    let target = accounts::table
+        .find(id)
+        .filter(fresh)
+        .filter(accounts::mfa_secret.eq(sealed));
     let updated = match confirm_at {
         Some(at) => {
-            diesel::update(target)
+            diesel::update(target.filter(accounts::mfa_confirmed_at.is_null()))
                 .set((
                     accounts::mfa_last_step.eq(step),
                     accounts::mfa_confirmed_at.eq(at),
@@ -176,7 +183,7 @@ pub async fn accept_totp_step(
                 .await?
         }
         None => {
-            diesel::update(target)
+            diesel::update(target.filter(accounts::mfa_confirmed_at.is_not_null()))
                 .set(accounts::mfa_last_step.eq(step))
                 .execute(conn)
                 .await?
@@ -185,24 +192,50 @@ pub async fn accept_totp_step(
     Ok(updated == 1)
 }
 
-/// Counts a wrong TOTP code in `step`; returns the count for that step.
-pub async fn record_wrong_totp(
+/// Reserves one TOTP attempt in `step` before the code is compared, so parallel guesses cannot
+/// all pass the per-step cap on a stale count. `false` when `cap` attempts were made already.
+pub async fn reserve_totp_attempt(
     conn: &mut AsyncPgConnection,
     id: Uuid,
     step: i64,
-) -> QueryResult<i32> {
+    cap: i32,
+) -> QueryResult<bool> {
     use diesel::dsl::sql;
-    use diesel::sql_types::Integer;
-    diesel::update(accounts::table.find(id))
+    use diesel::sql_types::{BigInt, Bool, Integer};
+    let under_cap = sql::<Bool>("NOT (mfa_failed_step = ")
+        .bind::<BigInt, _>(step)
+        .sql(" AND mfa_failed_count >= ")
+        .bind::<Integer, _>(cap)
+        .sql(")");
+    let counted = sql::<Integer>("CASE WHEN mfa_failed_step = ")
+        .bind::<BigInt, _>(step)
+        .sql(" THEN mfa_failed_count + 1 ELSE 1 END");
+    let updated = diesel::update(accounts::table.find(id).filter(under_cap))
         .set((
-            accounts::mfa_failed_count.eq(sql::<Integer>("CASE WHEN mfa_failed_step = ")
-                .bind::<diesel::sql_types::BigInt, _>(step)
-                .sql(" THEN mfa_failed_count + 1 ELSE 1 END")),
+            accounts::mfa_failed_count.eq(counted),
             accounts::mfa_failed_step.eq(step),
         ))
-        .returning(accounts::mfa_failed_count)
-        .get_result(conn)
-        .await
+        .execute(conn)
+        .await?;
+    Ok(updated == 1)
+}
+
+/// Gives back a reserved TOTP attempt whose code was right.
+pub async fn refund_totp_attempt(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    step: i64,
+) -> QueryResult<()> {
+    diesel::update(
+        accounts::table
+            .find(id)
+            .filter(accounts::mfa_failed_step.eq(step))
+            .filter(accounts::mfa_failed_count.gt(0)),
+    )
+    .set(accounts::mfa_failed_count.eq(accounts::mfa_failed_count - 1))
+    .execute(conn)
+    .await
+    .map(|_| ())
 }
 
 /// Disables an account (idempotent); returns whether it was enabled before.

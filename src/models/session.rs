@@ -9,6 +9,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::audit::{self, Actor, AuditEvent};
 use crate::crypto::random;
 use crate::db::schema::{accounts, refresh_tokens, sessions};
 
@@ -65,13 +66,8 @@ pub enum Rotation {
         /// The successor token, shown once.
         refresh_token: String,
     },
-    /// The token had been used before; the session is now revoked.
-    Reused {
-        /// The revoked session.
-        session_id: Uuid,
-        /// Its account.
-        account_id: Uuid,
-    },
+    /// The token had been used before; the session is now revoked (and that is audited).
+    Reused,
     /// Unknown, revoked, expired, or the account is disabled.
     Refused,
 }
@@ -156,13 +152,15 @@ pub async fn rotate(
         let owner = owner_of(conn, session_id).await?;
         if used_at.is_some() {
             revoke(conn, session_id, RevokeReason::RefreshReuse, now).await?;
-            return Ok(match owner {
-                Some(owner) => Rotation::Reused {
-                    session_id,
-                    account_id: owner.account_id,
-                },
-                None => Rotation::Refused,
-            });
+            let event = AuditEvent {
+                actor: Actor::Anonymous,
+                action: "session.refresh_reuse_revoked",
+                entity_type: "account",
+                entity_id: owner.as_ref().map(|o| o.account_id.to_string()),
+                detail: serde_json::json!({ "session": session_id }),
+            };
+            audit::record(conn, &event).await?;
+            return Ok(Rotation::Reused);
         }
         let live = revoked_at.is_none() && now < expires_at && now < last_used + limits.idle;
         let (true, Some(owner)) = (live, owner) else {

@@ -92,24 +92,48 @@ async fn update(
     .await
 }
 
-/// Records an evaluated failure for `key` under `policy`.
-pub async fn record_failure(
-    conn: &mut AsyncPgConnection,
-    key: &str,
-    policy: ThrottlePolicy,
-    now: DateTime<Utc>,
-) -> QueryResult<ThrottleState> {
-    update(conn, key, now, |s| policy.after_failure(s, now)).await
+/// What happens to a reserved attempt once its outcome is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settlement {
+    /// A success on an account: its failure streak ends.
+    Reset,
+    /// A success from an address: the reserved attempt is given back.
+    Refund,
 }
 
-/// Ends the failure streak of `key` after a success.
-pub async fn record_success(
+/// Reserves one attempt for `key` before the credentials are checked, counting it as a failure
+/// until [`settle`] says otherwise. Under the row lock, so parallel attempts cannot all slip
+/// through on a stale count. `Err(wait)` when the key is locked (nothing is counted then).
+pub async fn reserve(
     conn: &mut AsyncPgConnection,
     key: &str,
     policy: ThrottlePolicy,
     now: DateTime<Utc>,
+) -> QueryResult<Result<ThrottleState, chrono::Duration>> {
+    let mut blocked = None;
+    let state = update(conn, key, now, |s| match policy.blocked_for(s, now) {
+        Some(wait) => {
+            blocked = Some(wait);
+            s.clone()
+        }
+        None => policy.after_failure(s, now),
+    })
+    .await?;
+    Ok(blocked.map_or(Ok(state), Err))
+}
+
+/// Settles a reserved attempt that succeeded.
+pub async fn settle(
+    conn: &mut AsyncPgConnection,
+    key: &str,
+    policy: ThrottlePolicy,
+    settlement: Settlement,
+    now: DateTime<Utc>,
 ) -> QueryResult<()> {
-    update(conn, key, now, |s| policy.after_success(s))
-        .await
-        .map(|_| ())
+    update(conn, key, now, |s| match settlement {
+        Settlement::Reset => policy.after_success(s),
+        Settlement::Refund => policy.after_refund(s),
+    })
+    .await
+    .map(|_| ())
 }

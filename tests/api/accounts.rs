@@ -184,3 +184,39 @@ async fn logins_and_failures_are_audited_without_secrets() {
     assert!(!text.contains(PASSWORD) && !text.contains("wrong password"));
     assert!(!text.contains("access_token") && !text.contains("rt_"));
 }
+
+#[tokio::test]
+async fn parallel_guesses_cannot_outrun_the_throttle() {
+    let app = spawn_app().await;
+    app.talent("parallel@example.cn").await;
+    let guesses = (0..20).map(|_| app.login("parallel@example.cn", "wrong password!!", None));
+    let statuses: Vec<u16> = futures_util::future::join_all(guesses)
+        .await
+        .into_iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    let evaluated = statuses.iter().filter(|s| **s == 401).count();
+    // Five free attempts and the sixth that sets the lock; every other one waits.
+    assert!(evaluated <= 6, "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s == 401 || *s == 429),
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn nul_characters_are_refused_not_500() {
+    let app = spawn_app().await;
+    let body = json!({ "email": "nul@example.cn", "password": PASSWORD, "full_name": "a\u{0}b" });
+    problem(
+        app.post_json("/api/v1/auth/register", &body, None).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    let admin = app.staff("root@example.cn", "admin", None).await;
+    let filtered = app
+        .get_as("/api/v1/admin/audit?action=a%00b", &admin.access)
+        .await;
+    problem(filtered, 422, "validation_failed").await;
+}

@@ -13,6 +13,7 @@ mod agencies;
 mod audit;
 mod cli;
 mod configuration;
+mod demo;
 mod errors;
 mod forged_tokens;
 mod health;

@@ -142,3 +142,24 @@ fn base32_decode(text: &str) -> Vec<u8> {
         .to_bytes()
         .unwrap()
 }
+
+#[tokio::test]
+async fn parallel_code_guesses_cannot_outrun_the_step_cap() {
+    let app = spawn_app().await;
+    app.staff("guessed@example.cn", "admin", None).await;
+    app.clock.advance(Duration::seconds(30));
+    let guesses = (0..12).map(|i| {
+        app.login(
+            "guessed@example.cn",
+            PASSWORD,
+            Some(if i % 2 == 0 { "111111" } else { "222222" }),
+        )
+    });
+    let statuses: Vec<u16> = futures_util::future::join_all(guesses)
+        .await
+        .into_iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    let evaluated = statuses.iter().filter(|s| **s == 401).count();
+    assert!(evaluated <= 6, "{statuses:?}");
+}

@@ -110,9 +110,15 @@ impl TestApp {
             .await
             .unwrap();
         let earlier = self.clock.now() - Duration::hours(1);
-        account::accept_totp_step(&mut conn, created.id, totp::step_at(earlier), Some(earlier))
-            .await
-            .unwrap();
+        account::accept_totp_step(
+            &mut conn,
+            created.id,
+            totp::step_at(earlier),
+            &sealed,
+            Some(earlier),
+        )
+        .await
+        .unwrap();
         self.staff_login(email, &secret, created.id).await
     }
 

@@ -53,7 +53,7 @@ pub async fn create_agency(
     let body = body.0;
     let mut errors = Vec::new();
     let name = body.name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 200 {
+    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
         errors.push(FieldError {
             field: "name".into(),
             message: "must be 1 to 200 characters".into(),

@@ -92,7 +92,10 @@ pub async fn client_token(
         .headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        .is_some_and(|v| {
+            v.to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        });
     let Some(form) = is_form
         .then(|| serde_urlencoded::from_bytes::<ClientCredentials>(&body).ok())
         .flatten()

@@ -9,7 +9,7 @@ use super::TokenPair;
 use crate::auth::login::{Credentials, LoginOutcome, sign_in};
 use crate::domain::password::MAX_CHARS;
 use crate::error::{ApiError, ProblemDetails};
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, client_ip};
 use crate::state::AppState;
 
 /// Credentials; staff add the code their authenticator shows.
@@ -54,7 +54,7 @@ pub async fn login(
         password: SecretString::from(body.password),
         totp: body.totp,
     };
-    let client = req.peer_addr().map(|a| a.ip());
+    let client = client_ip(&req, &state.trusted_proxies);
     let expires_in = state.tokens.ttl_secs();
     let pair = match sign_in(&state, credentials, client).await? {
         LoginOutcome::SignedIn {

@@ -36,22 +36,14 @@ fn already_enrolled() -> ApiError {
     ApiError::new(ErrorCode::Conflict, "a second factor is already enrolled")
 }
 
-async fn audited(
-    state: &AppState,
-    account_id: uuid::Uuid,
-    action: &'static str,
-) -> Result<(), ApiError> {
-    let mut conn = state.pool.get().await?;
-    let event = AuditEvent {
+fn event(account_id: uuid::Uuid, action: &'static str) -> AuditEvent {
+    AuditEvent {
         actor: Actor::Account(account_id),
         action,
         entity_type: "account",
         entity_id: Some(account_id.to_string()),
         detail: json!({}),
-    };
-    conn.transaction(async |c| audit::record(c, &event).await)
-        .await?;
-    Ok(())
+    }
 }
 
 /// Starts (or restarts, until confirmed) TOTP enrolment.
@@ -81,10 +73,19 @@ pub async fn enroll(
         .pii
         .seal(&hex::encode(&secret), account.id.as_bytes())
         .map_err(ApiError::internal)?;
-    if account::set_pending_mfa(&mut conn, account.id, &sealed, state.pii.key_id()).await? == 0 {
+    let key_id = state.pii.key_id();
+    let stored = conn
+        .transaction(async |c| {
+            let stored = account::set_pending_mfa(c, account.id, &sealed, key_id).await? == 1;
+            if stored {
+                audit::record(c, &event(account.id, "mfa.enrollment_started")).await?;
+            }
+            Ok::<_, diesel::result::Error>(stored)
+        })
+        .await?;
+    if !stored {
         return Err(already_enrolled());
     }
-    audited(&state, account.id, "mfa.enrollment_started").await?;
     let (secret, otpauth_uri) = totp::provisioning(&secret, &account.email);
     Ok(HttpResponse::Ok().json(Enrollment {
         secret,
@@ -120,7 +121,16 @@ pub async fn confirm(
     if account.mfa_secret.is_none() {
         return Err(ApiError::new(ErrorCode::Conflict, "start enrolment first"));
     }
-    check_totp(&state, &mut conn, &account, &body.0.totp, true).await?;
-    audited(&state, account.id, "mfa.enrolled").await?;
+    // Wrong codes must stay counted, so the transaction commits either way; the confirmation
+    // and its audit row commit together.
+    let code = body.0.totp;
+    conn.transaction(async |c| {
+        let outcome = check_totp(&state, c, &account, &code, true).await;
+        if outcome.is_ok() {
+            audit::record(c, &event(account.id, "mfa.enrolled")).await?;
+        }
+        Ok::<_, ApiError>(outcome)
+    })
+    .await??;
     Ok(HttpResponse::NoContent().finish())
 }

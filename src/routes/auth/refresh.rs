@@ -2,11 +2,9 @@
 
 use actix_web::{HttpResponse, post, web};
 use serde::Deserialize;
-use serde_json::json;
 use utoipa::ToSchema;
 
 use super::TokenPair;
-use crate::audit::{self, Actor, AuditEvent};
 use crate::auth::tokens::{Subject, TokenUse};
 use crate::error::{ApiError, ErrorCode, ProblemDetails};
 use crate::extract::ApiJson;
@@ -70,23 +68,6 @@ pub async fn refresh(
                 mfa_enrollment_required: false,
             }))
         }
-        Rotation::Reused {
-            session_id,
-            account_id,
-        } => {
-            let event = AuditEvent {
-                actor: Actor::Anonymous,
-                action: "session.refresh_reuse_revoked",
-                entity_type: "account",
-                entity_id: Some(account_id.to_string()),
-                detail: json!({ "session": session_id }),
-            };
-            diesel_async::AsyncConnection::transaction(&mut conn, async |c| {
-                audit::record(c, &event).await
-            })
-            .await?;
-            Err(refused())
-        }
-        Rotation::Refused => Err(refused()),
+        Rotation::Reused | Rotation::Refused => Err(refused()),
     }
 }

@@ -117,7 +117,7 @@ pub async fn create_account(
     issuer: Option<&str>,
     actor: Actor,
 ) -> Result<AccountCreated, ApiError> {
-    let hash = password::hash(password).await.map_err(ApiError::internal)?;
+    let hash = password::hash(password).await?;
     let mut conn = state.pool.get().await?;
     let new = NewAccount {
         id: Uuid::now_v7(),

@@ -130,12 +130,25 @@ pub async fn put_profile(
             Ok::<_, diesel::result::Error>(stored)
         })
         .await
-        .map_err(|e| match ApiError::from(e) {
-            conflict if conflict.code() == ErrorCode::Conflict => ApiError::new(
+        .map_err(ApiError::from);
+    match stored {
+        Ok(stored) => Ok(HttpResponse::Ok().json(ProfileView::from(stored))),
+        Err(conflict) if conflict.code() == ErrorCode::Conflict => {
+            // Someone tried a document another account holds: worth a reviewer's look.
+            let event = AuditEvent {
+                actor: Actor::Account(account_id),
+                action: "profile.document_conflict",
+                entity_type: "account",
+                entity_id: Some(account_id.to_string()),
+                detail: json!({ "id_type": number.kind().as_str() }),
+            };
+            conn.transaction(async |c| audit::record(c, &event).await)
+                .await?;
+            Err(ApiError::new(
                 ErrorCode::Conflict,
                 "this document is already registered to another account",
-            ),
-            other => other,
-        })?;
-    Ok(HttpResponse::Ok().json(ProfileView::from(stored)))
+            ))
+        }
+        Err(other) => Err(other),
+    }
 }

@@ -1,0 +1,51 @@
+//! `serve --demo`: the demo data loads twice without harm and every printed login works.
+
+use serde_json::Value;
+use talentcard::auth::totp;
+use talentcard::clock::Clock;
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn every_demo_login_works() {
+    let app = spawn_app().await;
+    let first = talentcard::demo::load(&app.settings, &app.pool)
+        .await
+        .unwrap();
+    let again = talentcard::demo::load(&app.settings, &app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        first.accounts.len(),
+        again.accounts.len(),
+        "loading twice is harmless"
+    );
+    assert!(first.accounts.iter().any(|a| a.role == "official"));
+
+    for account in &first.accounts {
+        let code = account.totp_secret.as_ref().map(|encoded| {
+            let secret = totp_rs::Secret::Encoded(encoded.clone())
+                .to_bytes()
+                .unwrap();
+            totp::code_at(&secret, app.clock.now())
+        });
+        let response = app
+            .login(&account.email, &account.password, code.as_deref())
+            .await;
+        assert_eq!(response.status().as_u16(), 200, "{}", account.email);
+        let tokens: Value = response.json().await.unwrap();
+        let me: Value = app
+            .get_as("/api/v1/me", tokens["access_token"].as_str().unwrap())
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(me["role"], account.role.as_str());
+    }
+    for agency in &first.agencies {
+        let token = app
+            .client_token(&agency.client_id.to_string(), &agency.client_secret)
+            .await;
+        assert_eq!(token.status().as_u16(), 200, "{}", agency.name);
+    }
+}
