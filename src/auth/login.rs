@@ -16,7 +16,7 @@ use crate::auth::tokens::{Subject, TokenUse};
 use crate::auth::{password, totp};
 use crate::crypto::random::sha256_hex;
 use crate::domain::email::Email;
-use crate::domain::throttle::{PER_ACCOUNT, PER_ADDRESS, ThrottlePolicy};
+use crate::domain::throttle::{PER_ACCOUNT, PER_ADDRESS};
 use crate::error::{ApiError, ErrorCode};
 use crate::models::account::{self, Account};
 use crate::models::session;
@@ -69,12 +69,18 @@ fn throttled(wait: chrono::Duration) -> ApiError {
     .with_retry_after(seconds)
 }
 
-fn keys(email: &str, client: Option<IpAddr>) -> Vec<(String, ThrottlePolicy)> {
-    let mut keys = vec![(format!("account:{}", sha256_hex(email)), PER_ACCOUNT)];
-    if let Some(ip) = client {
-        keys.push((format!("address:{ip}"), PER_ADDRESS));
+/// The throttle keys of an attempt. The account key is named by a hash of the email, known or
+/// not, so lockouts say nothing about which emails exist.
+struct Keys {
+    account: String,
+    address: Option<String>,
+}
+
+fn keys(email: &str, client: Option<IpAddr>) -> Keys {
+    Keys {
+        account: format!("account:{}", sha256_hex(email)),
+        address: client.map(|ip| format!("address:{ip}")),
     }
-    keys
 }
 
 async fn audit_event(
@@ -110,7 +116,7 @@ pub async fn sign_in(
     let keys = keys(&email, client);
     let found = {
         let mut conn = state.pool.get().await?;
-        reserve_attempts(&mut conn, &keys, now).await?;
+        admit(&mut conn, &keys, now).await?;
         match Email::parse(&email) {
             Ok(parsed) => account::find_by_email(&mut conn, &parsed).await?,
             Err(_) => None,
@@ -166,37 +172,33 @@ pub async fn sign_in(
     start_session(state, &mut conn, &account).await
 }
 
-/// Reserves an attempt on every key, or answers 429 (giving back what was reserved).
-async fn reserve_attempts(
+/// Admits an attempt or answers 429. The account's attempt is reserved under a row lock before
+/// the password is checked, so parallel guesses at one account cannot outrun its limit. The
+/// address is only checked here and charged on failure: an office behind one NAT may sign in
+/// many people at once, and the per-account reservation already bounds guessing.
+async fn admit(
     conn: &mut AsyncPgConnection,
-    keys: &[(String, ThrottlePolicy)],
+    keys: &Keys,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    for (index, (key, policy)) in keys.iter().enumerate() {
-        if let Err(wait) = throttle::reserve(conn, key, *policy, now).await? {
-            for (reserved, policy) in &keys[..index] {
-                throttle::settle(conn, reserved, *policy, Settlement::Refund, now).await?;
-            }
-            return Err(throttled(wait));
-        }
+    if let Some(address) = &keys.address
+        && let Some(wait) = throttle::blocked_for(conn, address, PER_ADDRESS, now).await?
+    {
+        return Err(throttled(wait));
+    }
+    if let Err(wait) = throttle::reserve(conn, &keys.account, PER_ACCOUNT, now).await? {
+        return Err(throttled(wait));
     }
     Ok(())
 }
 
-/// A right password: the account's failure streak ends; the address gets its attempt back.
+/// The credentials were right: the account's reserved attempt is settled as a success.
 async fn settle_attempts(
     conn: &mut AsyncPgConnection,
-    keys: &[(String, ThrottlePolicy)],
+    keys: &Keys,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    for (index, (key, policy)) in keys.iter().enumerate() {
-        let settlement = if index == 0 {
-            Settlement::Reset
-        } else {
-            Settlement::Refund
-        };
-        throttle::settle(conn, key, *policy, settlement, now).await?;
-    }
+    throttle::settle(conn, &keys.account, PER_ACCOUNT, Settlement::Reset, now).await?;
     Ok(())
 }
 
@@ -243,20 +245,20 @@ pub fn subject(account: &Account, session: Option<uuid::Uuid>) -> Subject {
     }
 }
 
-/// Records a failed attempt (already counted by its reservation), and a lockout if it caused one.
+/// Records a failed attempt: the account's was counted by its reservation, the address's is
+/// counted now; a lockout the failure caused is audited too.
 async fn audit_failure(
     conn: &mut AsyncPgConnection,
-    keys: &[(String, ThrottlePolicy)],
+    keys: &Keys,
     now: DateTime<Utc>,
     account: Option<&Account>,
     reason: &str,
 ) -> Result<(), ApiError> {
+    if let Some(address) = &keys.address {
+        throttle::record_failure(conn, address, PER_ADDRESS, now).await?;
+    }
     audit_event(conn, "login.failed", account, json!({ "reason": reason })).await?;
-    let Some((key, policy)) = keys.first() else {
-        return Ok(());
-    };
-    let counters = throttle::load(conn, key, now).await?;
-    if let Some(wait) = policy.blocked_for(&counters, now) {
+    if let Some(wait) = throttle::blocked_for(conn, &keys.account, PER_ACCOUNT, now).await? {
         let detail = json!({ "locked_for_secs": wait.num_seconds().max(1) });
         audit_event(conn, "login.locked", account, detail).await?;
     }

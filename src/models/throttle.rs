@@ -95,10 +95,28 @@ async fn update(
 /// What happens to a reserved attempt once its outcome is known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Settlement {
-    /// A success on an account: its failure streak ends.
+    /// The credentials were right: the failure streak ends, the attempt is not counted.
     Reset,
-    /// A success from an address: the reserved attempt is given back.
-    Refund,
+}
+
+/// Whether `key` is locked now, without counting anything.
+pub async fn blocked_for(
+    conn: &mut AsyncPgConnection,
+    key: &str,
+    policy: ThrottlePolicy,
+    now: DateTime<Utc>,
+) -> QueryResult<Option<chrono::Duration>> {
+    Ok(policy.blocked_for(&load(conn, key, now).await?, now))
+}
+
+/// Counts one failure for `key` after the fact.
+pub async fn record_failure(
+    conn: &mut AsyncPgConnection,
+    key: &str,
+    policy: ThrottlePolicy,
+    now: DateTime<Utc>,
+) -> QueryResult<ThrottleState> {
+    update(conn, key, now, |s| policy.after_failure(s, now)).await
 }
 
 /// Reserves one attempt for `key` before the credentials are checked, counting it as a failure
@@ -132,7 +150,6 @@ pub async fn settle(
 ) -> QueryResult<()> {
     update(conn, key, now, |s| match settlement {
         Settlement::Reset => policy.after_success(s),
-        Settlement::Refund => policy.after_refund(s),
     })
     .await
     .map(|_| ())

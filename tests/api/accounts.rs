@@ -220,3 +220,14 @@ async fn nul_characters_are_refused_not_500() {
         .await;
     problem(filtered, 422, "validation_failed").await;
 }
+
+#[tokio::test]
+async fn successful_logins_never_count_against_the_account() {
+    let app = spawn_app().await;
+    app.talent("frequent@example.cn").await;
+    // More than the hourly cap of failures: successes must not use it up.
+    for attempt in 0..101 {
+        let response = app.login("frequent@example.cn", PASSWORD, None).await;
+        assert_eq!(response.status().as_u16(), 200, "login {attempt}");
+    }
+}
