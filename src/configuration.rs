@@ -123,6 +123,8 @@ pub struct ApplicationSettings {
     pub client_request_timeout_ms: u64,
     /// Directory of reference data files, relative to the working directory unless absolute.
     pub reference_dir: PathBuf,
+    /// Directory of the default scheme files, loaded into a new database.
+    pub schemes_dir: PathBuf,
     /// Load balancers whose `X-Forwarded-For` is believed (for login throttling per address).
     #[serde(default)]
     pub trusted_proxies: Vec<std::net::IpAddr>,

@@ -13,6 +13,7 @@ pub mod crypto;
 pub mod db;
 pub mod demo;
 pub mod domain;
+pub mod eligibility;
 pub mod error;
 pub mod extract;
 pub mod metrics;

@@ -21,6 +21,7 @@ use crate::error::{ErrorCode, FieldError, ProblemDetails};
     tags(
         (name = "operations", description = "Liveness and readiness"),
         (name = "reference", description = "Public reference data"),
+        (name = "schemes", description = "Card schemes, tiers, eligibility rules and the eligibility check"),
         (name = "accounts", description = "Registration, login, tokens, MFA, the caller's profile"),
         (name = "administration", description = "Officials, agencies, clients, accounts, audit"),
     )

@@ -77,6 +77,7 @@ pub async fn prepare_database(settings: &Settings) -> anyhow::Result<()> {
     }
     let mut conn = AsyncPgConnection::establish(settings.database.url()).await?;
     reference::load(&settings.reference_dir(), &mut conn).await?;
+    reference::schemes::load(&settings.application.schemes_dir, &mut conn).await?;
     Ok(())
 }
 

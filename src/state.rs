@@ -13,6 +13,7 @@ use crate::configuration::{AuthSettings, Settings};
 use crate::crypto::pii::PiiCipher;
 use crate::crypto::random;
 use crate::db::DbPool;
+use crate::eligibility::RuleCache;
 use crate::models::session::SessionLimits;
 
 /// Shared application state, handed to handlers as `web::Data<AppState>`.
@@ -29,6 +30,8 @@ pub struct AppState {
     pub passwords: Arc<PasswordPolicy>,
     /// Session lifetimes and the like.
     pub auth: AuthSettings,
+    /// Parsed eligibility rules, by scheme and version.
+    pub rules: RuleCache,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// An argon2id hash of a random password, verified against for unknown emails so that
@@ -52,6 +55,7 @@ impl AppState {
             pii: PiiCipher::new(&secrets, &auth.pii_key_id),
             passwords: Arc::new(PasswordPolicy::load(&settings.config_dir).await?),
             auth,
+            rules: RuleCache::default(),
             trusted_proxies: settings.application.trusted_proxies.clone(),
             dummy_hash: password::hash(SecretString::from(random::token(""))).await?,
         })

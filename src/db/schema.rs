@@ -125,6 +125,45 @@ diesel::table! {
 }
 
 diesel::table! {
+    rule_sets (scheme, version) {
+        scheme -> Text,
+        version -> Int4,
+        effective_from -> Date,
+        document -> Jsonb,
+        published_at -> Timestamptz,
+        published_by -> Text,
+    }
+}
+
+diesel::table! {
+    scheme_issuers (scheme, issuer) {
+        scheme -> Text,
+        issuer -> Text,
+    }
+}
+
+diesel::table! {
+    scheme_tiers (scheme, code) {
+        scheme -> Text,
+        code -> Text,
+        name -> Text,
+        name_en -> Text,
+        rank -> Int4,
+        validity_years -> Int4,
+    }
+}
+
+diesel::table! {
+    schemes (code) {
+        code -> Text,
+        name -> Text,
+        name_en -> Text,
+        review_days -> Int4,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     service_categories (code) {
         code -> Text,
         name -> Text,
@@ -152,6 +191,10 @@ diesel::joinable!(districts -> regions (region));
 diesel::joinable!(issuers -> districts (district));
 diesel::joinable!(profiles -> accounts (account_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
+diesel::joinable!(rule_sets -> schemes (scheme));
+diesel::joinable!(scheme_issuers -> issuers (issuer));
+diesel::joinable!(scheme_issuers -> schemes (scheme));
+diesel::joinable!(scheme_tiers -> schemes (scheme));
 diesel::joinable!(sessions -> accounts (account_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -166,6 +209,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     profiles,
     refresh_tokens,
     regions,
+    rule_sets,
+    scheme_issuers,
+    scheme_tiers,
+    schemes,
     service_categories,
     sessions,
 );

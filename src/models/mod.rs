@@ -5,5 +5,6 @@ pub mod account;
 pub mod agency;
 pub mod profile;
 pub mod reference;
+pub mod scheme;
 pub mod session;
 pub mod throttle;

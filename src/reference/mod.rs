@@ -4,6 +4,8 @@
 //! Rows are inserted when missing and never overwritten: the files seed a new database, and
 //! administrators' later changes survive a restart.
 
+pub mod schemes;
+
 use std::path::Path;
 
 use anyhow::Context;

@@ -9,6 +9,7 @@ pub mod health;
 pub mod me;
 pub mod pagination;
 pub mod reference;
+pub mod schemes;
 
 /// Registers every documented route; the OpenAPI document is built from the same calls.
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -17,6 +18,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(
             scope::scope("/api/v1")
                 .configure(reference::configure)
+                .configure(schemes::configure)
                 .configure(auth::configure)
                 .configure(me::configure)
                 .configure(admin::configure),

@@ -48,6 +48,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
     row("get", "/api/v1/districts", PUBLIC_GET),
     row("get", "/api/v1/issuers", PUBLIC_GET),
     row("get", "/api/v1/services", PUBLIC_GET),
+    row("get", "/api/v1/schemes", PUBLIC_GET),
+    row("get", "/api/v1/schemes/{code}", PUBLIC_GET),
+    row("get", "/api/v1/schemes/{code}/rules/{version}", PUBLIC_GET),
+    row("post", "/api/v1/schemes/{code}/eligibility", [200; 7]),
     row("post", "/api/v1/auth/register", [201; 7]),
     row("post", "/api/v1/auth/login", [401; 7]),
     row("post", "/api/v1/auth/refresh", [401; 7]),
@@ -67,6 +71,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         ADMIN_204,
     ),
     row("post", "/api/v1/admin/accounts/{id}/disable", ADMIN_204),
+    row("put", "/api/v1/admin/schemes/{code}/rules", ADMIN_CREATES),
     row("post", "/api/v1/auth/logout", PEOPLE_204),
 ];
 
@@ -85,6 +90,8 @@ fn path(template: &str, f: &Fixtures) -> String {
         )
         .replace("agencies/{id}", &format!("agencies/{}", f.agency))
         .replace("accounts/{id}", &format!("accounts/{}", f.victim))
+        .replace("{code}", "XIONGAN")
+        .replace("{version}", "1")
 }
 
 /// A valid body for `template`, unique to `role` where uniqueness matters.
@@ -112,6 +119,10 @@ fn body(template: &str, role: usize, tokens: &[Option<String>]) -> Option<Value>
         "/api/v1/admin/officials" => {
             json!({ "email": format!("{unique}@example.cn"), "password": crate::users::PASSWORD, "full_name": "x", "issuer": "TZ" })
         }
+        "/api/v1/schemes/{code}/eligibility" => json!({ "facts": crate::schemes::doctorate(40) }),
+        "/api/v1/admin/schemes/{code}/rules" => json!({
+            "rules": serde_json::from_str::<Value>(include_str!("../../config/schemes/xiongan.rules.json")).unwrap()
+        }),
         "/api/v1/auth/logout" => {
             json!({ "refresh_token": tokens.get(role).cloned().flatten().unwrap_or_default() })
         }

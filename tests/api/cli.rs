@@ -64,7 +64,7 @@ async fn admin_create_then_audit_verify_then_tamper() {
     let clean = talentcard(&db.url, &["audit", "verify"], "");
     assert!(clean.status.success(), "{}", text(&clean.stderr));
     assert!(
-        text(&clean.stdout).contains("1 rows"),
+        text(&clean.stdout).contains("audit chain intact"),
         "{}",
         text(&clean.stdout)
     );

@@ -38,6 +38,13 @@ impl TestApp {
             .expect("request failed")
     }
 
+    /// The year on the application's clock.
+    pub fn clock_year(&self) -> i32 {
+        use chrono::Datelike;
+        use talentcard::clock::Clock;
+        self.clock.now().year()
+    }
+
     /// A direct connection to the app's database.
     pub async fn connect(&self) -> AsyncPgConnection {
         AsyncPgConnection::establish(&self.database.url)
@@ -55,6 +62,7 @@ pub fn test_settings() -> Settings {
     let mut settings =
         Settings::load_from(&manifest_dir().join("config"), Environment::Test).expect("settings");
     settings.application.reference_dir = manifest_dir().join("config/reference");
+    settings.application.schemes_dir = manifest_dir().join("config/schemes");
     settings
 }
 
@@ -255,7 +263,7 @@ async fn create_template_locked(
 
 fn content_hash() -> String {
     let mut hasher = Sha256::new();
-    for dir in ["migrations", "config/reference"] {
+    for dir in ["migrations", "config/reference", "config/schemes"] {
         hash_dir(&manifest_dir().join(dir), &mut hasher);
     }
     hex::encode(hasher.finalize())

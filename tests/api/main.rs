@@ -25,5 +25,6 @@ mod openapi;
 mod outage;
 mod profile;
 mod reference;
+mod schemes;
 mod sessions;
 mod users;

@@ -8,6 +8,7 @@ mod agencies;
 mod audit_log;
 mod clients;
 mod officials;
+mod scheme_rules;
 
 /// Registers the routes under `/admin`.
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -17,5 +18,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(clients::create_client)
         .service(clients::revoke_client)
         .service(accounts::disable_account)
-        .service(audit_log::list_audit);
+        .service(audit_log::list_audit)
+        .service(scheme_rules::publish_rules);
 }

@@ -1,0 +1,48 @@
+//! `GET /api/v1/schemes` and `GET /api/v1/schemes/{code}`.
+
+use actix_web::{HttpResponse, get, web};
+
+use super::SchemeView;
+use crate::error::{ApiError, ProblemDetails};
+use crate::models::scheme;
+use crate::state::AppState;
+
+/// Lists every scheme with its tiers and the rules in force today.
+#[utoipa::path(
+    tag = "schemes",
+    responses((status = 200, body = Vec<SchemeView>))
+)]
+#[get("/schemes")]
+pub async fn list_schemes(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let today = state.now().date_naive();
+    let mut conn = state.pool.get().await?;
+    let mut views = Vec::new();
+    for found in scheme::list(&mut conn).await? {
+        let rules = scheme::rules_in_force(&mut conn, &found.row.code, today).await?;
+        views.push(SchemeView::new(found, rules));
+    }
+    Ok(HttpResponse::Ok().json(views))
+}
+
+/// One scheme with its tiers and the rules in force today.
+#[utoipa::path(
+    tag = "schemes",
+    params(("code" = String, Path, description = "Scheme code, e.g. XIONGAN")),
+    responses(
+        (status = 200, body = SchemeView),
+        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
+    )
+)]
+#[get("/schemes/{code}")]
+pub async fn get_scheme(
+    state: web::Data<AppState>,
+    code: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let today = state.now().date_naive();
+    let mut conn = state.pool.get().await?;
+    let found = scheme::find(&mut conn, &code)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let rules = scheme::rules_in_force(&mut conn, &code, today).await?;
+    Ok(HttpResponse::Ok().json(SchemeView::new(found, rules)))
+}
