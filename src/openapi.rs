@@ -22,6 +22,7 @@ use crate::error::{ErrorCode, FieldError, ProblemDetails};
         (name = "operations", description = "Liveness and readiness"),
         (name = "reference", description = "Public reference data"),
         (name = "schemes", description = "Card schemes, tiers, eligibility rules and the eligibility check"),
+        (name = "applications", description = "Applications, evidence, the review queue and decisions"),
         (name = "accounts", description = "Registration, login, tokens, MFA, the caller's profile"),
         (name = "administration", description = "Officials, agencies, clients, accounts, audit"),
     )

@@ -13,6 +13,7 @@ use crate::configuration::{AuthSettings, Settings};
 use crate::crypto::pii::PiiCipher;
 use crate::crypto::random;
 use crate::db::DbPool;
+use crate::domain::working_days::Calendar;
 use crate::eligibility::RuleCache;
 use crate::models::session::SessionLimits;
 
@@ -30,6 +31,8 @@ pub struct AppState {
     pub passwords: Arc<PasswordPolicy>,
     /// Session lifetimes and the like.
     pub auth: AuthSettings,
+    /// Working days, for review deadlines.
+    pub calendar: Calendar,
     /// Parsed eligibility rules, by scheme and version.
     pub rules: RuleCache,
     /// Proxies whose `X-Forwarded-For` names the client.
@@ -56,6 +59,7 @@ impl AppState {
             passwords: Arc::new(PasswordPolicy::load(&settings.config_dir).await?),
             auth,
             rules: RuleCache::default(),
+            calendar: load_calendar(&settings.config_dir).await?,
             trusted_proxies: settings.application.trusted_proxies.clone(),
             dummy_hash: password::hash(SecretString::from(random::token(""))).await?,
         })
@@ -73,4 +77,22 @@ impl AppState {
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.clock.now()
     }
+}
+
+/// Reads `holidays.toml`: a table per year with `holidays` and `makeup_workdays` dates.
+async fn load_calendar(config_dir: &std::path::Path) -> anyhow::Result<Calendar> {
+    #[derive(serde::Deserialize)]
+    struct Year {
+        holidays: Vec<chrono::NaiveDate>,
+        makeup_workdays: Vec<chrono::NaiveDate>,
+    }
+    let path = config_dir.join("holidays.toml");
+    let text = tokio::fs::read_to_string(&path)
+        .await
+        .map_err(|e| anyhow::anyhow!("could not read {}: {e}", path.display()))?;
+    let years: std::collections::BTreeMap<String, Year> =
+        toml::from_str(&text).map_err(|e| anyhow::anyhow!("{} is not valid: {e}", path.display()))?;
+    let holidays = years.values().flat_map(|y| y.holidays.clone());
+    let makeup = years.values().flat_map(|y| y.makeup_workdays.clone());
+    Ok(Calendar::new(holidays, makeup))
 }

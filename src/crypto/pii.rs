@@ -51,39 +51,33 @@ impl PiiCipher {
 
     /// `nonce || ciphertext+tag`, bound to `owner`.
     pub fn seal(&self, plaintext: &str, owner: &[u8]) -> Result<Vec<u8>, PiiError> {
+        self.seal_bytes(plaintext.as_bytes(), owner)
+    }
+
+    /// [`PiiCipher::seal`] for bytes (documents).
+    pub fn seal_bytes(&self, plaintext: &[u8], owner: &[u8]) -> Result<Vec<u8>, PiiError> {
         let nonce = crate::crypto::random::bytes::<NONCE_LEN>();
-        let sealed = self
-            .cipher
-            .encrypt(
-                Nonce::from_slice(&nonce),
-                Payload {
-                    msg: plaintext.as_bytes(),
-                    aad: owner,
-                },
-            )
-            .map_err(|_| PiiError)?;
-        let mut out = nonce.to_vec();
+        let payload = Payload { msg: plaintext, aad: owner };
+        let sealed = self.cipher.encrypt(Nonce::from_slice(&nonce), payload).map_err(|_| PiiError)?;
+        let mut out = Vec::with_capacity(NONCE_LEN + sealed.len());
+        out.extend_from_slice(&nonce);
         out.extend(sealed);
         Ok(out)
     }
 
     /// Opens what [`PiiCipher::seal`] produced for the same `owner`.
     pub fn open(&self, sealed: &[u8], owner: &[u8]) -> Result<String, PiiError> {
+        String::from_utf8(self.open_bytes(sealed, owner)?).map_err(|_| PiiError)
+    }
+
+    /// Opens what [`PiiCipher::seal_bytes`] produced for the same `owner`.
+    pub fn open_bytes(&self, sealed: &[u8], owner: &[u8]) -> Result<Vec<u8>, PiiError> {
         if sealed.len() <= NONCE_LEN {
             return Err(PiiError);
         }
         let (nonce, body) = sealed.split_at(NONCE_LEN);
-        let plain = self
-            .cipher
-            .decrypt(
-                Nonce::from_slice(nonce),
-                Payload {
-                    msg: body,
-                    aad: owner,
-                },
-            )
-            .map_err(|_| PiiError)?;
-        String::from_utf8(plain).map_err(|_| PiiError)
+        let payload = Payload { msg: body, aad: owner };
+        self.cipher.decrypt(Nonce::from_slice(nonce), payload).map_err(|_| PiiError)
     }
 
     /// A keyed hash that finds equal values without storing them: HMAC-SHA-256 over

@@ -41,6 +41,47 @@ diesel::table! {
 }
 
 diesel::table! {
+    application_documents (id) {
+        id -> Uuid,
+        application_id -> Uuid,
+        filename -> Text,
+        content_type -> Text,
+        size -> Int4,
+        sha256 -> Text,
+        content -> Bytea,
+        key_id -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    applications (id) {
+        id -> Uuid,
+        talent_id -> Uuid,
+        scheme -> Text,
+        issuer -> Text,
+        status -> Text,
+        facts -> Bytea,
+        key_id -> Text,
+        suggested_tier -> Nullable<Text>,
+        eligible -> Nullable<Bool>,
+        rules_version -> Nullable<Int4>,
+        evaluation_trace -> Nullable<Bytea>,
+        submitted_at -> Nullable<Timestamptz>,
+        review_due -> Nullable<Date>,
+        decision -> Nullable<Text>,
+        decided_tier -> Nullable<Text>,
+        reason_code -> Nullable<Text>,
+        decision_comment -> Nullable<Text>,
+        supplement_items -> Nullable<Jsonb>,
+        decided_by -> Nullable<Uuid>,
+        decided_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     audit_chain_head (id) {
         id -> Bool,
         last_seq -> Int8,
@@ -64,11 +105,46 @@ diesel::table! {
 }
 
 diesel::table! {
+    card_serials (issuer, year) {
+        issuer -> Text,
+        year -> Int4,
+        last -> Int8,
+    }
+}
+
+diesel::table! {
+    cards (id) {
+        id -> Uuid,
+        number -> Text,
+        application_id -> Uuid,
+        holder_id -> Uuid,
+        scheme -> Text,
+        issuer -> Text,
+        tier -> Text,
+        status -> Text,
+        valid_from -> Date,
+        valid_until -> Date,
+        issued_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     districts (code) {
         code -> Text,
         name -> Text,
         name_en -> Text,
         region -> Text,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (principal, key) {
+        principal -> Text,
+        key -> Text,
+        request_hash -> Text,
+        status -> Int4,
+        body -> Jsonb,
+        created_at -> Timestamptz,
     }
 }
 
@@ -185,6 +261,9 @@ diesel::table! {
 }
 
 diesel::joinable!(accounts -> issuers (issuer));
+diesel::joinable!(application_documents -> applications (application_id));
+diesel::joinable!(applications -> accounts (talent_id));
+diesel::joinable!(cards -> applications (application_id));
 diesel::joinable!(agencies -> districts (district));
 diesel::joinable!(agency_clients -> agencies (agency_id));
 diesel::joinable!(districts -> regions (region));
@@ -201,9 +280,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     agencies,
     agency_clients,
+    application_documents,
+    applications,
     audit_chain_head,
     audit_log,
+    card_serials,
+    cards,
     districts,
+    idempotency_keys,
     issuers,
     login_throttles,
     profiles,

@@ -1,9 +1,12 @@
-//! Pure domain rules with no I/O: validated value types and, later, eligibility, card numbers
-//! and status machines. Everything here is unit-tested beside its code.
+//! Pure domain rules with no I/O: validated value types, the eligibility engine, card numbers,
+//! the application status machine, working days. Everything here is unit-tested beside its code.
 
+pub mod application_status;
+pub mod card_number;
 pub mod credit_code;
 pub mod eligibility;
 pub mod email;
 pub mod id_document;
 pub mod password;
 pub mod throttle;
+pub mod working_days;

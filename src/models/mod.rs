@@ -3,6 +3,10 @@
 
 pub mod account;
 pub mod agency;
+pub mod application;
+pub mod card;
+pub mod document;
+pub mod idempotency;
 pub mod profile;
 pub mod reference;
 pub mod scheme;

@@ -4,6 +4,7 @@ use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 pub mod admin;
+pub mod applications;
 pub mod auth;
 pub mod health;
 pub mod me;
@@ -19,6 +20,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
             scope::scope("/api/v1")
                 .configure(reference::configure)
                 .configure(schemes::configure)
+                .configure(applications::configure)
                 .configure(auth::configure)
                 .configure(me::configure)
                 .configure(admin::configure),

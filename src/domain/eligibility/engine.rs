@@ -1,14 +1,14 @@
 //! Evaluating a rule set against facts, with a trace in words a talent understands.
 
 use chrono::NaiveDate;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::facts::{Facts, HonourKind, Level};
 use super::rules::{Condition, LevelFact, NumberFact, Op, Rule, RuleSet, TextFact};
 
 /// One rule's outcome.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct TraceEntry {
     /// The rule's name.
     pub rule: String,

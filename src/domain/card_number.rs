@@ -1,0 +1,98 @@
+//! Card numbers: issuer, year, serial and a check digit, e.g. `XA-2026-000123-7`.
+//!
+//! The check digit is ISO 7064 MOD 11-10 over the digits of the number, letters counted as two
+//! digits (A = 10 … Z = 35), so a mistyped character or two swapped neighbours are caught
+//! before any lookup.
+
+/// ISO 7064 MOD 11-10 check digit of `digits`.
+fn mod_11_10(digits: impl Iterator<Item = u32>) -> u32 {
+    let mut product = 10;
+    for digit in digits {
+        let mut sum = (digit + product) % 10;
+        if sum == 0 {
+            sum = 10;
+        }
+        product = (sum * 2) % 11;
+    }
+    (11 - product) % 10
+}
+
+fn digits_of(body: &str) -> Option<Vec<u32>> {
+    let mut digits = Vec::with_capacity(body.len() * 2);
+    for c in body.chars().filter(|c| *c != '-') {
+        let value = c.to_digit(36)?;
+        if value >= 10 {
+            digits.push(value / 10);
+            digits.push(value % 10);
+        } else {
+            digits.push(value);
+        }
+    }
+    Some(digits)
+}
+
+/// The number of the `serial`-th card an issuer issued in `year`.
+pub fn format(issuer: &str, year: i32, serial: i64) -> String {
+    let body = format!("{issuer}-{year}-{serial:06}");
+    let check = digits_of(&body).map_or(0, |d| mod_11_10(d.into_iter()));
+    format!("{body}-{check}")
+}
+
+/// Whether `number` is well formed with a matching check digit (upper-case letters, digits and
+/// dashes in the shape `ISSUER-YEAR-SERIAL-CHECK`).
+pub fn is_valid(number: &str) -> bool {
+    let parts: Vec<&str> = number.split('-').collect();
+    let [issuer, year, serial, check] = parts.as_slice() else {
+        return false;
+    };
+    let shape = (2..=8).contains(&issuer.len())
+        && issuer.bytes().all(|b| b.is_ascii_uppercase())
+        && year.len() == 4
+        && year.bytes().all(|b| b.is_ascii_digit())
+        && (6..=9).contains(&serial.len())
+        && serial.bytes().all(|b| b.is_ascii_digit())
+        && check.len() == 1;
+    if !shape {
+        return false;
+    }
+    let body = &number[..number.len() - 2];
+    match (digits_of(body), check.chars().next().and_then(|c| c.to_digit(10))) {
+        (Some(digits), Some(check)) => mod_11_10(digits.into_iter()) == check,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formatted_numbers_validate() {
+        for (issuer, serial) in [("XA", 1), ("TZ", 123), ("LF", 999_999), ("BD", 1_000_000)] {
+            let number = format(issuer, 2026, serial);
+            assert!(is_valid(&number), "{number}");
+        }
+        assert!(format("XA", 2026, 123).starts_with("XA-2026-000123-"));
+    }
+
+    #[test]
+    fn typos_and_swaps_are_caught() {
+        let number = format("XA", 2026, 123);
+        let mut caught = 0;
+        for (i, c) in number.char_indices().filter(|(_, c)| c.is_ascii_digit()) {
+            for d in '0'..='9' {
+                if d != c {
+                    let typo = format!("{}{d}{}", &number[..i], &number[i + 1..]);
+                    caught += usize::from(!is_valid(&typo));
+                }
+            }
+        }
+        let digits = number.chars().filter(char::is_ascii_digit).count();
+        assert_eq!(caught, digits * 9, "every single-digit typo is caught");
+        let check = number.chars().last().unwrap_or('0');
+        assert!(!is_valid(&format!("XA-2026-000213-{check}")), "a swap of neighbours is caught");
+        assert!(!is_valid("xa-2026-000123-1"));
+        assert!(!is_valid("XA-2026-000123"));
+        assert!(!is_valid(""));
+    }
+}

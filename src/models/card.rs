@@ -1,0 +1,115 @@
+//! Cards. Approval creates one in the same transaction as the decision; `application_id` is
+//! unique, so whatever races, one approved application holds one card.
+
+use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::db::schema::{card_serials, cards, scheme_tiers};
+use crate::domain::card_number;
+
+/// A stored card.
+#[derive(Debug, Clone, Serialize, Queryable, Selectable, ToSchema)]
+#[diesel(table_name = cards)]
+pub struct Card {
+    /// UUID v7.
+    pub id: Uuid,
+    /// e.g. `XA-2026-000123-7`.
+    pub number: String,
+    /// The application approved.
+    pub application_id: Uuid,
+    /// The holder's account.
+    #[serde(skip)]
+    pub holder_id: Uuid,
+    /// Scheme code.
+    pub scheme: String,
+    /// Issuer code.
+    pub issuer: String,
+    /// Tier code.
+    pub tier: String,
+    /// `active`, `suspended` or `revoked`.
+    pub status: String,
+    /// First valid day.
+    pub valid_from: NaiveDate,
+    /// Last valid day.
+    pub valid_until: NaiveDate,
+    /// When it was issued.
+    pub issued_at: DateTime<Utc>,
+}
+
+/// What an approval issues.
+#[derive(Debug)]
+pub struct Issue<'a> {
+    /// The application.
+    pub application_id: Uuid,
+    /// The holder.
+    pub holder_id: Uuid,
+    /// Scheme code.
+    pub scheme: &'a str,
+    /// Issuer code.
+    pub issuer: &'a str,
+    /// Tier code.
+    pub tier: &'a str,
+    /// Now.
+    pub now: DateTime<Utc>,
+}
+
+/// The validity of a tier in years, if the scheme has it.
+pub async fn tier_validity(conn: &mut AsyncPgConnection, scheme: &str, tier: &str) -> QueryResult<Option<i32>> {
+    scheme_tiers::table
+        .find((scheme, tier))
+        .select(scheme_tiers::validity_years)
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Issues a card: the next serial of the issuer's year (under the serial row's lock), a number
+/// with its check digit, validity from the tier. Call inside the approval's transaction.
+pub async fn issue(conn: &mut AsyncPgConnection, issue: &Issue<'_>, validity_years: i32) -> QueryResult<Card> {
+    let year = issue.now.year();
+    let serial: i64 = diesel::insert_into(card_serials::table)
+        .values((card_serials::issuer.eq(issue.issuer), card_serials::year.eq(year), card_serials::last.eq(1_i64)))
+        .on_conflict((card_serials::issuer, card_serials::year))
+        .do_update()
+        .set(card_serials::last.eq(card_serials::last + 1))
+        .returning(card_serials::last)
+        .get_result(conn)
+        .await?;
+    let valid_from = issue.now.date_naive();
+    let months = u32::try_from(validity_years.max(1) * 12).unwrap_or(12);
+    let valid_until = valid_from
+        .checked_add_months(Months::new(months))
+        .and_then(|d| d.pred_opt())
+        .unwrap_or(valid_from);
+    diesel::insert_into(cards::table)
+        .values((
+            cards::id.eq(Uuid::now_v7()),
+            cards::number.eq(card_number::format(issue.issuer, year, serial)),
+            cards::application_id.eq(issue.application_id),
+            cards::holder_id.eq(issue.holder_id),
+            cards::scheme.eq(issue.scheme),
+            cards::issuer.eq(issue.issuer),
+            cards::tier.eq(issue.tier),
+            cards::status.eq("active"),
+            cards::valid_from.eq(valid_from),
+            cards::valid_until.eq(valid_until),
+            cards::issued_at.eq(issue.now),
+        ))
+        .returning(Card::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// The card issued for an application, if any.
+pub async fn of_application(conn: &mut AsyncPgConnection, application_id: Uuid) -> QueryResult<Option<Card>> {
+    cards::table
+        .filter(cards::application_id.eq(application_id))
+        .select(Card::as_select())
+        .first(conn)
+        .await
+        .optional()
+}

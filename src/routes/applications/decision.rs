@@ -1,0 +1,316 @@
+//! `POST /api/v1/applications/{id}/decision`: approve with a tier (issuing the card in the same
+//! transaction), reject with a coded reason, or request a supplement. Racing approvals yield one
+//! card: the conditional update lets one through and the card's unique `application_id` backs
+//! it up; the others get 409. An `Idempotency-Key` replays the first answer.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, post, web};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{ApplicationView, invalid_transition};
+use crate::audit::{self, Actor, AuditEvent};
+use crate::auth::Official;
+use crate::domain::application_status::{Action, Status};
+use crate::error::{ApiError, ErrorCode, FieldError, ProblemDetails};
+use crate::extract::ApiJson;
+use crate::models::application::{self, Application, DecisionChange, Viewer};
+use crate::models::card::{self, Card, Issue};
+use crate::models::idempotency::{self, Claim};
+use crate::state::AppState;
+
+/// Why an application is rejected.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectReason {
+    /// The criteria are not met.
+    NotEligible,
+    /// Evidence is missing and was not supplied.
+    IncompleteEvidence,
+    /// Forged or false material.
+    FraudulentMaterial,
+    /// The same person already holds or applied.
+    Duplicate,
+    /// Something else (explained in the comment).
+    Other,
+}
+
+/// What the official decides.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionKind {
+    /// Approve with a tier.
+    Approve,
+    /// Reject with a coded reason.
+    Reject,
+    /// Ask for what is missing.
+    RequestSupplement,
+}
+
+/// A decision. `approve` needs `tier` (and `comment` when it differs from the suggestion);
+/// `reject` needs `reason_code` and `comment`; `request_supplement` needs `comment` and may
+/// list every missing item in `items`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionRequest {
+    /// The decision.
+    pub decision: DecisionKind,
+    /// Tier to approve.
+    #[serde(default)]
+    pub tier: Option<String>,
+    /// Coded rejection reason.
+    #[serde(default)]
+    pub reason_code: Option<RejectReason>,
+    /// The official's comment.
+    #[serde(default)]
+    pub comment: Option<String>,
+    /// Everything missing, in one go.
+    #[serde(default)]
+    pub items: Option<Vec<String>>,
+}
+
+/// The decided application and, on approval, its card.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DecisionResult {
+    /// The application.
+    pub application: ApplicationView,
+    /// The card issued, on approval.
+    pub card: Option<Card>,
+}
+
+fn text(value: &Option<String>, field: &str, max: usize, errors: &mut Vec<FieldError>) -> Option<String> {
+    let trimmed = value.as_deref().map(str::trim).filter(|t| !t.is_empty())?;
+    if trimmed.chars().count() > max || trimmed.chars().any(|c| c.is_control() && c != '\n') {
+        errors.push(FieldError { field: field.into(), message: format!("must be at most {max} printable characters") });
+    }
+    Some(trimmed.to_owned())
+}
+
+/// Checks the request against the application; returns the change to apply.
+fn change<'a>(
+    request: &'a DecisionRequest,
+    application: &Application,
+    tiers: &[String],
+    official: &Official,
+    now: chrono::DateTime<chrono::Utc>,
+    comment: &'a Option<String>,
+) -> Result<DecisionChange<'a>, ApiError> {
+    let mut errors = Vec::new();
+    let missing = |field: &str| FieldError { field: field.into(), message: "is required for this decision".into() };
+    let (status, decision) = match request.decision {
+        DecisionKind::Approve => {
+            match &request.tier {
+                None => errors.push(missing("tier")),
+                Some(tier) if !tiers.contains(tier) => {
+                    errors.push(FieldError { field: "tier".into(), message: format!("is not a tier of {}", application.scheme) });
+                }
+                Some(tier) if application.suggested_tier.as_ref() != Some(tier) && comment.is_none() => {
+                    errors.push(FieldError { field: "comment".into(), message: "explain a tier other than the suggested one".into() });
+                }
+                Some(_) => {}
+            }
+            (Status::Approved, "approve")
+        }
+        DecisionKind::Reject => {
+            if request.reason_code.is_none() {
+                errors.push(missing("reason_code"));
+            }
+            if comment.is_none() {
+                errors.push(missing("comment"));
+            }
+            (Status::Rejected, "reject")
+        }
+        DecisionKind::RequestSupplement => {
+            if comment.is_none() {
+                errors.push(missing("comment"));
+            }
+            let items = request.items.as_deref().unwrap_or_default();
+            if items.len() > 30 || items.iter().any(|i| i.trim().is_empty() || i.chars().count() > 200) {
+                errors.push(FieldError { field: "items".into(), message: "at most 30 items of 1 to 200 characters".into() });
+            }
+            (Status::SupplementRequested, "request_supplement")
+        }
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    Ok(DecisionChange {
+        status: status.as_str(),
+        decision,
+        decided_tier: request.tier.as_deref().filter(|_| request.decision == DecisionKind::Approve),
+        reason_code: request.reason_code.filter(|_| request.decision == DecisionKind::Reject).map(|r| match r {
+            RejectReason::NotEligible => "not_eligible",
+            RejectReason::IncompleteEvidence => "incomplete_evidence",
+            RejectReason::FraudulentMaterial => "fraudulent_material",
+            RejectReason::Duplicate => "duplicate",
+            RejectReason::Other => "other",
+        }),
+        decision_comment: comment.as_deref(),
+        supplement_items: request.items.as_ref().filter(|i| !i.is_empty()).map(|i| json!(i)),
+        decided_by: official.account_id,
+        decided_at: now,
+        updated_at: now,
+    })
+}
+
+fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let Some(value) = req.headers().get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value.to_str().ok().map(str::trim).filter(|k| !k.is_empty() && k.len() <= 255);
+    key.map(|k| Some(k.to_owned()))
+        .ok_or_else(|| ApiError::invalid_field("Idempotency-Key", "must be 1 to 255 visible characters"))
+}
+
+/// Decides a submitted application of the official's issuer.
+#[utoipa::path(
+    tag = "applications",
+    params(
+        ("id" = Uuid, Path, description = "Application id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for the same key and body"),
+    ),
+    request_body = DecisionRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = DecisionResult),
+        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "invalid_transition: decided already", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, body = ProblemDetails, content_type = "application/problem+json"),
+    )
+)]
+#[post("/applications/{id}/decision")]
+pub async fn decide_application(
+    req: HttpRequest,
+    official: Official,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    body: ApiJson<DecisionRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let request = body.0;
+    let key = idempotency_key(&req)?;
+    let now = state.now();
+    let viewer = Viewer::Official(official.issuer.clone());
+    let mut conn = state.pool.get().await?;
+    let found = application::find_visible(&mut conn, *id, &viewer).await?.ok_or_else(ApiError::not_found)?;
+    let tiers: Vec<String> = crate::models::scheme::find(&mut conn, &found.scheme)
+        .await?
+        .map(|s| s.tiers.into_iter().map(|t| t.code).collect())
+        .unwrap_or_default();
+    let mut comment_errors = Vec::new();
+    let comment = text(&request.comment, "comment", 2000, &mut comment_errors);
+    if !comment_errors.is_empty() {
+        return Err(ApiError::validation(comment_errors));
+    }
+    let change = change(&request, &found, &tiers, &official, now, &comment)?;
+    let principal = Actor::Account(official.account_id).as_text();
+    let hash = hex::encode(Sha256::digest(format!("{}|{}", *id, serde_json::to_string(&request).unwrap_or_default())));
+    let answer = conn
+        .transaction(async |c| {
+            if let Some(key) = &key {
+                match idempotency::claim(c, &principal, key, &hash).await? {
+                    Claim::New => {}
+                    Claim::Replay(status, marker) => return Ok((status, replay(&state, c, &viewer, &marker).await?)),
+                    Claim::Mismatch => {
+                        return Err(ApiError::invalid_field("Idempotency-Key", "was used with another request"));
+                    }
+                }
+            }
+            let result = apply(&state, c, &found, &change, &official, request.decision).await?;
+            if let Some(key) = &key {
+                // The record keeps ids only: the answer quotes facts (personal data), which
+                // stay sealed in the application; a replay rebuilds the answer from them.
+                let marker = json!({ "application": result.application.id, "card": result.card.as_ref().map(|c| c.id) });
+                idempotency::complete(c, &principal, key, 200, &marker).await?;
+            }
+            Ok::<_, ApiError>((200, result))
+        })
+        .await?;
+    let status = StatusCode::from_u16(answer.0).unwrap_or(StatusCode::OK);
+    Ok(HttpResponse::build(status).json(answer.1))
+}
+
+/// Rebuilds the first answer of a keyed decision from the ids its record kept.
+async fn replay(
+    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    viewer: &Viewer,
+    marker: &Value,
+) -> Result<DecisionResult, ApiError> {
+    let id = marker["application"].as_str().and_then(|s| Uuid::parse_str(s).ok()).ok_or_else(ApiError::not_found)?;
+    let found = application::find_visible(conn, id, viewer).await?.ok_or_else(ApiError::not_found)?;
+    let card = card::of_application(conn, id).await?;
+    let card_id = card.as_ref().map(|c| c.id);
+    Ok(DecisionResult { application: ApplicationView::build(state, found, card_id)?, card })
+}
+
+async fn apply(
+    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    found: &Application,
+    change: &DecisionChange<'_>,
+    official: &Official,
+    kind: DecisionKind,
+) -> Result<DecisionResult, ApiError> {
+    let current = found.status().ok_or_else(|| ApiError::internal("unknown status"))?;
+    let action = match kind {
+        DecisionKind::Approve => Action::Approve,
+        DecisionKind::Reject => Action::Reject,
+        DecisionKind::RequestSupplement => Action::RequestSupplement,
+    };
+    if current.after(action).is_none() {
+        return Err(invalid_transition(current.as_str(), "decided"));
+    }
+    let decided = application::decide(conn, found.id, &official.issuer, change)
+        .await?
+        .ok_or_else(|| invalid_transition("decided already", "decided again"))?;
+    let issued = match (kind, change.decided_tier) {
+        (DecisionKind::Approve, Some(tier)) => {
+            let validity = card::tier_validity(conn, &decided.scheme, tier)
+                .await?
+                .ok_or_else(|| ApiError::new(ErrorCode::ValidationFailed, "unknown tier"))?;
+            let issue = Issue {
+                application_id: decided.id,
+                holder_id: decided.talent_id,
+                scheme: &decided.scheme,
+                issuer: &decided.issuer,
+                tier,
+                now: change.decided_at,
+            };
+            Some(card::issue(conn, &issue, validity).await?)
+        }
+        _ => None,
+    };
+    let event = AuditEvent {
+        actor: Actor::Account(official.account_id),
+        action: match kind {
+            DecisionKind::Approve => "application.approved",
+            DecisionKind::Reject => "application.rejected",
+            DecisionKind::RequestSupplement => "application.supplement_requested",
+        },
+        entity_type: "application",
+        entity_id: Some(decided.id.to_string()),
+        detail: json!({
+            "tier": change.decided_tier,
+            "suggested_tier": decided.suggested_tier,
+            "reason_code": change.reason_code,
+            "card": issued.as_ref().map(|c| c.number.clone()),
+        }),
+    };
+    audit::record(conn, &event).await?;
+    if let Some(card) = &issued {
+        let event = AuditEvent {
+            actor: Actor::Account(official.account_id),
+            action: "card.issued",
+            entity_type: "card",
+            entity_id: Some(card.id.to_string()),
+            detail: json!({ "number": card.number, "tier": card.tier, "valid_until": card.valid_until }),
+        };
+        audit::record(conn, &event).await?;
+    }
+    let card_id = issued.as_ref().map(|c| c.id);
+    Ok(DecisionResult { application: ApplicationView::build(state, decided, card_id)?, card: issued })
+}

@@ -1,0 +1,222 @@
+//! Evidence: `POST /api/v1/applications/{id}/documents` (multipart `file`: PDF, JPEG or PNG, at
+//! most 10 MiB, the type sniffed from the content), `GET` to list, and
+//! `GET …/documents/{doc_id}` to download. Only the owner and officials of the issuer see them.
+
+use actix_multipart::Multipart;
+use actix_web::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use actix_web::{HttpResponse, get, post, web};
+use diesel_async::AsyncConnection;
+use futures_util::StreamExt;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{invalid_transition, viewer};
+use crate::audit::{self, Actor, AuditEvent};
+use crate::auth::{AuthUser, Talent};
+use crate::domain::application_status::Action;
+use crate::error::{ApiError, ErrorCode, ProblemDetails};
+use crate::models::application::{self, Viewer};
+use crate::models::document::{self, DocumentInfo, NewDocument};
+use crate::state::AppState;
+
+/// Largest document accepted: 10 MiB.
+pub const MAX_DOCUMENT_BYTES: usize = 10 * 1024 * 1024;
+/// Most documents one application may carry.
+const MAX_DOCUMENTS: usize = 30;
+
+/// The multipart form of an upload.
+#[derive(ToSchema)]
+#[expect(dead_code, reason = "describes the form for OpenAPI only")]
+pub struct Upload {
+    /// The file: PDF, JPEG or PNG, at most 10 MiB.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
+/// The media type the content really is, by its first bytes; `None` for anything else
+/// (executables, archives, HTML, SVG…), whatever the name or header claims.
+pub fn sniff(content: &[u8]) -> Option<&'static str> {
+    if content.starts_with(b"%PDF-") {
+        Some("application/pdf")
+    } else if content.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if content.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else {
+        None
+    }
+}
+
+/// A file name safe to store and to echo in `Content-Disposition`.
+fn clean_filename(raw: Option<&str>) -> String {
+    let base = raw.unwrap_or("document").rsplit(['/', '\\']).next().unwrap_or("document");
+    let cleaned: String = base.chars().filter(|c| !c.is_control() && !matches!(c, '"' | ';')).take(120).collect();
+    if cleaned.trim().is_empty() { "document".to_owned() } else { cleaned }
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(ErrorCode::PayloadTooLarge, "a document may be at most 10 MiB")
+}
+
+/// Reads the `file` field, refusing more than 10 MiB without reading further.
+async fn read_file(mut form: Multipart) -> Result<(String, Vec<u8>), ApiError> {
+    let malformed = |_| ApiError::new(ErrorCode::MalformedRequest, "the body must be multipart/form-data with a `file` field");
+    while let Some(field) = form.next().await {
+        let mut field = field.map_err(malformed)?;
+        if field.name() != Some("file") {
+            continue;
+        }
+        let filename = clean_filename(field.content_disposition().and_then(|cd| cd.get_filename()));
+        let mut content = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(malformed)?;
+            if content.len() + chunk.len() > MAX_DOCUMENT_BYTES {
+                return Err(too_large());
+            }
+            content.extend_from_slice(&chunk);
+        }
+        return Ok((filename, content));
+    }
+    Err(ApiError::invalid_field("file", "is required"))
+}
+
+/// Uploads a document to the caller's draft (or to an application waiting for a supplement).
+#[utoipa::path(
+    tag = "applications",
+    params(("id" = Uuid, Path, description = "Application id")),
+    request_body(content = Upload, content_type = "multipart/form-data"),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = DocumentInfo),
+        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 413, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 415, body = ProblemDetails, content_type = "application/problem+json"),
+    )
+)]
+#[post("/applications/{id}/documents")]
+pub async fn upload_document(
+    talent: Talent,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    form: Multipart,
+) -> Result<HttpResponse, ApiError> {
+    let owner = talent.0.account_id;
+    let found = {
+        let mut conn = state.pool.get().await?;
+        application::find_visible(&mut conn, *id, &Viewer::Talent(owner)).await?.ok_or_else(ApiError::not_found)?
+    };
+    let status = found.status().ok_or_else(|| ApiError::internal("unknown status"))?;
+    if status.after(Action::Update).is_none() {
+        return Err(invalid_transition(status.as_str(), "given new evidence"));
+    }
+    let (filename, content) = read_file(form).await?;
+    if content.is_empty() {
+        return Err(ApiError::invalid_field("file", "is empty"));
+    }
+    let content_type = sniff(&content).ok_or_else(|| {
+        ApiError::new(ErrorCode::UnsupportedMediaType, "only PDF, JPEG and PNG documents are accepted")
+    })?;
+    let doc_id = Uuid::now_v7();
+    let size = i32::try_from(content.len()).map_err(|_| too_large())?;
+    let pii = state.pii.clone();
+    // Hashing and sealing up to 10 MiB is CPU work: off the async workers.
+    let (sha256, sealed) = tokio::task::spawn_blocking(move || {
+        let sha256 = hex::encode(Sha256::digest(&content));
+        pii.seal_bytes(&content, doc_id.as_bytes()).map(|sealed| (sha256, sealed))
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)?;
+    let new = NewDocument {
+        id: doc_id,
+        application_id: found.id,
+        filename: &filename,
+        content_type,
+        size,
+        sha256: &sha256,
+        content: &sealed,
+        key_id: state.pii.key_id(),
+        created_at: state.now(),
+    };
+    let mut conn = state.pool.get().await?;
+    if document::list(&mut conn, found.id).await?.len() >= MAX_DOCUMENTS {
+        return Err(ApiError::invalid_field("file", format!("an application holds at most {MAX_DOCUMENTS} documents")));
+    }
+    let stored = conn
+        .transaction(async |c| {
+            let stored = document::insert(c, &new).await?;
+            let event = AuditEvent {
+                actor: Actor::Account(owner),
+                action: "document.uploaded",
+                entity_type: "application",
+                entity_id: Some(found.id.to_string()),
+                detail: json!({ "document": doc_id, "content_type": content_type, "size": size, "sha256": sha256 }),
+            };
+            audit::record(c, &event).await?;
+            Ok::<_, diesel::result::Error>(stored)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(stored))
+}
+
+/// Lists an application's documents.
+#[utoipa::path(
+    tag = "applications",
+    params(("id" = Uuid, Path, description = "Application id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Vec<DocumentInfo>),
+        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
+    )
+)]
+#[get("/applications/{id}/documents")]
+pub async fn list_documents(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let viewer = viewer(&user)?;
+    let mut conn = state.pool.get().await?;
+    let found = application::find_visible(&mut conn, *id, &viewer).await?.ok_or_else(ApiError::not_found)?;
+    Ok(HttpResponse::Ok().json(document::list(&mut conn, found.id).await?))
+}
+
+/// Downloads a document.
+#[utoipa::path(
+    tag = "applications",
+    params(
+        ("id" = Uuid, Path, description = "Application id"),
+        ("doc_id" = Uuid, Path, description = "Document id"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The file", content_type = "application/octet-stream"),
+        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
+    )
+)]
+#[get("/applications/{id}/documents/{doc_id}")]
+pub async fn download_document(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, doc_id) = path.into_inner();
+    let viewer = viewer(&user)?;
+    let mut conn = state.pool.get().await?;
+    let found = application::find_visible(&mut conn, id, &viewer).await?.ok_or_else(ApiError::not_found)?;
+    let (info, sealed) = document::find(&mut conn, found.id, doc_id).await?.ok_or_else(ApiError::not_found)?;
+    drop(conn);
+    let pii = state.pii.clone();
+    let content = tokio::task::spawn_blocking(move || pii.open_bytes(&sealed, doc_id.as_bytes()))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    let disposition = format!("attachment; filename=\"{}\"", info.filename.replace(|c: char| !c.is_ascii(), "_"));
+    Ok(HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, info.content_type))
+        .insert_header((CONTENT_DISPOSITION, disposition))
+        .body(content))
+}

@@ -1,0 +1,68 @@
+//! `GET /api/v1/applications/{id}`: the owner, or an official of its issuer (who also sees the
+//! applicant's unmasked ID; each such read is audited).
+
+use actix_web::{HttpResponse, get, web};
+use diesel_async::AsyncConnection;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{ApplicantView, ApplicationView, viewer};
+use crate::audit::{self, Actor, AuditEvent};
+use crate::auth::AuthUser;
+use crate::error::{ApiError, ProblemDetails};
+use crate::models::application::{self, Viewer};
+use crate::models::{account, card, profile};
+use crate::state::AppState;
+
+/// Reads an application. Anyone else gets 404.
+#[utoipa::path(
+    tag = "applications",
+    params(("id" = Uuid, Path, description = "Application id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = ApplicationView),
+        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
+    )
+)]
+#[get("/applications/{id}")]
+pub async fn get_application(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let viewer = viewer(&user)?;
+    let mut conn = state.pool.get().await?;
+    let found = application::find_visible(&mut conn, *id, &viewer).await?.ok_or_else(ApiError::not_found)?;
+    let card_id = card::of_application(&mut conn, found.id).await?.map(|c| c.id);
+    let talent_id = found.talent_id;
+    let mut view = ApplicationView::build(&state, found, card_id)?;
+    if let Viewer::Official(_) = viewer {
+        view.applicant = Some(applicant(&state, &mut conn, talent_id).await?);
+        let event = AuditEvent {
+            actor: Actor::Account(user.account_id),
+            action: "application.personal_data_viewed",
+            entity_type: "application",
+            entity_id: Some(id.to_string()),
+            detail: json!({ "talent": talent_id }),
+        };
+        conn.transaction(async |c| audit::record(c, &event).await).await?;
+    }
+    Ok(HttpResponse::Ok().json(view))
+}
+
+async fn applicant(
+    state: &AppState,
+    conn: &mut diesel_async::AsyncPgConnection,
+    talent_id: Uuid,
+) -> Result<ApplicantView, ApiError> {
+    let person = account::find(conn, talent_id).await?.ok_or_else(ApiError::not_found)?;
+    let document = profile::find(conn, talent_id).await?;
+    let (id_type, id_number) = match document {
+        Some(p) => {
+            let number = state.pii.open(&p.id_number_ciphertext, talent_id.as_bytes()).map_err(ApiError::internal)?;
+            (Some(p.id_type), Some(number))
+        }
+        None => (None, None),
+    };
+    Ok(ApplicantView { id: person.id, full_name: person.full_name, email: person.email, id_type, id_number })
+}

@@ -1,0 +1,199 @@
+//! Applications from draft to decision: `/applications`, their evidence and the officials'
+//! review queue. Handlers decide transitions with the status machine of
+//! [`crate::domain::application_status`] and apply them with conditional updates.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use crate::auth::AuthUser;
+use crate::domain::application_status::Status;
+use crate::domain::eligibility::{Facts, TraceEntry};
+use crate::error::{ApiError, ErrorCode};
+use crate::models::account::Role;
+use crate::models::application::{Application, Viewer};
+use crate::state::AppState;
+
+mod create;
+mod decision;
+mod documents;
+mod get;
+mod list;
+mod submit;
+mod update;
+mod withdraw;
+
+/// Registers the routes under `/applications`.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(create::create_application)
+        .service(list::list_applications)
+        .service(get::get_application)
+        .service(update::update_application)
+        .service(submit::submit_application)
+        .service(withdraw::withdraw_application)
+        .service(decision::decide_application)
+        .service(documents::upload_document)
+        .service(documents::list_documents)
+        .service(documents::download_document);
+}
+
+/// Talent see their own applications, officials their issuer's; nobody else any.
+pub fn viewer(user: &AuthUser) -> Result<Viewer, ApiError> {
+    match (user.role, &user.issuer) {
+        (Role::Talent, _) => Ok(Viewer::Talent(user.account_id)),
+        (Role::Official, Some(issuer)) => Ok(Viewer::Official(issuer.clone())),
+        _ => Err(ApiError::new(ErrorCode::Forbidden, "this role has no applications")),
+    }
+}
+
+/// The refusal for a transition the status machine does not allow.
+pub fn invalid_transition(status: &str, action: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::InvalidTransition,
+        format!("an application that is {status} cannot be {action}"),
+    )
+}
+
+/// Seals facts for storage, bound to the application.
+pub fn seal_facts(state: &AppState, id: Uuid, facts: &Facts) -> Result<Vec<u8>, ApiError> {
+    let json = serde_json::to_string(facts).map_err(ApiError::internal)?;
+    state.pii.seal(&json, id.as_bytes()).map_err(ApiError::internal)
+}
+
+fn open_json<T: serde::de::DeserializeOwned>(state: &AppState, id: Uuid, sealed: &[u8]) -> Result<T, ApiError> {
+    let json = state.pii.open(sealed, id.as_bytes()).map_err(ApiError::internal)?;
+    serde_json::from_str(&json).map_err(ApiError::internal)
+}
+
+/// Opens an application's facts.
+pub fn open_facts(state: &AppState, application: &Application) -> Result<Facts, ApiError> {
+    open_json(state, application.id, &application.facts)
+}
+
+/// The engine's suggestion recorded at submission.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EvaluationView {
+    /// The suggested tier, if eligible.
+    pub suggested_tier: Option<String>,
+    /// Whether the rules found the applicant eligible.
+    pub eligible: bool,
+    /// The rules version used.
+    pub rules_version: i32,
+    /// Every rule and why.
+    pub trace: Vec<TraceEntry>,
+}
+
+/// An official's decision (or open supplement request).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DecisionView {
+    /// `approve`, `reject` or `request_supplement`.
+    pub decision: String,
+    /// The tier approved.
+    pub tier: Option<String>,
+    /// The coded rejection reason.
+    pub reason_code: Option<String>,
+    /// The official's comment.
+    pub comment: Option<String>,
+    /// What is missing.
+    #[schema(value_type = Option<Vec<String>>)]
+    pub items: Option<serde_json::Value>,
+    /// When.
+    pub decided_at: Option<DateTime<Utc>>,
+}
+
+/// The applicant as officials see them: with the unmasked ID (every such read is audited).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApplicantView {
+    /// The account.
+    pub id: Uuid,
+    /// Name.
+    pub full_name: String,
+    /// Email.
+    pub email: String,
+    /// `resident_id` or `passport`, when the profile exists.
+    pub id_type: Option<String>,
+    /// The full number.
+    pub id_number: Option<String>,
+}
+
+/// An application.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApplicationView {
+    /// UUID v7.
+    pub id: Uuid,
+    /// Scheme code.
+    pub scheme: String,
+    /// Issuer code.
+    pub issuer: String,
+    /// Status.
+    pub status: Status,
+    /// The facts as filed.
+    pub facts: Facts,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+    /// Last submission.
+    pub submitted_at: Option<DateTime<Utc>>,
+    /// The review deadline (working days from submission).
+    pub review_due: Option<NaiveDate>,
+    /// Submitted and past its deadline.
+    pub overdue: bool,
+    /// The engine's suggestion, once submitted.
+    pub evaluation: Option<EvaluationView>,
+    /// The decision, once made.
+    pub decision: Option<DecisionView>,
+    /// The card, once approved.
+    pub card_id: Option<Uuid>,
+    /// Officials only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub applicant: Option<ApplicantView>,
+}
+
+/// Whether a submitted application is past its deadline on `today`.
+pub fn is_overdue(application: &Application, today: NaiveDate) -> bool {
+    application.status == Status::Submitted.as_str() && application.review_due.is_some_and(|due| due < today)
+}
+
+impl ApplicationView {
+    /// The view of a stored application.
+    pub fn build(state: &AppState, a: Application, card_id: Option<Uuid>) -> Result<Self, ApiError> {
+        let facts = open_facts(state, &a)?;
+        let evaluation = match (&a.evaluation_trace, a.rules_version, a.eligible) {
+            (Some(sealed), Some(rules_version), Some(eligible)) => Some(EvaluationView {
+                suggested_tier: a.suggested_tier.clone(),
+                eligible,
+                rules_version,
+                trace: open_json(state, a.id, sealed)?,
+            }),
+            _ => None,
+        };
+        let decision = a.decision.clone().map(|decision| DecisionView {
+            decision,
+            tier: a.decided_tier.clone(),
+            reason_code: a.reason_code.clone(),
+            comment: a.decision_comment.clone(),
+            items: a.supplement_items.clone(),
+            decided_at: a.decided_at,
+        });
+        let status = a.status().ok_or_else(|| ApiError::internal("unknown application status"))?;
+        Ok(ApplicationView {
+            overdue: is_overdue(&a, state.now().date_naive()),
+            id: a.id,
+            scheme: a.scheme,
+            issuer: a.issuer,
+            status,
+            facts,
+            created_at: a.created_at,
+            updated_at: a.updated_at,
+            submitted_at: a.submitted_at,
+            review_due: a.review_due,
+            evaluation,
+            decision,
+            card_id,
+            applicant: None,
+        })
+    }
+}

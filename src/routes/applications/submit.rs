@@ -1,0 +1,86 @@
+//! `POST /api/v1/applications/{id}/submit`: evaluation by the rules in force, the suggested
+//! tier and trace stored with the application, the review deadline set.
+
+use actix_web::{HttpResponse, post, web};
+use diesel_async::AsyncConnection;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{ApplicationView, invalid_transition, open_facts};
+use crate::audit::{self, Actor, AuditEvent};
+use crate::auth::Talent;
+use crate::domain::application_status::Action;
+use crate::eligibility::{evaluate_in_force, validate_facts};
+use crate::error::{ApiError, ProblemDetails};
+use crate::models::application::{self, SubmittedEvaluation, Viewer};
+use crate::models::{profile, scheme};
+use crate::state::AppState;
+
+/// Submits a draft (or resubmits after a supplement request).
+#[utoipa::path(
+    tag = "applications",
+    params(("id" = Uuid, Path, description = "Application id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = ApplicationView),
+        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "no identity profile yet, or facts no longer valid", body = ProblemDetails, content_type = "application/problem+json"),
+    )
+)]
+#[post("/applications/{id}/submit")]
+pub async fn submit_application(
+    talent: Talent,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let now = state.now();
+    let today = now.date_naive();
+    let owner = talent.0.account_id;
+    let mut conn = state.pool.get().await?;
+    let found = application::find_visible(&mut conn, *id, &Viewer::Talent(owner)).await?.ok_or_else(ApiError::not_found)?;
+    let status = found.status().ok_or_else(|| ApiError::internal("unknown status"))?;
+    if status.after(Action::Submit).is_none() {
+        return Err(invalid_transition(status.as_str(), "submitted"));
+    }
+    if profile::find(&mut conn, owner).await?.is_none() {
+        return Err(ApiError::invalid_field("profile", "add your identity document with PUT /api/v1/me/profile first"));
+    }
+    let facts = open_facts(&state, &found)?;
+    validate_facts(&mut conn, &facts, today, "facts.").await?;
+    let scheme = scheme::find(&mut conn, &found.scheme).await?.ok_or_else(ApiError::not_found)?;
+    let (evaluation, rules_version) = evaluate_in_force(&mut conn, &state.rules, &scheme, &facts, today).await?;
+    let trace = serde_json::to_string(&evaluation.trace).map_err(ApiError::internal)?;
+    let sealed_trace = state.pii.seal(&trace, found.id.as_bytes()).map_err(ApiError::internal)?;
+    let review_days = u32::try_from(scheme.row.review_days).unwrap_or(10);
+    let recorded = SubmittedEvaluation {
+        suggested_tier: evaluation.tier.as_deref(),
+        eligible: evaluation.eligible,
+        rules_version,
+        trace: &sealed_trace,
+        review_due: state.calendar.add_working_days(today, review_days),
+    };
+    let submitted = conn
+        .transaction(async |c| {
+            let Some(updated) = application::submit(c, found.id, status, &recorded, now).await? else {
+                return Ok(None);
+            };
+            let event = AuditEvent {
+                actor: Actor::Account(owner),
+                action: "application.submitted",
+                entity_type: "application",
+                entity_id: Some(found.id.to_string()),
+                detail: json!({
+                    "from": status.as_str(),
+                    "suggested_tier": recorded.suggested_tier,
+                    "rules_version": rules_version,
+                    "review_due": recorded.review_due,
+                }),
+            };
+            audit::record(c, &event).await?;
+            Ok::<_, diesel::result::Error>(Some(updated))
+        })
+        .await?
+        .ok_or_else(|| invalid_transition("changed meanwhile", "submitted"))?;
+    Ok(HttpResponse::Ok().json(ApplicationView::build(&state, submitted, None)?))
+}

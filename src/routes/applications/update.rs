@@ -1,0 +1,78 @@
+//! `PATCH /api/v1/applications/{id}`: the owner edits facts, only in `draft` or
+//! `supplement_requested`.
+
+use actix_web::{HttpResponse, patch, web};
+use diesel_async::AsyncConnection;
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{ApplicationView, invalid_transition, seal_facts};
+use crate::audit::{self, Actor, AuditEvent};
+use crate::auth::Talent;
+use crate::domain::application_status::Action;
+use crate::domain::eligibility::Facts;
+use crate::eligibility::validate_facts;
+use crate::error::{ApiError, ProblemDetails};
+use crate::extract::ApiJson;
+use crate::models::application::{self, Viewer};
+use crate::state::AppState;
+
+/// New facts.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateApplication {
+    /// The facts, replacing the old ones.
+    pub facts: Facts,
+}
+
+/// Replaces the facts of a draft or of an application waiting for a supplement.
+#[utoipa::path(
+    tag = "applications",
+    params(("id" = Uuid, Path, description = "Application id")),
+    request_body = UpdateApplication,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = ApplicationView),
+        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, body = ProblemDetails, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/applications/{id}")]
+pub async fn update_application(
+    talent: Talent,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    body: ApiJson<UpdateApplication>,
+) -> Result<HttpResponse, ApiError> {
+    let now = state.now();
+    let owner = talent.0.account_id;
+    let mut conn = state.pool.get().await?;
+    let found = application::find_visible(&mut conn, *id, &Viewer::Talent(owner)).await?.ok_or_else(ApiError::not_found)?;
+    let status = found.status().ok_or_else(|| ApiError::internal("unknown status"))?;
+    if status.after(Action::Update).is_none() {
+        return Err(invalid_transition(status.as_str(), "edited"));
+    }
+    validate_facts(&mut conn, &body.0.facts, now.date_naive(), "facts.").await?;
+    let sealed = seal_facts(&state, found.id, &body.0.facts)?;
+    let updated = conn
+        .transaction(async |c| {
+            let Some(updated) = application::update_facts(c, found.id, status, &sealed, now).await? else {
+                return Ok(None);
+            };
+            let event = AuditEvent {
+                actor: Actor::Account(owner),
+                action: "application.updated",
+                entity_type: "application",
+                entity_id: Some(found.id.to_string()),
+                detail: json!({ "status": status.as_str() }),
+            };
+            audit::record(c, &event).await?;
+            Ok::<_, diesel::result::Error>(Some(updated))
+        })
+        .await?
+        .ok_or_else(|| invalid_transition("no longer editable", "edited"))?;
+    Ok(HttpResponse::Ok().json(ApplicationView::build(&state, updated, None)?))
+}

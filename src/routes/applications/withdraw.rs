@@ -1,0 +1,59 @@
+//! `POST /api/v1/applications/{id}/withdraw`.
+
+use actix_web::{HttpResponse, post, web};
+use diesel_async::AsyncConnection;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{ApplicationView, invalid_transition};
+use crate::audit::{self, Actor, AuditEvent};
+use crate::auth::Talent;
+use crate::domain::application_status::Action;
+use crate::error::{ApiError, ProblemDetails};
+use crate::models::application::{self, Viewer};
+use crate::state::AppState;
+
+/// Withdraws an open application.
+#[utoipa::path(
+    tag = "applications",
+    params(("id" = Uuid, Path, description = "Application id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = ApplicationView),
+        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, body = ProblemDetails, content_type = "application/problem+json"),
+    )
+)]
+#[post("/applications/{id}/withdraw")]
+pub async fn withdraw_application(
+    talent: Talent,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let now = state.now();
+    let owner = talent.0.account_id;
+    let mut conn = state.pool.get().await?;
+    let found = application::find_visible(&mut conn, *id, &Viewer::Talent(owner)).await?.ok_or_else(ApiError::not_found)?;
+    let status = found.status().ok_or_else(|| ApiError::internal("unknown status"))?;
+    let Some(next) = status.after(Action::Withdraw) else {
+        return Err(invalid_transition(status.as_str(), "withdrawn"));
+    };
+    let withdrawn = conn
+        .transaction(async |c| {
+            let Some(updated) = application::set_status(c, found.id, status, next, now).await? else {
+                return Ok(None);
+            };
+            let event = AuditEvent {
+                actor: Actor::Account(owner),
+                action: "application.withdrawn",
+                entity_type: "application",
+                entity_id: Some(found.id.to_string()),
+                detail: json!({ "from": status.as_str() }),
+            };
+            audit::record(c, &event).await?;
+            Ok::<_, diesel::result::Error>(Some(updated))
+        })
+        .await?
+        .ok_or_else(|| invalid_transition("decided meanwhile", "withdrawn"))?;
+    Ok(HttpResponse::Ok().json(ApplicationView::build(&state, withdrawn, None)?))
+}
