@@ -90,8 +90,8 @@ async fn load_calendar(config_dir: &std::path::Path) -> anyhow::Result<Calendar>
     let text = tokio::fs::read_to_string(&path)
         .await
         .map_err(|e| anyhow::anyhow!("could not read {}: {e}", path.display()))?;
-    let years: std::collections::BTreeMap<String, Year> =
-        toml::from_str(&text).map_err(|e| anyhow::anyhow!("{} is not valid: {e}", path.display()))?;
+    let years: std::collections::BTreeMap<String, Year> = toml::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{} is not valid: {e}", path.display()))?;
     let holidays = years.values().flat_map(|y| y.holidays.clone());
     let makeup = years.values().flat_map(|y| y.makeup_workdays.clone());
     Ok(Calendar::new(holidays, makeup))

@@ -57,8 +57,14 @@ impl PiiCipher {
     /// [`PiiCipher::seal`] for bytes (documents).
     pub fn seal_bytes(&self, plaintext: &[u8], owner: &[u8]) -> Result<Vec<u8>, PiiError> {
         let nonce = crate::crypto::random::bytes::<NONCE_LEN>();
-        let payload = Payload { msg: plaintext, aad: owner };
-        let sealed = self.cipher.encrypt(Nonce::from_slice(&nonce), payload).map_err(|_| PiiError)?;
+        let payload = Payload {
+            msg: plaintext,
+            aad: owner,
+        };
+        let sealed = self
+            .cipher
+            .encrypt(Nonce::from_slice(&nonce), payload)
+            .map_err(|_| PiiError)?;
         let mut out = Vec::with_capacity(NONCE_LEN + sealed.len());
         out.extend_from_slice(&nonce);
         out.extend(sealed);
@@ -76,8 +82,13 @@ impl PiiCipher {
             return Err(PiiError);
         }
         let (nonce, body) = sealed.split_at(NONCE_LEN);
-        let payload = Payload { msg: body, aad: owner };
-        self.cipher.decrypt(Nonce::from_slice(nonce), payload).map_err(|_| PiiError)
+        let payload = Payload {
+            msg: body,
+            aad: owner,
+        };
+        self.cipher
+            .decrypt(Nonce::from_slice(nonce), payload)
+            .map_err(|_| PiiError)
     }
 
     /// A keyed hash that finds equal values without storing them: HMAC-SHA-256 over

@@ -46,11 +46,27 @@ pub const TRANSITIONS: &[(Status, Action, Status)] = &[
     (Status::Draft, Action::Withdraw, Status::Withdrawn),
     (Status::Submitted, Action::Approve, Status::Approved),
     (Status::Submitted, Action::Reject, Status::Rejected),
-    (Status::Submitted, Action::RequestSupplement, Status::SupplementRequested),
+    (
+        Status::Submitted,
+        Action::RequestSupplement,
+        Status::SupplementRequested,
+    ),
     (Status::Submitted, Action::Withdraw, Status::Withdrawn),
-    (Status::SupplementRequested, Action::Update, Status::SupplementRequested),
-    (Status::SupplementRequested, Action::Submit, Status::Submitted),
-    (Status::SupplementRequested, Action::Withdraw, Status::Withdrawn),
+    (
+        Status::SupplementRequested,
+        Action::Update,
+        Status::SupplementRequested,
+    ),
+    (
+        Status::SupplementRequested,
+        Action::Submit,
+        Status::Submitted,
+    ),
+    (
+        Status::SupplementRequested,
+        Action::Withdraw,
+        Status::Withdrawn,
+    ),
 ];
 
 impl Status {
@@ -99,7 +115,10 @@ impl Status {
 
     /// Still in progress: one open application per talent and scheme.
     pub fn is_open(self) -> bool {
-        matches!(self, Status::Draft | Status::Submitted | Status::SupplementRequested)
+        matches!(
+            self,
+            Status::Draft | Status::Submitted | Status::SupplementRequested
+        )
     }
 }
 
@@ -135,14 +154,31 @@ mod tests {
 
     #[test]
     fn the_table_matches_the_contract() {
-        let allowed: usize = ALL.iter().map(|s| ACTIONS.iter().filter(|a| s.after(**a).is_some()).count()).sum();
+        let allowed: usize = ALL
+            .iter()
+            .map(|s| ACTIONS.iter().filter(|a| s.after(**a).is_some()).count())
+            .sum();
         assert_eq!(allowed, TRANSITIONS.len());
-        assert_eq!(Status::Draft.after(Action::Approve), None, "a draft cannot be decided");
-        assert_eq!(Status::Submitted.after(Action::Update), None, "submitted facts are frozen");
-        assert_eq!(Status::SupplementRequested.after(Action::Submit), Some(Status::Submitted));
+        assert_eq!(
+            Status::Draft.after(Action::Approve),
+            None,
+            "a draft cannot be decided"
+        );
+        assert_eq!(
+            Status::Submitted.after(Action::Update),
+            None,
+            "submitted facts are frozen"
+        );
+        assert_eq!(
+            Status::SupplementRequested.after(Action::Submit),
+            Some(Status::Submitted)
+        );
         for status in ALL {
             assert_eq!(Status::parse(status.as_str()), Some(status));
         }
-        assert_eq!(Status::sources(Action::Withdraw), ["draft", "submitted", "supplement_requested"]);
+        assert_eq!(
+            Status::sources(Action::Withdraw),
+            ["draft", "submitted", "supplement_requested"]
+        );
     }
 }

@@ -56,7 +56,10 @@ pub fn is_valid(number: &str) -> bool {
         return false;
     }
     let body = &number[..number.len() - 2];
-    match (digits_of(body), check.chars().next().and_then(|c| c.to_digit(10))) {
+    match (
+        digits_of(body),
+        check.chars().next().and_then(|c| c.to_digit(10)),
+    ) {
         (Some(digits), Some(check)) => mod_11_10(digits.into_iter()) == check,
         _ => false,
     }
@@ -90,7 +93,10 @@ mod tests {
         let digits = number.chars().filter(char::is_ascii_digit).count();
         assert_eq!(caught, digits * 9, "every single-digit typo is caught");
         let check = number.chars().last().unwrap_or('0');
-        assert!(!is_valid(&format!("XA-2026-000213-{check}")), "a swap of neighbours is caught");
+        assert!(
+            !is_valid(&format!("XA-2026-000213-{check}")),
+            "a swap of neighbours is caught"
+        );
         assert!(!is_valid("xa-2026-000123-1"));
         assert!(!is_valid("XA-2026-000123"));
         assert!(!is_valid(""));

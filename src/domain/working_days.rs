@@ -14,8 +14,14 @@ pub struct Calendar {
 
 impl Calendar {
     /// A calendar from lists of holidays and make-up working days.
-    pub fn new(holidays: impl IntoIterator<Item = NaiveDate>, makeup_workdays: impl IntoIterator<Item = NaiveDate>) -> Self {
-        Calendar { holidays: holidays.into_iter().collect(), makeup_workdays: makeup_workdays.into_iter().collect() }
+    pub fn new(
+        holidays: impl IntoIterator<Item = NaiveDate>,
+        makeup_workdays: impl IntoIterator<Item = NaiveDate>,
+    ) -> Self {
+        Calendar {
+            holidays: holidays.into_iter().collect(),
+            makeup_workdays: makeup_workdays.into_iter().collect(),
+        }
     }
 
     /// Whether officials work on `day`.
@@ -55,8 +61,15 @@ mod tests {
     #[test]
     fn weekends_are_skipped() {
         let calendar = Calendar::default();
-        assert_eq!(calendar.add_working_days(d(2026, 11, 27), 1), d(2026, 11, 30), "Friday + 1 = Monday");
-        assert_eq!(calendar.add_working_days(d(2026, 11, 23), 10), d(2026, 12, 7));
+        assert_eq!(
+            calendar.add_working_days(d(2026, 11, 27), 1),
+            d(2026, 11, 30),
+            "Friday + 1 = Monday"
+        );
+        assert_eq!(
+            calendar.add_working_days(d(2026, 11, 23), 10),
+            d(2026, 12, 7)
+        );
     }
 
     #[test]
@@ -67,6 +80,9 @@ mod tests {
         assert!(!calendar.is_working_day(d(2026, 10, 5)));
         assert!(calendar.is_working_day(d(2026, 10, 10)));
         // Submitted Wednesday 30 September: 1 Oct..7 Oct off, then Thu 8, Fri 9, Sat 10 (make-up).
-        assert_eq!(calendar.add_working_days(d(2026, 9, 30), 3), d(2026, 10, 10));
+        assert_eq!(
+            calendar.add_working_days(d(2026, 9, 30), 3),
+            d(2026, 10, 10)
+        );
     }
 }

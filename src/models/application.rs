@@ -115,7 +115,10 @@ fn visible_to(viewer: &Viewer) -> Boxed<'_> {
 }
 
 /// Inserts a draft. A second open application for the same scheme is a `UniqueViolation`.
-pub async fn insert(conn: &mut AsyncPgConnection, new: &NewApplication<'_>) -> QueryResult<Application> {
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    new: &NewApplication<'_>,
+) -> QueryResult<Application> {
     diesel::insert_into(applications::table)
         .values(new)
         .returning(Application::as_returning())
@@ -124,7 +127,11 @@ pub async fn insert(conn: &mut AsyncPgConnection, new: &NewApplication<'_>) -> Q
 }
 
 /// The application if `viewer` may see it.
-pub async fn find_visible(conn: &mut AsyncPgConnection, id: Uuid, viewer: &Viewer) -> QueryResult<Option<Application>> {
+pub async fn find_visible(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    viewer: &Viewer,
+) -> QueryResult<Option<Application>> {
     visible_to(viewer)
         .filter(applications::id.eq(id))
         .select(Application::as_select())
@@ -175,7 +182,9 @@ pub async fn list(
         Viewer::Official(_) => {
             let sort = applications::submitted_at.assume_not_null();
             let query = match after {
-                Some((at, id)) => query.filter(sort.gt(at).or(sort.eq(at).and(applications::id.gt(id)))),
+                Some((at, id)) => {
+                    query.filter(sort.gt(at).or(sort.eq(at).and(applications::id.gt(id))))
+                }
                 None => query,
             };
             query.order((sort.asc(), applications::id.asc()))
@@ -183,13 +192,19 @@ pub async fn list(
         Viewer::Talent(_) => {
             let sort = applications::created_at;
             let query = match after {
-                Some((at, id)) => query.filter(sort.gt(at).or(sort.eq(at).and(applications::id.gt(id)))),
+                Some((at, id)) => {
+                    query.filter(sort.gt(at).or(sort.eq(at).and(applications::id.gt(id))))
+                }
                 None => query,
             };
             query.order((sort.asc(), applications::id.asc()))
         }
     };
-    query.select(Application::as_select()).limit(limit).load(conn).await
+    query
+        .select(Application::as_select())
+        .limit(limit)
+        .load(conn)
+        .await
 }
 
 /// Replaces the facts while the status is still `from` (the status machine allows updates in
@@ -201,12 +216,19 @@ pub async fn update_facts(
     sealed: &[u8],
     now: DateTime<Utc>,
 ) -> QueryResult<Option<Application>> {
-    diesel::update(applications::table.find(id).filter(applications::status.eq(from.as_str())))
-        .set((applications::facts.eq(sealed), applications::updated_at.eq(now)))
-        .returning(Application::as_returning())
-        .get_result(conn)
-        .await
-        .optional()
+    diesel::update(
+        applications::table
+            .find(id)
+            .filter(applications::status.eq(from.as_str())),
+    )
+    .set((
+        applications::facts.eq(sealed),
+        applications::updated_at.eq(now),
+    ))
+    .returning(Application::as_returning())
+    .get_result(conn)
+    .await
+    .optional()
 }
 
 /// The evaluation recorded at submission.
@@ -232,21 +254,25 @@ pub async fn submit(
     evaluation: &SubmittedEvaluation<'_>,
     now: DateTime<Utc>,
 ) -> QueryResult<Option<Application>> {
-    diesel::update(applications::table.find(id).filter(applications::status.eq(from.as_str())))
-        .set((
-            applications::status.eq(Status::Submitted.as_str()),
-            applications::suggested_tier.eq(evaluation.suggested_tier),
-            applications::eligible.eq(evaluation.eligible),
-            applications::rules_version.eq(evaluation.rules_version),
-            applications::evaluation_trace.eq(evaluation.trace),
-            applications::submitted_at.eq(now),
-            applications::review_due.eq(evaluation.review_due),
-            applications::updated_at.eq(now),
-        ))
-        .returning(Application::as_returning())
-        .get_result(conn)
-        .await
-        .optional()
+    diesel::update(
+        applications::table
+            .find(id)
+            .filter(applications::status.eq(from.as_str())),
+    )
+    .set((
+        applications::status.eq(Status::Submitted.as_str()),
+        applications::suggested_tier.eq(evaluation.suggested_tier),
+        applications::eligible.eq(evaluation.eligible),
+        applications::rules_version.eq(evaluation.rules_version),
+        applications::evaluation_trace.eq(evaluation.trace),
+        applications::submitted_at.eq(now),
+        applications::review_due.eq(evaluation.review_due),
+        applications::updated_at.eq(now),
+    ))
+    .returning(Application::as_returning())
+    .get_result(conn)
+    .await
+    .optional()
 }
 
 /// Moves the status from `from` to `to` (withdrawal). `None` when the row moved on meanwhile.
@@ -257,12 +283,19 @@ pub async fn set_status(
     to: Status,
     now: DateTime<Utc>,
 ) -> QueryResult<Option<Application>> {
-    diesel::update(applications::table.find(id).filter(applications::status.eq(from.as_str())))
-        .set((applications::status.eq(to.as_str()), applications::updated_at.eq(now)))
-        .returning(Application::as_returning())
-        .get_result(conn)
-        .await
-        .optional()
+    diesel::update(
+        applications::table
+            .find(id)
+            .filter(applications::status.eq(from.as_str())),
+    )
+    .set((
+        applications::status.eq(to.as_str()),
+        applications::updated_at.eq(now),
+    ))
+    .returning(Application::as_returning())
+    .get_result(conn)
+    .await
+    .optional()
 }
 
 /// An official's decision.

@@ -58,7 +58,11 @@ pub struct Issue<'a> {
 }
 
 /// The validity of a tier in years, if the scheme has it.
-pub async fn tier_validity(conn: &mut AsyncPgConnection, scheme: &str, tier: &str) -> QueryResult<Option<i32>> {
+pub async fn tier_validity(
+    conn: &mut AsyncPgConnection,
+    scheme: &str,
+    tier: &str,
+) -> QueryResult<Option<i32>> {
     scheme_tiers::table
         .find((scheme, tier))
         .select(scheme_tiers::validity_years)
@@ -69,10 +73,18 @@ pub async fn tier_validity(conn: &mut AsyncPgConnection, scheme: &str, tier: &st
 
 /// Issues a card: the next serial of the issuer's year (under the serial row's lock), a number
 /// with its check digit, validity from the tier. Call inside the approval's transaction.
-pub async fn issue(conn: &mut AsyncPgConnection, issue: &Issue<'_>, validity_years: i32) -> QueryResult<Card> {
+pub async fn issue(
+    conn: &mut AsyncPgConnection,
+    issue: &Issue<'_>,
+    validity_years: i32,
+) -> QueryResult<Card> {
     let year = issue.now.year();
     let serial: i64 = diesel::insert_into(card_serials::table)
-        .values((card_serials::issuer.eq(issue.issuer), card_serials::year.eq(year), card_serials::last.eq(1_i64)))
+        .values((
+            card_serials::issuer.eq(issue.issuer),
+            card_serials::year.eq(year),
+            card_serials::last.eq(1_i64),
+        ))
         .on_conflict((card_serials::issuer, card_serials::year))
         .do_update()
         .set(card_serials::last.eq(card_serials::last + 1))
@@ -105,7 +117,10 @@ pub async fn issue(conn: &mut AsyncPgConnection, issue: &Issue<'_>, validity_yea
 }
 
 /// The card issued for an application, if any.
-pub async fn of_application(conn: &mut AsyncPgConnection, application_id: Uuid) -> QueryResult<Option<Card>> {
+pub async fn of_application(
+    conn: &mut AsyncPgConnection,
+    application_id: Uuid,
+) -> QueryResult<Option<Card>> {
     cards::table
         .filter(cards::application_id.eq(application_id))
         .select(Card::as_select())

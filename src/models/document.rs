@@ -52,7 +52,10 @@ pub struct NewDocument<'a> {
 }
 
 /// Stores a document.
-pub async fn insert(conn: &mut AsyncPgConnection, new: &NewDocument<'_>) -> QueryResult<DocumentInfo> {
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    new: &NewDocument<'_>,
+) -> QueryResult<DocumentInfo> {
     diesel::insert_into(application_documents::table)
         .values(new)
         .returning(DocumentInfo::as_returning())
@@ -61,7 +64,10 @@ pub async fn insert(conn: &mut AsyncPgConnection, new: &NewDocument<'_>) -> Quer
 }
 
 /// The documents of an application, oldest first.
-pub async fn list(conn: &mut AsyncPgConnection, application_id: Uuid) -> QueryResult<Vec<DocumentInfo>> {
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    application_id: Uuid,
+) -> QueryResult<Vec<DocumentInfo>> {
     application_documents::table
         .filter(application_documents::application_id.eq(application_id))
         .order(application_documents::created_at.asc())

@@ -43,7 +43,11 @@ pub async fn claim(
     }
     let (hash, status, body): (String, i32, serde_json::Value) = idempotency_keys::table
         .find((principal, key))
-        .select((idempotency_keys::request_hash, idempotency_keys::status, idempotency_keys::body))
+        .select((
+            idempotency_keys::request_hash,
+            idempotency_keys::status,
+            idempotency_keys::body,
+        ))
         .first(conn)
         .await?;
     if hash != request_hash {
@@ -61,7 +65,10 @@ pub async fn complete(
     body: &serde_json::Value,
 ) -> QueryResult<()> {
     diesel::update(idempotency_keys::table.find((principal, key)))
-        .set((idempotency_keys::status.eq(i32::from(status)), idempotency_keys::body.eq(body)))
+        .set((
+            idempotency_keys::status.eq(i32::from(status)),
+            idempotency_keys::body.eq(body),
+        ))
         .execute(conn)
         .await
         .map(|_| ())

@@ -40,6 +40,11 @@ const ADMIN_204: [u16; 7] = [401, 403, 403, 403, 403, 403, 204];
 const TALENT_ONLY: [u16; 7] = [401, 200, 200, 403, 403, 403, 403];
 const ENROLMENT_TOKEN_ONLY: [u16; 7] = [401; 7];
 const PEOPLE_204: [u16; 7] = [401, 204, 204, 204, 204, 403, 204];
+const TALENT_AND_OFFICIALS: [u16; 7] = [401, 200, 200, 200, 200, 403, 403];
+/// Talent A's application, submitted to XA.
+const A_AND_XA_SEE: [u16; 7] = [401, 200, 404, 200, 404, 403, 403];
+/// The owner's own action on an application in the wrong state.
+const OWNER_CONFLICT: [u16; 7] = [401, 409, 404, 403, 403, 403, 403];
 
 /// Every operation the service serves. Logout comes last: it ends the callers' sessions.
 pub const ENDPOINTS: &[Endpoint] = &[
@@ -72,6 +77,38 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ),
     row("post", "/api/v1/admin/accounts/{id}/disable", ADMIN_204),
     row("put", "/api/v1/admin/schemes/{code}/rules", ADMIN_CREATES),
+    row("get", "/api/v1/applications", TALENT_AND_OFFICIALS),
+    row(
+        "post",
+        "/api/v1/applications",
+        [401, 201, 201, 403, 403, 403, 403],
+    ),
+    row("get", "/api/v1/applications/{id}", A_AND_XA_SEE),
+    row("patch", "/api/v1/applications/{id}", OWNER_CONFLICT),
+    row("post", "/api/v1/applications/{id}/submit", OWNER_CONFLICT),
+    row("get", "/api/v1/applications/{id}/documents", A_AND_XA_SEE),
+    row(
+        "get",
+        "/api/v1/applications/{id}/documents/{doc_id}",
+        A_AND_XA_SEE,
+    ),
+    row(
+        "post",
+        "/api/v1/applications/{id}/decision",
+        [401, 403, 403, 200, 404, 403, 403],
+    ),
+    // After the supplement request above, the owner may add evidence.
+    row(
+        "post",
+        "/api/v1/applications/{id}/documents",
+        [401, 201, 404, 403, 403, 403, 403],
+    ),
+    // Withdraws a second, draft application of talent A.
+    row(
+        "post",
+        "/api/v1/applications/{id}/withdraw",
+        [401, 200, 404, 403, 403, 403, 403],
+    ),
     row("post", "/api/v1/auth/logout", PEOPLE_204),
 ];
 
@@ -80,10 +117,20 @@ struct Fixtures {
     agency: String,
     client: String,
     victim: String,
+    application: String,
+    document: String,
+    draft: String,
 }
 
 fn path(template: &str, f: &Fixtures) -> String {
+    let application = if template.ends_with("/withdraw") {
+        &f.draft
+    } else {
+        &f.application
+    };
     template
+        .replace("applications/{id}", &format!("applications/{application}"))
+        .replace("{doc_id}", &f.document)
         .replace(
             "{id}/clients/{client_id}",
             &format!("{}/clients/{}", f.agency, f.client),
@@ -123,6 +170,13 @@ fn body(template: &str, role: usize, tokens: &[Option<String>]) -> Option<Value>
         "/api/v1/admin/schemes/{code}/rules" => json!({
             "rules": serde_json::from_str::<Value>(include_str!("../../config/schemes/xiongan.rules.json")).unwrap()
         }),
+        "/api/v1/applications" => {
+            json!({ "scheme": "TWL", "issuer": "TZ", "facts": crate::schemes::doctorate(40) })
+        }
+        "/api/v1/applications/{id}" => json!({ "facts": crate::schemes::doctorate(41) }),
+        "/api/v1/applications/{id}/decision" => {
+            json!({ "decision": "request_supplement", "comment": "more please" })
+        }
         "/api/v1/auth/logout" => {
             json!({ "refresh_token": tokens.get(role).cloned().flatten().unwrap_or_default() })
         }
@@ -142,7 +196,11 @@ async fn call(
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }
-    if endpoint.template == "/api/v1/auth/token" {
+    if endpoint.template == "/api/v1/applications/{id}/documents" && endpoint.method == "post" {
+        let part = reqwest::multipart::Part::bytes(crate::applications::PDF.to_vec())
+            .file_name("evidence.pdf");
+        request = request.multipart(reqwest::multipart::Form::new().part("file", part));
+    } else if endpoint.template == "/api/v1/auth/token" {
         request = request.form(&[
             ("grant_type", "client_credentials"),
             ("client_id", "x"),
@@ -173,10 +231,43 @@ async fn every_endpoint_for_every_role() {
         .unwrap();
     let client = spare["client_id"].as_str().unwrap().to_owned();
     let victim = app.talent("victim@example.cn").await;
+    app.put_profile(&talent_a, 900).await;
+    let application = app.draft(&talent_a, 40).await;
+    let uploaded: Value = app
+        .upload(
+            &talent_a,
+            &application,
+            "d.pdf",
+            crate::applications::PDF.to_vec(),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let document = uploaded["id"].as_str().unwrap().to_owned();
+    let submitted = app
+        .send(
+            "POST",
+            &format!("/api/v1/applications/{application}/submit"),
+            &talent_a.access,
+            None,
+        )
+        .await;
+    assert_eq!(submitted.status().as_u16(), 200);
+    let tbt = json!({ "scheme": "TBT", "issuer": "TZ", "facts": crate::schemes::doctorate(40) });
+    let draft: Value = app
+        .send("POST", "/api/v1/applications", &talent_a.access, Some(&tbt))
+        .await
+        .json()
+        .await
+        .unwrap();
     let fixtures = Fixtures {
         agency: agency.to_string(),
         client,
         victim: victim.id.to_string(),
+        application,
+        document,
+        draft: draft["id"].as_str().unwrap().to_owned(),
     };
     let people = [
         None,

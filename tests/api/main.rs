@@ -10,6 +10,7 @@
 mod access;
 mod accounts;
 mod agencies;
+mod applications;
 mod audit;
 mod cli;
 mod configuration;

@@ -55,7 +55,10 @@ pub async fn create_application(
         return Err(ApiError::invalid_field("scheme", "is not a known scheme"));
     };
     if !found.issuers.contains(&body.issuer) {
-        return Err(ApiError::invalid_field("issuer", format!("does not issue {}", body.scheme)));
+        return Err(ApiError::invalid_field(
+            "issuer",
+            format!("does not issue {}", body.scheme),
+        ));
     }
     validate_facts(&mut conn, &body.facts, now.date_naive(), "facts.").await?;
     let id = Uuid::now_v7();

@@ -82,10 +82,18 @@ pub struct DecisionResult {
     pub card: Option<Card>,
 }
 
-fn text(value: &Option<String>, field: &str, max: usize, errors: &mut Vec<FieldError>) -> Option<String> {
+fn text(
+    value: &Option<String>,
+    field: &str,
+    max: usize,
+    errors: &mut Vec<FieldError>,
+) -> Option<String> {
     let trimmed = value.as_deref().map(str::trim).filter(|t| !t.is_empty())?;
     if trimmed.chars().count() > max || trimmed.chars().any(|c| c.is_control() && c != '\n') {
-        errors.push(FieldError { field: field.into(), message: format!("must be at most {max} printable characters") });
+        errors.push(FieldError {
+            field: field.into(),
+            message: format!("must be at most {max} printable characters"),
+        });
     }
     Some(trimmed.to_owned())
 }
@@ -100,16 +108,27 @@ fn change<'a>(
     comment: &'a Option<String>,
 ) -> Result<DecisionChange<'a>, ApiError> {
     let mut errors = Vec::new();
-    let missing = |field: &str| FieldError { field: field.into(), message: "is required for this decision".into() };
+    let missing = |field: &str| FieldError {
+        field: field.into(),
+        message: "is required for this decision".into(),
+    };
     let (status, decision) = match request.decision {
         DecisionKind::Approve => {
             match &request.tier {
                 None => errors.push(missing("tier")),
                 Some(tier) if !tiers.contains(tier) => {
-                    errors.push(FieldError { field: "tier".into(), message: format!("is not a tier of {}", application.scheme) });
+                    errors.push(FieldError {
+                        field: "tier".into(),
+                        message: format!("is not a tier of {}", application.scheme),
+                    });
                 }
-                Some(tier) if application.suggested_tier.as_ref() != Some(tier) && comment.is_none() => {
-                    errors.push(FieldError { field: "comment".into(), message: "explain a tier other than the suggested one".into() });
+                Some(tier)
+                    if application.suggested_tier.as_ref() != Some(tier) && comment.is_none() =>
+                {
+                    errors.push(FieldError {
+                        field: "comment".into(),
+                        message: "explain a tier other than the suggested one".into(),
+                    });
                 }
                 Some(_) => {}
             }
@@ -129,8 +148,15 @@ fn change<'a>(
                 errors.push(missing("comment"));
             }
             let items = request.items.as_deref().unwrap_or_default();
-            if items.len() > 30 || items.iter().any(|i| i.trim().is_empty() || i.chars().count() > 200) {
-                errors.push(FieldError { field: "items".into(), message: "at most 30 items of 1 to 200 characters".into() });
+            if items.len() > 30
+                || items
+                    .iter()
+                    .any(|i| i.trim().is_empty() || i.chars().count() > 200)
+            {
+                errors.push(FieldError {
+                    field: "items".into(),
+                    message: "at most 30 items of 1 to 200 characters".into(),
+                });
             }
             (Status::SupplementRequested, "request_supplement")
         }
@@ -141,16 +167,26 @@ fn change<'a>(
     Ok(DecisionChange {
         status: status.as_str(),
         decision,
-        decided_tier: request.tier.as_deref().filter(|_| request.decision == DecisionKind::Approve),
-        reason_code: request.reason_code.filter(|_| request.decision == DecisionKind::Reject).map(|r| match r {
-            RejectReason::NotEligible => "not_eligible",
-            RejectReason::IncompleteEvidence => "incomplete_evidence",
-            RejectReason::FraudulentMaterial => "fraudulent_material",
-            RejectReason::Duplicate => "duplicate",
-            RejectReason::Other => "other",
-        }),
+        decided_tier: request
+            .tier
+            .as_deref()
+            .filter(|_| request.decision == DecisionKind::Approve),
+        reason_code: request
+            .reason_code
+            .filter(|_| request.decision == DecisionKind::Reject)
+            .map(|r| match r {
+                RejectReason::NotEligible => "not_eligible",
+                RejectReason::IncompleteEvidence => "incomplete_evidence",
+                RejectReason::FraudulentMaterial => "fraudulent_material",
+                RejectReason::Duplicate => "duplicate",
+                RejectReason::Other => "other",
+            }),
         decision_comment: comment.as_deref(),
-        supplement_items: request.items.as_ref().filter(|i| !i.is_empty()).map(|i| json!(i)),
+        supplement_items: request
+            .items
+            .as_ref()
+            .filter(|i| !i.is_empty())
+            .map(|i| json!(i)),
         decided_by: official.account_id,
         decided_at: now,
         updated_at: now,
@@ -161,9 +197,14 @@ fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     let Some(value) = req.headers().get("idempotency-key") else {
         return Ok(None);
     };
-    let key = value.to_str().ok().map(str::trim).filter(|k| !k.is_empty() && k.len() <= 255);
-    key.map(|k| Some(k.to_owned()))
-        .ok_or_else(|| ApiError::invalid_field("Idempotency-Key", "must be 1 to 255 visible characters"))
+    let key = value
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= 255);
+    key.map(|k| Some(k.to_owned())).ok_or_else(|| {
+        ApiError::invalid_field("Idempotency-Key", "must be 1 to 255 visible characters")
+    })
 }
 
 /// Decides a submitted application of the official's issuer.
@@ -195,7 +236,9 @@ pub async fn decide_application(
     let now = state.now();
     let viewer = Viewer::Official(official.issuer.clone());
     let mut conn = state.pool.get().await?;
-    let found = application::find_visible(&mut conn, *id, &viewer).await?.ok_or_else(ApiError::not_found)?;
+    let found = application::find_visible(&mut conn, *id, &viewer)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
     let tiers: Vec<String> = crate::models::scheme::find(&mut conn, &found.scheme)
         .await?
         .map(|s| s.tiers.into_iter().map(|t| t.code).collect())
@@ -207,7 +250,11 @@ pub async fn decide_application(
     }
     let change = change(&request, &found, &tiers, &official, now, &comment)?;
     let principal = Actor::Account(official.account_id).as_text();
-    let hash = hex::encode(Sha256::digest(format!("{}|{}", *id, serde_json::to_string(&request).unwrap_or_default())));
+    let hash = hex::encode(Sha256::digest(format!(
+        "{}|{}",
+        *id,
+        serde_json::to_string(&request).unwrap_or_default()
+    )));
     let answer = conn
         .transaction(async |c| {
             if let Some(key) = &key {
@@ -240,11 +287,19 @@ async fn replay(
     viewer: &Viewer,
     marker: &Value,
 ) -> Result<DecisionResult, ApiError> {
-    let id = marker["application"].as_str().and_then(|s| Uuid::parse_str(s).ok()).ok_or_else(ApiError::not_found)?;
-    let found = application::find_visible(conn, id, viewer).await?.ok_or_else(ApiError::not_found)?;
+    let id = marker["application"]
+        .as_str()
+        .and_then(|s| Uuid::parse_str(s).ok())
+        .ok_or_else(ApiError::not_found)?;
+    let found = application::find_visible(conn, id, viewer)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
     let card = card::of_application(conn, id).await?;
     let card_id = card.as_ref().map(|c| c.id);
-    Ok(DecisionResult { application: ApplicationView::build(state, found, card_id)?, card })
+    Ok(DecisionResult {
+        application: ApplicationView::build(state, found, card_id)?,
+        card,
+    })
 }
 
 async fn apply(
@@ -255,7 +310,9 @@ async fn apply(
     official: &Official,
     kind: DecisionKind,
 ) -> Result<DecisionResult, ApiError> {
-    let current = found.status().ok_or_else(|| ApiError::internal("unknown status"))?;
+    let current = found
+        .status()
+        .ok_or_else(|| ApiError::internal("unknown status"))?;
     let action = match kind {
         DecisionKind::Approve => Action::Approve,
         DecisionKind::Reject => Action::Reject,
@@ -312,5 +369,8 @@ async fn apply(
         audit::record(conn, &event).await?;
     }
     let card_id = issued.as_ref().map(|c| c.id);
-    Ok(DecisionResult { application: ApplicationView::build(state, decided, card_id)?, card: issued })
+    Ok(DecisionResult {
+        application: ApplicationView::build(state, decided, card_id)?,
+        card: issued,
+    })
 }

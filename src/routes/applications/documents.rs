@@ -51,18 +51,38 @@ pub fn sniff(content: &[u8]) -> Option<&'static str> {
 
 /// A file name safe to store and to echo in `Content-Disposition`.
 fn clean_filename(raw: Option<&str>) -> String {
-    let base = raw.unwrap_or("document").rsplit(['/', '\\']).next().unwrap_or("document");
-    let cleaned: String = base.chars().filter(|c| !c.is_control() && !matches!(c, '"' | ';')).take(120).collect();
-    if cleaned.trim().is_empty() { "document".to_owned() } else { cleaned }
+    let base = raw
+        .unwrap_or("document")
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or("document");
+    let cleaned: String = base
+        .chars()
+        .filter(|c| !c.is_control() && !matches!(c, '"' | ';'))
+        .take(120)
+        .collect();
+    if cleaned.trim().is_empty() {
+        "document".to_owned()
+    } else {
+        cleaned
+    }
 }
 
 fn too_large() -> ApiError {
-    ApiError::new(ErrorCode::PayloadTooLarge, "a document may be at most 10 MiB")
+    ApiError::new(
+        ErrorCode::PayloadTooLarge,
+        "a document may be at most 10 MiB",
+    )
 }
 
 /// Reads the `file` field, refusing more than 10 MiB without reading further.
 async fn read_file(mut form: Multipart) -> Result<(String, Vec<u8>), ApiError> {
-    let malformed = |_| ApiError::new(ErrorCode::MalformedRequest, "the body must be multipart/form-data with a `file` field");
+    let malformed = |_| {
+        ApiError::new(
+            ErrorCode::MalformedRequest,
+            "the body must be multipart/form-data with a `file` field",
+        )
+    };
     while let Some(field) = form.next().await {
         let mut field = field.map_err(malformed)?;
         if field.name() != Some("file") {
@@ -106,9 +126,13 @@ pub async fn upload_document(
     let owner = talent.0.account_id;
     let found = {
         let mut conn = state.pool.get().await?;
-        application::find_visible(&mut conn, *id, &Viewer::Talent(owner)).await?.ok_or_else(ApiError::not_found)?
+        application::find_visible(&mut conn, *id, &Viewer::Talent(owner))
+            .await?
+            .ok_or_else(ApiError::not_found)?
     };
-    let status = found.status().ok_or_else(|| ApiError::internal("unknown status"))?;
+    let status = found
+        .status()
+        .ok_or_else(|| ApiError::internal("unknown status"))?;
     if status.after(Action::Update).is_none() {
         return Err(invalid_transition(status.as_str(), "given new evidence"));
     }
@@ -117,7 +141,10 @@ pub async fn upload_document(
         return Err(ApiError::invalid_field("file", "is empty"));
     }
     let content_type = sniff(&content).ok_or_else(|| {
-        ApiError::new(ErrorCode::UnsupportedMediaType, "only PDF, JPEG and PNG documents are accepted")
+        ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            "only PDF, JPEG and PNG documents are accepted",
+        )
     })?;
     let doc_id = Uuid::now_v7();
     let size = i32::try_from(content.len()).map_err(|_| too_large())?;
@@ -125,7 +152,8 @@ pub async fn upload_document(
     // Hashing and sealing up to 10 MiB is CPU work: off the async workers.
     let (sha256, sealed) = tokio::task::spawn_blocking(move || {
         let sha256 = hex::encode(Sha256::digest(&content));
-        pii.seal_bytes(&content, doc_id.as_bytes()).map(|sealed| (sha256, sealed))
+        pii.seal_bytes(&content, doc_id.as_bytes())
+            .map(|sealed| (sha256, sealed))
     })
     .await
     .map_err(ApiError::internal)?
@@ -143,7 +171,10 @@ pub async fn upload_document(
     };
     let mut conn = state.pool.get().await?;
     if document::list(&mut conn, found.id).await?.len() >= MAX_DOCUMENTS {
-        return Err(ApiError::invalid_field("file", format!("an application holds at most {MAX_DOCUMENTS} documents")));
+        return Err(ApiError::invalid_field(
+            "file",
+            format!("an application holds at most {MAX_DOCUMENTS} documents"),
+        ));
     }
     let stored = conn
         .transaction(async |c| {
@@ -180,7 +211,9 @@ pub async fn list_documents(
 ) -> Result<HttpResponse, ApiError> {
     let viewer = viewer(&user)?;
     let mut conn = state.pool.get().await?;
-    let found = application::find_visible(&mut conn, *id, &viewer).await?.ok_or_else(ApiError::not_found)?;
+    let found = application::find_visible(&mut conn, *id, &viewer)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
     Ok(HttpResponse::Ok().json(document::list(&mut conn, found.id).await?))
 }
 
@@ -206,15 +239,22 @@ pub async fn download_document(
     let (id, doc_id) = path.into_inner();
     let viewer = viewer(&user)?;
     let mut conn = state.pool.get().await?;
-    let found = application::find_visible(&mut conn, id, &viewer).await?.ok_or_else(ApiError::not_found)?;
-    let (info, sealed) = document::find(&mut conn, found.id, doc_id).await?.ok_or_else(ApiError::not_found)?;
+    let found = application::find_visible(&mut conn, id, &viewer)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let (info, sealed) = document::find(&mut conn, found.id, doc_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
     drop(conn);
     let pii = state.pii.clone();
     let content = tokio::task::spawn_blocking(move || pii.open_bytes(&sealed, doc_id.as_bytes()))
         .await
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)?;
-    let disposition = format!("attachment; filename=\"{}\"", info.filename.replace(|c: char| !c.is_ascii(), "_"));
+    let disposition = format!(
+        "attachment; filename=\"{}\"",
+        info.filename.replace(|c: char| !c.is_ascii(), "_")
+    );
     Ok(HttpResponse::Ok()
         .insert_header((CONTENT_TYPE, info.content_type))
         .insert_header((CONTENT_DISPOSITION, disposition))

@@ -32,8 +32,12 @@ pub async fn get_application(
 ) -> Result<HttpResponse, ApiError> {
     let viewer = viewer(&user)?;
     let mut conn = state.pool.get().await?;
-    let found = application::find_visible(&mut conn, *id, &viewer).await?.ok_or_else(ApiError::not_found)?;
-    let card_id = card::of_application(&mut conn, found.id).await?.map(|c| c.id);
+    let found = application::find_visible(&mut conn, *id, &viewer)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let card_id = card::of_application(&mut conn, found.id)
+        .await?
+        .map(|c| c.id);
     let talent_id = found.talent_id;
     let mut view = ApplicationView::build(&state, found, card_id)?;
     if let Viewer::Official(_) = viewer {
@@ -45,7 +49,8 @@ pub async fn get_application(
             entity_id: Some(id.to_string()),
             detail: json!({ "talent": talent_id }),
         };
-        conn.transaction(async |c| audit::record(c, &event).await).await?;
+        conn.transaction(async |c| audit::record(c, &event).await)
+            .await?;
     }
     Ok(HttpResponse::Ok().json(view))
 }
@@ -55,14 +60,25 @@ async fn applicant(
     conn: &mut diesel_async::AsyncPgConnection,
     talent_id: Uuid,
 ) -> Result<ApplicantView, ApiError> {
-    let person = account::find(conn, talent_id).await?.ok_or_else(ApiError::not_found)?;
+    let person = account::find(conn, talent_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
     let document = profile::find(conn, talent_id).await?;
     let (id_type, id_number) = match document {
         Some(p) => {
-            let number = state.pii.open(&p.id_number_ciphertext, talent_id.as_bytes()).map_err(ApiError::internal)?;
+            let number = state
+                .pii
+                .open(&p.id_number_ciphertext, talent_id.as_bytes())
+                .map_err(ApiError::internal)?;
             (Some(p.id_type), Some(number))
         }
         None => (None, None),
     };
-    Ok(ApplicantView { id: person.id, full_name: person.full_name, email: person.email, id_type, id_number })
+    Ok(ApplicantView {
+        id: person.id,
+        full_name: person.full_name,
+        email: person.email,
+        id_type,
+        id_number,
+    })
 }

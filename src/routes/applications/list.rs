@@ -59,9 +59,15 @@ fn encode_cursor(at: DateTime<Utc>, id: Uuid) -> String {
 
 fn decode_cursor(cursor: &str) -> Result<(DateTime<Utc>, Uuid), ApiError> {
     let bad = || ApiError::invalid_field("cursor", "is not a cursor from this list");
-    let text = URL_SAFE_NO_PAD.decode(cursor).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(bad)?;
+    let text = URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(bad)?;
     let (at, id) = text.split_once('|').ok_or_else(bad)?;
-    let at = DateTime::parse_from_rfc3339(at).map_err(|_| bad())?.with_timezone(&Utc);
+    let at = DateTime::parse_from_rfc3339(at)
+        .map_err(|_| bad())?
+        .with_timezone(&Utc);
     Ok((at, Uuid::parse_str(id).map_err(|_| bad())?))
 }
 
@@ -114,7 +120,11 @@ pub async fn list_applications(
         })
         .collect();
     let page = Page::from_rows(items, limit, |s| {
-        let at = if official { s.submitted_at.unwrap_or(s.created_at) } else { s.created_at };
+        let at = if official {
+            s.submitted_at.unwrap_or(s.created_at)
+        } else {
+            s.created_at
+        };
         encode_cursor(at, s.id)
     });
     Ok(HttpResponse::Ok().json(page))

@@ -44,7 +44,10 @@ pub fn viewer(user: &AuthUser) -> Result<Viewer, ApiError> {
     match (user.role, &user.issuer) {
         (Role::Talent, _) => Ok(Viewer::Talent(user.account_id)),
         (Role::Official, Some(issuer)) => Ok(Viewer::Official(issuer.clone())),
-        _ => Err(ApiError::new(ErrorCode::Forbidden, "this role has no applications")),
+        _ => Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "this role has no applications",
+        )),
     }
 }
 
@@ -59,11 +62,21 @@ pub fn invalid_transition(status: &str, action: &str) -> ApiError {
 /// Seals facts for storage, bound to the application.
 pub fn seal_facts(state: &AppState, id: Uuid, facts: &Facts) -> Result<Vec<u8>, ApiError> {
     let json = serde_json::to_string(facts).map_err(ApiError::internal)?;
-    state.pii.seal(&json, id.as_bytes()).map_err(ApiError::internal)
+    state
+        .pii
+        .seal(&json, id.as_bytes())
+        .map_err(ApiError::internal)
 }
 
-fn open_json<T: serde::de::DeserializeOwned>(state: &AppState, id: Uuid, sealed: &[u8]) -> Result<T, ApiError> {
-    let json = state.pii.open(sealed, id.as_bytes()).map_err(ApiError::internal)?;
+fn open_json<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    id: Uuid,
+    sealed: &[u8],
+) -> Result<T, ApiError> {
+    let json = state
+        .pii
+        .open(sealed, id.as_bytes())
+        .map_err(ApiError::internal)?;
     serde_json::from_str(&json).map_err(ApiError::internal)
 }
 
@@ -154,12 +167,17 @@ pub struct ApplicationView {
 
 /// Whether a submitted application is past its deadline on `today`.
 pub fn is_overdue(application: &Application, today: NaiveDate) -> bool {
-    application.status == Status::Submitted.as_str() && application.review_due.is_some_and(|due| due < today)
+    application.status == Status::Submitted.as_str()
+        && application.review_due.is_some_and(|due| due < today)
 }
 
 impl ApplicationView {
     /// The view of a stored application.
-    pub fn build(state: &AppState, a: Application, card_id: Option<Uuid>) -> Result<Self, ApiError> {
+    pub fn build(
+        state: &AppState,
+        a: Application,
+        card_id: Option<Uuid>,
+    ) -> Result<Self, ApiError> {
         let facts = open_facts(state, &a)?;
         let evaluation = match (&a.evaluation_trace, a.rules_version, a.eligible) {
             (Some(sealed), Some(rules_version), Some(eligible)) => Some(EvaluationView {
@@ -178,7 +196,9 @@ impl ApplicationView {
             items: a.supplement_items.clone(),
             decided_at: a.decided_at,
         });
-        let status = a.status().ok_or_else(|| ApiError::internal("unknown application status"))?;
+        let status = a
+            .status()
+            .ok_or_else(|| ApiError::internal("unknown application status"))?;
         Ok(ApplicationView {
             overdue: is_overdue(&a, state.now().date_naive()),
             id: a.id,

@@ -38,20 +38,33 @@ pub async fn submit_application(
     let today = now.date_naive();
     let owner = talent.0.account_id;
     let mut conn = state.pool.get().await?;
-    let found = application::find_visible(&mut conn, *id, &Viewer::Talent(owner)).await?.ok_or_else(ApiError::not_found)?;
-    let status = found.status().ok_or_else(|| ApiError::internal("unknown status"))?;
+    let found = application::find_visible(&mut conn, *id, &Viewer::Talent(owner))
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let status = found
+        .status()
+        .ok_or_else(|| ApiError::internal("unknown status"))?;
     if status.after(Action::Submit).is_none() {
         return Err(invalid_transition(status.as_str(), "submitted"));
     }
     if profile::find(&mut conn, owner).await?.is_none() {
-        return Err(ApiError::invalid_field("profile", "add your identity document with PUT /api/v1/me/profile first"));
+        return Err(ApiError::invalid_field(
+            "profile",
+            "add your identity document with PUT /api/v1/me/profile first",
+        ));
     }
     let facts = open_facts(&state, &found)?;
     validate_facts(&mut conn, &facts, today, "facts.").await?;
-    let scheme = scheme::find(&mut conn, &found.scheme).await?.ok_or_else(ApiError::not_found)?;
-    let (evaluation, rules_version) = evaluate_in_force(&mut conn, &state.rules, &scheme, &facts, today).await?;
+    let scheme = scheme::find(&mut conn, &found.scheme)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let (evaluation, rules_version) =
+        evaluate_in_force(&mut conn, &state.rules, &scheme, &facts, today).await?;
     let trace = serde_json::to_string(&evaluation.trace).map_err(ApiError::internal)?;
-    let sealed_trace = state.pii.seal(&trace, found.id.as_bytes()).map_err(ApiError::internal)?;
+    let sealed_trace = state
+        .pii
+        .seal(&trace, found.id.as_bytes())
+        .map_err(ApiError::internal)?;
     let review_days = u32::try_from(scheme.row.review_days).unwrap_or(10);
     let recorded = SubmittedEvaluation {
         suggested_tier: evaluation.tier.as_deref(),
@@ -62,7 +75,8 @@ pub async fn submit_application(
     };
     let submitted = conn
         .transaction(async |c| {
-            let Some(updated) = application::submit(c, found.id, status, &recorded, now).await? else {
+            let Some(updated) = application::submit(c, found.id, status, &recorded, now).await?
+            else {
                 return Ok(None);
             };
             let event = AuditEvent {

@@ -50,8 +50,12 @@ pub async fn update_application(
     let now = state.now();
     let owner = talent.0.account_id;
     let mut conn = state.pool.get().await?;
-    let found = application::find_visible(&mut conn, *id, &Viewer::Talent(owner)).await?.ok_or_else(ApiError::not_found)?;
-    let status = found.status().ok_or_else(|| ApiError::internal("unknown status"))?;
+    let found = application::find_visible(&mut conn, *id, &Viewer::Talent(owner))
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let status = found
+        .status()
+        .ok_or_else(|| ApiError::internal("unknown status"))?;
     if status.after(Action::Update).is_none() {
         return Err(invalid_transition(status.as_str(), "edited"));
     }
@@ -59,7 +63,9 @@ pub async fn update_application(
     let sealed = seal_facts(&state, found.id, &body.0.facts)?;
     let updated = conn
         .transaction(async |c| {
-            let Some(updated) = application::update_facts(c, found.id, status, &sealed, now).await? else {
+            let Some(updated) =
+                application::update_facts(c, found.id, status, &sealed, now).await?
+            else {
                 return Ok(None);
             };
             let event = AuditEvent {

@@ -33,14 +33,19 @@ pub async fn withdraw_application(
     let now = state.now();
     let owner = talent.0.account_id;
     let mut conn = state.pool.get().await?;
-    let found = application::find_visible(&mut conn, *id, &Viewer::Talent(owner)).await?.ok_or_else(ApiError::not_found)?;
-    let status = found.status().ok_or_else(|| ApiError::internal("unknown status"))?;
+    let found = application::find_visible(&mut conn, *id, &Viewer::Talent(owner))
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let status = found
+        .status()
+        .ok_or_else(|| ApiError::internal("unknown status"))?;
     let Some(next) = status.after(Action::Withdraw) else {
         return Err(invalid_transition(status.as_str(), "withdrawn"));
     };
     let withdrawn = conn
         .transaction(async |c| {
-            let Some(updated) = application::set_status(c, found.id, status, next, now).await? else {
+            let Some(updated) = application::set_status(c, found.id, status, next, now).await?
+            else {
                 return Ok(None);
             };
             let event = AuditEvent {
