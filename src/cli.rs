@@ -50,6 +50,12 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Load bulk data for benchmarks (never in production).
+    Seed {
+        /// Talent, each with one application submitted to XIONGAN at XA.
+        #[arg(long, default_value_t = 100_000)]
+        applications: usize,
+    },
     /// Print the current TOTP code of a base32 secret (for the demo staff logins).
     Totp {
         /// The base32 secret, as `serve --demo` prints it.
@@ -97,6 +103,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit {
             command: AuditCommand::Verify,
         } => verify_audit(&settings).await,
+        Command::Seed { applications } => {
+            if settings.environment == Environment::Production {
+                anyhow::bail!("seeding is refused when TALENTCARD_ENV=production");
+            }
+            prepare_database(&settings).await?;
+            crate::seed::applications(&settings, applications).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Totp { secret } => print_totp(&secret),
     }
 }

@@ -46,5 +46,11 @@ impl Clock for ShiftedClock {
     }
 }
 
+/// The calendar date in mainland China (UTC+8, no daylight saving) at `now`. Card validity,
+/// serial years, review deadlines and ages follow the date in Beijing, not in UTC.
+pub fn china_date(now: DateTime<Utc>) -> chrono::NaiveDate {
+    (now + Duration::hours(8)).date_naive()
+}
+
 /// The clock shared by the application.
 pub type SharedClock = Arc<dyn Clock>;

@@ -21,6 +21,7 @@ pub mod models;
 pub mod openapi;
 pub mod reference;
 pub mod routes;
+pub mod seed;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

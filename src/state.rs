@@ -77,6 +77,11 @@ impl AppState {
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.clock.now()
     }
+
+    /// Today's date in Beijing.
+    pub fn today(&self) -> chrono::NaiveDate {
+        crate::clock::china_date(self.now())
+    }
 }
 
 /// Reads `holidays.toml`: a table per year with `holidays` and `makeup_workdays` dates.

@@ -38,6 +38,9 @@ CREATE UNIQUE INDEX applications_one_open_idx ON applications (talent_id, scheme
     WHERE status IN ('draft', 'submitted', 'supplement_requested');
 -- The officials' queue: an issuer's applications by status, oldest submission first.
 CREATE INDEX applications_queue_idx ON applications (issuer, status, submitted_at, id);
+-- The whole queue (no status filter), oldest submission first.
+CREATE INDEX applications_issuer_submitted_idx ON applications (issuer, submitted_at, id)
+    WHERE submitted_at IS NOT NULL;
 CREATE INDEX applications_talent_idx ON applications (talent_id, created_at DESC, id);
 
 -- Evidence. The content is sealed (AES-256-GCM) like other personal data.

@@ -1,8 +1,8 @@
 //! Card numbers: issuer, year, serial and a check digit, e.g. `XA-2026-000123-7`.
 //!
 //! The check digit is ISO 7064 MOD 11-10 over the digits of the number, letters counted as two
-//! digits (A = 10 … Z = 35), so a mistyped character or two swapped neighbours are caught
-//! before any lookup.
+//! digits (A = 10 … Z = 35). It catches any single mistyped digit and most swapped neighbours
+//! before a lookup; a mistyped issuer letter is caught by the issuer list, not the digit.
 
 /// ISO 7064 MOD 11-10 check digit of `digits`.
 fn mod_11_10(digits: impl Iterator<Item = u32>) -> u32 {

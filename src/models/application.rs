@@ -140,6 +140,18 @@ pub async fn find_visible(
         .optional()
 }
 
+/// Locks the application row and returns its status: evidence is attached under this lock, so
+/// a submission (whose update waits for it) cannot slip between the check and the insert.
+pub async fn lock_status(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<String>> {
+    applications::table
+        .find(id)
+        .select(applications::status)
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// Filters of a list.
 #[derive(Debug, Default, Clone)]
 pub struct ListFilter {
@@ -247,17 +259,22 @@ pub struct SubmittedEvaluation<'a> {
 }
 
 /// Submits (from draft or supplement_requested), storing the evaluation and the deadline.
+///
+/// Only if the row is unchanged since `seen` (its `updated_at`): facts edited meanwhile are not
+/// the facts that were evaluated.
 pub async fn submit(
     conn: &mut AsyncPgConnection,
     id: Uuid,
     from: Status,
+    seen: DateTime<Utc>,
     evaluation: &SubmittedEvaluation<'_>,
     now: DateTime<Utc>,
 ) -> QueryResult<Option<Application>> {
     diesel::update(
         applications::table
             .find(id)
-            .filter(applications::status.eq(from.as_str())),
+            .filter(applications::status.eq(from.as_str()))
+            .filter(applications::updated_at.eq(seen)),
     )
     .set((
         applications::status.eq(Status::Submitted.as_str()),
@@ -324,17 +341,21 @@ pub struct DecisionChange<'a> {
 
 /// Records a decision on a `submitted` application of `issuer`. The status condition makes
 /// racing decisions safe: the second finds nothing to update. `None` then.
+///
+/// Only if the row is unchanged since `seen`, the version the decision was checked against.
 pub async fn decide(
     conn: &mut AsyncPgConnection,
     id: Uuid,
     issuer: &str,
+    seen: DateTime<Utc>,
     change: &DecisionChange<'_>,
 ) -> QueryResult<Option<Application>> {
     diesel::update(
         applications::table
             .find(id)
             .filter(applications::issuer.eq(issuer))
-            .filter(applications::status.eq(Status::Submitted.as_str())),
+            .filter(applications::status.eq(Status::Submitted.as_str()))
+            .filter(applications::updated_at.eq(seen)),
     )
     .set(change)
     .returning(Application::as_returning())

@@ -78,7 +78,8 @@ pub async fn issue(
     issue: &Issue<'_>,
     validity_years: i32,
 ) -> QueryResult<Card> {
-    let year = issue.now.year();
+    let valid_from = crate::clock::china_date(issue.now);
+    let year = valid_from.year();
     let serial: i64 = diesel::insert_into(card_serials::table)
         .values((
             card_serials::issuer.eq(issue.issuer),
@@ -91,12 +92,7 @@ pub async fn issue(
         .returning(card_serials::last)
         .get_result(conn)
         .await?;
-    let valid_from = issue.now.date_naive();
-    let months = u32::try_from(validity_years.max(1) * 12).unwrap_or(12);
-    let valid_until = valid_from
-        .checked_add_months(Months::new(months))
-        .and_then(|d| d.pred_opt())
-        .unwrap_or(valid_from);
+    let valid_until = valid_until(valid_from, validity_years);
     diesel::insert_into(cards::table)
         .values((
             cards::id.eq(Uuid::now_v7()),
@@ -116,6 +112,22 @@ pub async fn issue(
         .await
 }
 
+/// The last valid day of a card valid `years` from `from`: the day before the anniversary
+/// (a card from 29 February runs to 28 February, not the 27th).
+pub fn valid_until(from: NaiveDate, years: i32) -> NaiveDate {
+    let months = u32::try_from(years.clamp(1, 10) * 12).unwrap_or(12);
+    let Some(anniversary) = from.checked_add_months(Months::new(months)) else {
+        return from;
+    };
+    // chrono clamps 29 February to the 28th in common years; the anniversary is then 1 March.
+    let anniversary = if from.day() == 29 && anniversary.day() == 28 {
+        anniversary.succ_opt().unwrap_or(anniversary)
+    } else {
+        anniversary
+    };
+    anniversary.pred_opt().unwrap_or(from)
+}
+
 /// The card issued for an application, if any.
 pub async fn of_application(
     conn: &mut AsyncPgConnection,
@@ -127,4 +139,18 @@ pub async fn of_application(
         .first(conn)
         .await
         .optional()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validity_ends_the_day_before_the_anniversary() {
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap_or_default();
+        assert_eq!(valid_until(d(2026, 11, 28), 3), d(2029, 11, 27));
+        assert_eq!(valid_until(d(2028, 2, 29), 3), d(2031, 2, 28));
+        assert_eq!(valid_until(d(2028, 2, 29), 4), d(2032, 2, 28));
+        assert_eq!(valid_until(d(2026, 1, 1), 5), d(2030, 12, 31));
+    }
 }

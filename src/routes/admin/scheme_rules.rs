@@ -62,7 +62,7 @@ pub async fn publish_rules(
     code: web::Path<String>,
     body: ApiJson<NewRules>,
 ) -> Result<HttpResponse, ApiError> {
-    let today = state.now().date_naive();
+    let today = state.today();
     let body = body.0;
     let effective_from = body.effective_from.unwrap_or(today);
     let mut conn = state.pool.get().await?;

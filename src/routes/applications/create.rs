@@ -60,7 +60,7 @@ pub async fn create_application(
             format!("does not issue {}", body.scheme),
         ));
     }
-    validate_facts(&mut conn, &body.facts, now.date_naive(), "facts.").await?;
+    validate_facts(&mut conn, &body.facts, state.today(), "facts.").await?;
     let id = Uuid::now_v7();
     let sealed = seal_facts(&state, id, &body.facts)?;
     let new = NewApplication {

@@ -321,7 +321,7 @@ async fn apply(
     if current.after(action).is_none() {
         return Err(invalid_transition(current.as_str(), "decided"));
     }
-    let decided = application::decide(conn, found.id, &official.issuer, change)
+    let decided = application::decide(conn, found.id, &official.issuer, found.updated_at, change)
         .await?
         .ok_or_else(|| invalid_transition("decided already", "decided again"))?;
     let issued = match (kind, change.decided_tier) {

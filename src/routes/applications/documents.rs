@@ -3,8 +3,8 @@
 //! `GET …/documents/{doc_id}` to download. Only the owner and officials of the issuer see them.
 
 use actix_multipart::Multipart;
-use actix_web::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::http::header::{CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use diesel_async::AsyncConnection;
 use futures_util::StreamExt;
 use serde_json::json;
@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::{invalid_transition, viewer};
 use crate::audit::{self, Actor, AuditEvent};
 use crate::auth::{AuthUser, Talent};
-use crate::domain::application_status::Action;
+use crate::domain::application_status::{Action, Status};
 use crate::error::{ApiError, ErrorCode, ProblemDetails};
 use crate::models::application::{self, Viewer};
 use crate::models::document::{self, DocumentInfo, NewDocument};
@@ -75,6 +75,31 @@ fn too_large() -> ApiError {
     )
 }
 
+/// The whole multipart body may carry the file plus this much framing.
+const MAX_BODY_BYTES: usize = MAX_DOCUMENT_BYTES + 64 * 1024;
+
+/// Uploads held in memory at once per instance (each holds up to three copies of 10 MiB).
+static UPLOAD_SLOTS: std::sync::LazyLock<tokio::sync::Semaphore> =
+    std::sync::LazyLock::new(|| tokio::sync::Semaphore::new(4));
+
+/// The request body as a stream that fails once it passes [`MAX_BODY_BYTES`], so neither the
+/// file nor multipart framing (part headers, preamble) can grow without bound.
+fn capped(
+    payload: web::Payload,
+) -> impl futures_util::Stream<Item = Result<web::Bytes, actix_web::error::PayloadError>> {
+    payload.scan(0usize, |seen, chunk| {
+        let chunk = chunk.and_then(|bytes| {
+            *seen += bytes.len();
+            if *seen > MAX_BODY_BYTES {
+                Err(actix_web::error::PayloadError::Overflow)
+            } else {
+                Ok(bytes)
+            }
+        });
+        std::future::ready(Some(chunk))
+    })
+}
+
 /// Reads the `file` field, refusing more than 10 MiB without reading further.
 async fn read_file(mut form: Multipart) -> Result<(String, Vec<u8>), ApiError> {
     let malformed = |_| {
@@ -118,12 +143,21 @@ async fn read_file(mut form: Multipart) -> Result<(String, Vec<u8>), ApiError> {
 )]
 #[post("/applications/{id}/documents")]
 pub async fn upload_document(
+    req: HttpRequest,
     talent: Talent,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
-    form: Multipart,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let owner = talent.0.account_id;
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > MAX_BODY_BYTES) {
+        return Err(too_large());
+    }
     let found = {
         let mut conn = state.pool.get().await?;
         application::find_visible(&mut conn, *id, &Viewer::Talent(owner))
@@ -136,6 +170,11 @@ pub async fn upload_document(
     if status.after(Action::Update).is_none() {
         return Err(invalid_transition(status.as_str(), "given new evidence"));
     }
+    let _slot = tokio::time::timeout(std::time::Duration::from_secs(10), UPLOAD_SLOTS.acquire())
+        .await
+        .map_err(|_| ApiError::unavailable())?
+        .map_err(ApiError::internal)?;
+    let form = Multipart::new(req.headers(), capped(payload));
     let (filename, content) = read_file(form).await?;
     if content.is_empty() {
         return Err(ApiError::invalid_field("file", "is empty"));
@@ -170,14 +209,19 @@ pub async fn upload_document(
         created_at: state.now(),
     };
     let mut conn = state.pool.get().await?;
-    if document::list(&mut conn, found.id).await?.len() >= MAX_DOCUMENTS {
-        return Err(ApiError::invalid_field(
-            "file",
-            format!("an application holds at most {MAX_DOCUMENTS} documents"),
-        ));
-    }
     let stored = conn
         .transaction(async |c| {
+            // Re-checked under the row lock: the application may have been submitted while the
+            // body was arriving, and parallel uploads must not pass the cap together.
+            let current = application::lock_status(c, found.id).await?.unwrap_or_default();
+            let still_open = Status::parse(&current).is_some_and(|s| s.after(Action::Update).is_some());
+            if !still_open {
+                return Err(invalid_transition(&current, "given new evidence"));
+            }
+            if document::list(c, found.id).await?.len() >= MAX_DOCUMENTS {
+                let message = format!("an application holds at most {MAX_DOCUMENTS} documents");
+                return Err(ApiError::invalid_field("file", message));
+            }
             let stored = document::insert(c, &new).await?;
             let event = AuditEvent {
                 actor: Actor::Account(owner),
@@ -187,7 +231,7 @@ pub async fn upload_document(
                 detail: json!({ "document": doc_id, "content_type": content_type, "size": size, "sha256": sha256 }),
             };
             audit::record(c, &event).await?;
-            Ok::<_, diesel::result::Error>(stored)
+            Ok::<_, ApiError>(stored)
         })
         .await?;
     Ok(HttpResponse::Created().json(stored))

@@ -92,7 +92,7 @@ pub async fn list_applications(
     let viewer = viewer(&user)?;
     let limit = page.limit()?;
     let after = page.cursor.as_deref().map(decode_cursor).transpose()?;
-    let today = state.now().date_naive();
+    let today = state.today();
     let query = query.into_inner();
     let filter = ListFilter {
         status: query.status.map(|s| s.as_str().to_owned()),

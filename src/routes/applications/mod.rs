@@ -200,7 +200,7 @@ impl ApplicationView {
             .status()
             .ok_or_else(|| ApiError::internal("unknown application status"))?;
         Ok(ApplicationView {
-            overdue: is_overdue(&a, state.now().date_naive()),
+            overdue: is_overdue(&a, state.today()),
             id: a.id,
             scheme: a.scheme,
             issuer: a.issuer,

@@ -35,7 +35,7 @@ pub async fn submit_application(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let now = state.now();
-    let today = now.date_naive();
+    let today = state.today();
     let owner = talent.0.account_id;
     let mut conn = state.pool.get().await?;
     let found = application::find_visible(&mut conn, *id, &Viewer::Talent(owner))
@@ -75,7 +75,8 @@ pub async fn submit_application(
     };
     let submitted = conn
         .transaction(async |c| {
-            let Some(updated) = application::submit(c, found.id, status, &recorded, now).await?
+            let Some(updated) =
+                application::submit(c, found.id, status, found.updated_at, &recorded, now).await?
             else {
                 return Ok(None);
             };

@@ -59,7 +59,7 @@ pub async fn update_application(
     if status.after(Action::Update).is_none() {
         return Err(invalid_transition(status.as_str(), "edited"));
     }
-    validate_facts(&mut conn, &body.0.facts, now.date_naive(), "facts.").await?;
+    validate_facts(&mut conn, &body.0.facts, state.today(), "facts.").await?;
     let sealed = seal_facts(&state, found.id, &body.0.facts)?;
     let updated = conn
         .transaction(async |c| {

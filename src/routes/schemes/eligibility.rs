@@ -55,7 +55,7 @@ pub async fn check_eligibility(
     code: web::Path<String>,
     body: ApiJson<EligibilityRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let today = state.now().date_naive();
+    let today = state.today();
     let body = body.0;
     let on = body.evaluation_date.unwrap_or(today);
     let mut conn = state.pool.get().await?;

@@ -14,7 +14,7 @@ use crate::state::AppState;
 )]
 #[get("/schemes")]
 pub async fn list_schemes(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let today = state.now().date_naive();
+    let today = state.today();
     let mut conn = state.pool.get().await?;
     let mut views = Vec::new();
     for found in scheme::list(&mut conn).await? {
@@ -38,7 +38,7 @@ pub async fn get_scheme(
     state: web::Data<AppState>,
     code: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let today = state.now().date_naive();
+    let today = state.today();
     let mut conn = state.pool.get().await?;
     let found = scheme::find(&mut conn, &code)
         .await?
