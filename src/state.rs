@@ -85,7 +85,7 @@ impl AppState {
 }
 
 /// Reads `holidays.toml`: a table per year with `holidays` and `makeup_workdays` dates.
-async fn load_calendar(config_dir: &std::path::Path) -> anyhow::Result<Calendar> {
+pub async fn load_calendar(config_dir: &std::path::Path) -> anyhow::Result<Calendar> {
     #[derive(serde::Deserialize)]
     struct Year {
         holidays: Vec<chrono::NaiveDate>,

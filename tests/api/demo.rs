@@ -42,6 +42,38 @@ async fn every_demo_login_works() {
             .unwrap();
         assert_eq!(me["role"], account.role.as_str());
     }
+    let xa = first
+        .accounts
+        .iter()
+        .find(|a| a.issuer.as_deref() == Some("XA"))
+        .unwrap();
+    let secret = totp_rs::Secret::Encoded(xa.totp_secret.clone().unwrap())
+        .to_bytes()
+        .unwrap();
+    app.clock.advance(chrono::Duration::seconds(30));
+    let code = totp::code_at(&secret, app.clock.now());
+    let tokens: Value = app
+        .login(&xa.email, &xa.password, Some(&code))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let queue: Value = app
+        .get_as(
+            "/api/v1/applications",
+            tokens["access_token"].as_str().unwrap(),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let items = queue["items"].as_array().unwrap();
+    assert_eq!(
+        items.len(),
+        1,
+        "the demo leaves one application in XA's queue"
+    );
+    assert_eq!(items[0]["suggested_tier"], "B");
     for agency in &first.agencies {
         let token = app
             .client_token(&agency.client_id.to_string(), &agency.client_secret)

@@ -3,6 +3,8 @@
 //! and a hospital with an API client. Each capability adds its own rows; existing rows are left
 //! alone, so restarting with `--demo` is harmless.
 
+mod applications;
+
 use anyhow::Context;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use secrecy::SecretString;
@@ -24,6 +26,10 @@ struct DemoFile {
     accounts: Vec<DemoAccount>,
     #[serde(default)]
     agencies: Vec<DemoAgency>,
+    #[serde(default)]
+    profiles: Vec<applications::DemoProfile>,
+    #[serde(default)]
+    applications: Vec<applications::DemoApplication>,
 }
 
 /// One demo login.
@@ -84,6 +90,13 @@ pub async fn load(settings: &Settings, pool: &DbPool) -> anyhow::Result<DemoLogi
     }
     for demo in &file.agencies {
         load_agency(&mut conn, demo).await?;
+    }
+    for demo in &file.profiles {
+        applications::load_profile(&mut conn, &cipher, demo).await?;
+    }
+    let calendar = crate::state::load_calendar(&settings.config_dir).await?;
+    for demo in &file.applications {
+        applications::load_application(&mut conn, &cipher, &calendar, demo).await?;
     }
     Ok(DemoLogins {
         accounts: file.accounts,

@@ -1,0 +1,140 @@
+//! Demo profiles and applications: what a newcomer sees in the XA official's queue.
+
+use chrono::Utc;
+use diesel_async::AsyncPgConnection;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::crypto::pii::PiiCipher;
+use crate::domain::eligibility::{Facts, evaluate, parse_rule_set};
+use crate::domain::email::Email;
+use crate::domain::id_document::{IdNumber, IdType, mask};
+use crate::domain::working_days::Calendar;
+use crate::models::application::{self, NewApplication, SubmittedEvaluation, Viewer};
+use crate::models::profile::{self, NewProfile};
+use crate::models::{account, scheme};
+
+/// A demo identity document.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DemoProfile {
+    email: String,
+    id_type: IdType,
+    id_number: String,
+    phone: Option<String>,
+}
+
+/// A demo application.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DemoApplication {
+    email: String,
+    scheme: String,
+    issuer: String,
+    submit: bool,
+    facts: Facts,
+}
+
+async fn account_id(conn: &mut AsyncPgConnection, email: &str) -> anyhow::Result<Uuid> {
+    let email = Email::parse(email).map_err(|e| anyhow::anyhow!("demo email {email}: {e}"))?;
+    let found = account::find_by_email(conn, &email).await?;
+    Ok(found
+        .ok_or_else(|| anyhow::anyhow!("demo account {email} is missing"))?
+        .id)
+}
+
+/// Stores a profile unless the account has one.
+pub async fn load_profile(
+    conn: &mut AsyncPgConnection,
+    cipher: &PiiCipher,
+    demo: &DemoProfile,
+) -> anyhow::Result<()> {
+    let owner = account_id(conn, &demo.email).await?;
+    if profile::find(conn, owner).await?.is_some() {
+        return Ok(());
+    }
+    let number = IdNumber::parse(demo.id_type, &demo.id_number)
+        .map_err(|e| anyhow::anyhow!("demo id_number: {e}"))?;
+    let sealed = cipher.seal(number.expose(), owner.as_bytes())?;
+    let phone = demo
+        .phone
+        .as_deref()
+        .map(|p| cipher.seal(p, owner.as_bytes()))
+        .transpose()?;
+    let index = cipher.blind_index(number.kind().as_str(), number.expose());
+    let masked = number.masked();
+    let phone_masked = demo.phone.as_deref().map(|p| mask(p, 3, 4));
+    let new = NewProfile {
+        account_id: owner,
+        id_type: number.kind().as_str(),
+        id_number_ciphertext: &sealed,
+        id_number_key_id: cipher.key_id(),
+        id_number_index: &index,
+        id_number_masked: &masked,
+        phone_ciphertext: phone.as_deref(),
+        phone_masked: phone_masked.as_deref(),
+    };
+    profile::upsert(conn, &new).await?;
+    Ok(())
+}
+
+/// Creates (and submits) an application unless the talent already has one.
+pub async fn load_application(
+    conn: &mut AsyncPgConnection,
+    cipher: &PiiCipher,
+    calendar: &Calendar,
+    demo: &DemoApplication,
+) -> anyhow::Result<()> {
+    let talent_id = account_id(conn, &demo.email).await?;
+    let existing = application::list(
+        conn,
+        &Viewer::Talent(talent_id),
+        &Default::default(),
+        None,
+        1,
+    )
+    .await?;
+    if !existing.is_empty() {
+        return Ok(());
+    }
+    let now = Utc::now();
+    let id = Uuid::now_v7();
+    let sealed = cipher.seal(&serde_json::to_string(&demo.facts)?, id.as_bytes())?;
+    let new = NewApplication {
+        id,
+        talent_id,
+        scheme: &demo.scheme,
+        issuer: &demo.issuer,
+        status: "draft",
+        facts: &sealed,
+        key_id: cipher.key_id(),
+        created_at: now,
+        updated_at: now,
+    };
+    let draft = application::insert(conn, &new).await?;
+    if !demo.submit {
+        return Ok(());
+    }
+    let today = crate::clock::china_date(now);
+    let found = scheme::find(conn, &demo.scheme)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no scheme {}", demo.scheme))?;
+    let rules_row = scheme::rules_in_force(conn, &demo.scheme, today)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no rules"))?;
+    let rules = parse_rule_set(&rules_row.document, &found.tier_codes())
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let evaluation = evaluate(&rules, &demo.facts, today);
+    let trace = cipher.seal(&serde_json::to_string(&evaluation.trace)?, id.as_bytes())?;
+    let recorded = SubmittedEvaluation {
+        suggested_tier: evaluation.tier.as_deref(),
+        eligible: evaluation.eligible,
+        rules_version: rules_row.version,
+        trace: &trace,
+        review_due: calendar
+            .add_working_days(today, u32::try_from(found.row.review_days).unwrap_or(10)),
+    };
+    let status = draft
+        .status()
+        .ok_or_else(|| anyhow::anyhow!("unknown status"))?;
+    application::submit(conn, id, status, draft.updated_at, &recorded, now).await?;
+    Ok(())
+}
