@@ -3,18 +3,16 @@
 use actix_web::{HttpResponse, post, web};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use secrecy::SecretString;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::audit::Actor;
 use crate::auth::Admin;
 use crate::db::schema::issuers;
-use crate::domain::email::Email;
 use crate::error::{ApiError, FieldError, ProblemDetails};
 use crate::extract::ApiJson;
 use crate::models::account::Role;
-use crate::routes::auth::{AccountCreated, create_account, full_name};
+use crate::routes::auth::{AccountCreated, account_fields, create_account};
 use crate::state::AppState;
 
 /// A new official.
@@ -52,22 +50,13 @@ pub async fn create_official(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.0;
     let mut errors = Vec::new();
-    let email = Email::parse(&body.email).map_err(|m| {
-        errors.push(FieldError {
-            field: "email".into(),
-            message: m.into(),
-        })
-    });
-    let password = state
-        .passwords
-        .check(SecretString::from(body.password))
-        .map_err(|m| {
-            errors.push(FieldError {
-                field: "password".into(),
-                message: m,
-            })
-        });
-    let name = full_name(&body.full_name, &mut errors);
+    let fields = account_fields(
+        &state,
+        &body.email,
+        body.password,
+        &body.full_name,
+        &mut errors,
+    );
     let mut conn = state.pool.get().await?;
     let issuer_exists: bool =
         diesel::select(diesel::dsl::exists(issuers::table.find(&body.issuer)))
@@ -80,7 +69,7 @@ pub async fn create_official(
             message: "is not a known issuer".into(),
         });
     }
-    let (Ok(email), Ok(password), true) = (email, password, errors.is_empty()) else {
+    let Some((email, password, name)) = fields.filter(|_| errors.is_empty()) else {
         return Err(ApiError::validation(errors));
     };
     let actor = Actor::Account(admin.0.account_id);

@@ -9,7 +9,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
-use crate::domain::application_status::Status;
+use crate::domain::application_status::{Action, Status};
 use crate::domain::eligibility::{Facts, TraceEntry};
 use crate::error::{ApiError, ErrorCode};
 use crate::models::account::Role;
@@ -57,6 +57,27 @@ pub fn invalid_transition(status: &str, action: &str) -> ApiError {
         ErrorCode::InvalidTransition,
         format!("an application that is {status} cannot be {action}"),
     )
+}
+
+/// The caller's own application and its status, if `action` is allowed from that status:
+/// 404 for someone else's, 409 for a transition the table refuses.
+pub async fn own_application(
+    conn: &mut diesel_async::AsyncPgConnection,
+    id: Uuid,
+    owner: Uuid,
+    action: Action,
+    verb: &str,
+) -> Result<(Application, Status), ApiError> {
+    let found = crate::models::application::find_visible(conn, id, &Viewer::Talent(owner))
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let status = found
+        .status()
+        .ok_or_else(|| ApiError::internal("unknown status"))?;
+    if status.after(action).is_none() {
+        return Err(invalid_transition(status.as_str(), verb));
+    }
+    Ok((found, status))
 }
 
 /// Seals facts for storage, bound to the application.

@@ -6,13 +6,13 @@ use diesel_async::AsyncConnection;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{ApplicationView, invalid_transition, open_facts};
+use super::{ApplicationView, invalid_transition, open_facts, own_application};
 use crate::audit::{self, Actor, AuditEvent};
 use crate::auth::Talent;
 use crate::domain::application_status::Action;
 use crate::eligibility::{evaluate_in_force, validate_facts};
 use crate::error::{ApiError, ProblemDetails};
-use crate::models::application::{self, SubmittedEvaluation, Viewer};
+use crate::models::application::{self, SubmittedEvaluation};
 use crate::models::{profile, scheme};
 use crate::state::AppState;
 
@@ -38,15 +38,8 @@ pub async fn submit_application(
     let today = state.today();
     let owner = talent.0.account_id;
     let mut conn = state.pool.get().await?;
-    let found = application::find_visible(&mut conn, *id, &Viewer::Talent(owner))
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    let status = found
-        .status()
-        .ok_or_else(|| ApiError::internal("unknown status"))?;
-    if status.after(Action::Submit).is_none() {
-        return Err(invalid_transition(status.as_str(), "submitted"));
-    }
+    let (found, status) =
+        own_application(&mut conn, *id, owner, Action::Submit, "submitted").await?;
     if profile::find(&mut conn, owner).await?.is_none() {
         return Err(ApiError::invalid_field(
             "profile",

@@ -8,7 +8,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{ApplicationView, invalid_transition, seal_facts};
+use super::{ApplicationView, invalid_transition, own_application, seal_facts};
 use crate::audit::{self, Actor, AuditEvent};
 use crate::auth::Talent;
 use crate::domain::application_status::Action;
@@ -16,7 +16,7 @@ use crate::domain::eligibility::Facts;
 use crate::eligibility::validate_facts;
 use crate::error::{ApiError, ProblemDetails};
 use crate::extract::ApiJson;
-use crate::models::application::{self, Viewer};
+use crate::models::application;
 use crate::state::AppState;
 
 /// New facts.
@@ -50,15 +50,7 @@ pub async fn update_application(
     let now = state.now();
     let owner = talent.0.account_id;
     let mut conn = state.pool.get().await?;
-    let found = application::find_visible(&mut conn, *id, &Viewer::Talent(owner))
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    let status = found
-        .status()
-        .ok_or_else(|| ApiError::internal("unknown status"))?;
-    if status.after(Action::Update).is_none() {
-        return Err(invalid_transition(status.as_str(), "edited"));
-    }
+    let (found, status) = own_application(&mut conn, *id, owner, Action::Update, "edited").await?;
     validate_facts(&mut conn, &body.0.facts, state.today(), "facts.").await?;
     let sealed = seal_facts(&state, found.id, &body.0.facts)?;
     let updated = conn

@@ -5,12 +5,12 @@ use diesel_async::AsyncConnection;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{ApplicationView, invalid_transition};
+use super::{ApplicationView, invalid_transition, own_application};
 use crate::audit::{self, Actor, AuditEvent};
 use crate::auth::Talent;
 use crate::domain::application_status::Action;
 use crate::error::{ApiError, ProblemDetails};
-use crate::models::application::{self, Viewer};
+use crate::models::application;
 use crate::state::AppState;
 
 /// Withdraws an open application.
@@ -33,15 +33,9 @@ pub async fn withdraw_application(
     let now = state.now();
     let owner = talent.0.account_id;
     let mut conn = state.pool.get().await?;
-    let found = application::find_visible(&mut conn, *id, &Viewer::Talent(owner))
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    let status = found
-        .status()
-        .ok_or_else(|| ApiError::internal("unknown status"))?;
-    let Some(next) = status.after(Action::Withdraw) else {
-        return Err(invalid_transition(status.as_str(), "withdrawn"));
-    };
+    let (found, status) =
+        own_application(&mut conn, *id, owner, Action::Withdraw, "withdrawn").await?;
+    let next = status.after(Action::Withdraw).unwrap_or(status);
     let withdrawn = conn
         .transaction(async |c| {
             let Some(updated) = application::set_status(c, found.id, status, next, now).await?

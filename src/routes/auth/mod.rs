@@ -12,7 +12,7 @@ mod mfa;
 mod refresh;
 mod register;
 
-pub use register::{AccountCreated, create_account, full_name};
+pub use register::{AccountCreated, account_fields, create_account};
 
 /// Registers the routes under `/auth`.
 pub fn configure(cfg: &mut ServiceConfig) {

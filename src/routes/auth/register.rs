@@ -9,6 +9,7 @@ use uuid::Uuid;
 use crate::audit::Actor;
 use crate::auth::password;
 use crate::domain::email::Email;
+use crate::domain::password::NewPassword;
 use crate::error::{ApiError, ErrorCode, FieldError, ProblemDetails};
 use crate::extract::ApiJson;
 use crate::models::account::{self, NewAccount, Role};
@@ -58,6 +59,33 @@ pub fn full_name(raw: &str, errors: &mut Vec<FieldError>) -> String {
     name
 }
 
+/// Checks the email, password and name of a new account, collecting every mistake in
+/// `errors`; `Some` only when all three are fine.
+pub fn account_fields(
+    state: &AppState,
+    email: &str,
+    password: String,
+    name: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<(Email, NewPassword, String)> {
+    let mut field = |field: &str, message: String| {
+        errors.push(FieldError {
+            field: field.into(),
+            message,
+        })
+    };
+    let email = Email::parse(email)
+        .map_err(|m| field("email", m.into()))
+        .ok();
+    let password = state
+        .passwords
+        .check(SecretString::from(password))
+        .map_err(|m| field("password", m))
+        .ok();
+    let name = full_name(name, errors);
+    Some((email?, password?, name))
+}
+
 /// Registers a talent.
 #[utoipa::path(
     tag = "accounts",
@@ -75,23 +103,14 @@ pub async fn register(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.0;
     let mut errors = Vec::new();
-    let email = Email::parse(&body.email).map_err(|m| {
-        errors.push(FieldError {
-            field: "email".into(),
-            message: m.into(),
-        })
-    });
-    let password = state
-        .passwords
-        .check(SecretString::from(body.password))
-        .map_err(|m| {
-            errors.push(FieldError {
-                field: "password".into(),
-                message: m,
-            })
-        });
-    let name = full_name(&body.full_name, &mut errors);
-    let (Ok(email), Ok(password), true) = (email, password, errors.is_empty()) else {
+    let fields = account_fields(
+        &state,
+        &body.email,
+        body.password,
+        &body.full_name,
+        &mut errors,
+    );
+    let Some((email, password, name)) = fields.filter(|_| errors.is_empty()) else {
         return Err(ApiError::validation(errors));
     };
     let created = create_account(
