@@ -125,6 +125,8 @@ pub struct ApplicationSettings {
     pub reference_dir: PathBuf,
     /// Directory of the default scheme files, loaded into a new database.
     pub schemes_dir: PathBuf,
+    /// The public URL of the service, used in credentials (the status list's URI).
+    pub public_base_url: String,
     /// Load balancers whose `X-Forwarded-For` is believed (for login throttling per address).
     #[serde(default)]
     pub trusted_proxies: Vec<std::net::IpAddr>,

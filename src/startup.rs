@@ -41,6 +41,11 @@ impl Application {
         prepare_database(settings).await?;
         let pool = db::build_pool(&settings.database)?;
         let state = AppState::build(settings, pool.clone(), clock).await?;
+        {
+            let mut conn = pool.get().await?;
+            crate::models::issuer_key::ensure_for_all_issuers(&mut conn, &state.pii, state.now())
+                .await?;
+        }
         let address = format!(
             "{}:{}",
             settings.application.host, settings.application.port

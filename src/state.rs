@@ -35,6 +35,8 @@ pub struct AppState {
     pub calendar: Calendar,
     /// Parsed eligibility rules, by scheme and version.
     pub rules: RuleCache,
+    /// The service's public URL (credentials point verifiers at it).
+    pub public_base_url: String,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// An argon2id hash of a random password, verified against for unknown emails so that
@@ -60,6 +62,11 @@ impl AppState {
             auth,
             rules: RuleCache::default(),
             calendar: load_calendar(&settings.config_dir).await?,
+            public_base_url: settings
+                .application
+                .public_base_url
+                .trim_end_matches('/')
+                .to_owned(),
             trusted_proxies: settings.application.trusted_proxies.clone(),
             dummy_hash: password::hash(SecretString::from(random::token(""))).await?,
         })

@@ -125,6 +125,10 @@ diesel::table! {
         valid_from -> Date,
         valid_until -> Date,
         issued_at -> Timestamptz,
+        kid -> Nullable<Text>,
+        status_index -> Nullable<Int4>,
+        status_reason -> Nullable<Text>,
+        status_changed_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -145,6 +149,19 @@ diesel::table! {
         status -> Int4,
         body -> Jsonb,
         created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    issuer_keys (kid) {
+        kid -> Text,
+        issuer -> Text,
+        public_key -> Bytea,
+        private_key_sealed -> Bytea,
+        key_id -> Text,
+        status -> Text,
+        created_at -> Timestamptz,
+        retired_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -240,6 +257,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    status_lists (issuer) {
+        issuer -> Text,
+        bits -> Bytea,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     service_categories (code) {
         code -> Text,
         name -> Text,
@@ -264,6 +289,9 @@ diesel::joinable!(accounts -> issuers (issuer));
 diesel::joinable!(application_documents -> applications (application_id));
 diesel::joinable!(applications -> accounts (talent_id));
 diesel::joinable!(cards -> applications (application_id));
+diesel::joinable!(cards -> issuer_keys (kid));
+diesel::joinable!(issuer_keys -> issuers (issuer));
+diesel::joinable!(status_lists -> issuers (issuer));
 diesel::joinable!(agencies -> districts (district));
 diesel::joinable!(agency_clients -> agencies (agency_id));
 diesel::joinable!(districts -> regions (region));
@@ -288,6 +316,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     cards,
     districts,
     idempotency_keys,
+    issuer_keys,
     issuers,
     login_throttles,
     profiles,
@@ -299,4 +328,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     schemes,
     service_categories,
     sessions,
+    status_lists,
 );

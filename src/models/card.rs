@@ -8,8 +8,10 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::credentials::status_list;
 use crate::db::schema::{card_serials, cards, scheme_tiers};
 use crate::domain::card_number;
+use crate::models::issuer_key;
 
 /// A stored card.
 #[derive(Debug, Clone, Serialize, Queryable, Selectable, ToSchema)]
@@ -38,6 +40,16 @@ pub struct Card {
     pub valid_until: NaiveDate,
     /// When it was issued.
     pub issued_at: DateTime<Utc>,
+    /// The key that signs its credential.
+    #[serde(skip)]
+    pub kid: Option<String>,
+    /// Its entry in the issuer's status list.
+    #[serde(skip)]
+    pub status_index: Option<i32>,
+    /// The coded reason of the last suspension or revocation.
+    pub status_reason: Option<String>,
+    /// When the status last changed.
+    pub status_changed_at: Option<DateTime<Utc>>,
 }
 
 /// What an approval issues.
@@ -93,6 +105,9 @@ pub async fn issue(
         .get_result(conn)
         .await?;
     let valid_until = valid_until(valid_from, validity_years);
+    let kid = issuer_key::active(conn, issue.issuer).await?.map(|k| k.kid);
+    // Approvals of one issuer queue on the serial row above, so a free index stays free.
+    let status_index = free_status_index(conn, issue.issuer).await?;
     diesel::insert_into(cards::table)
         .values((
             cards::id.eq(Uuid::now_v7()),
@@ -106,10 +121,35 @@ pub async fn issue(
             cards::valid_from.eq(valid_from),
             cards::valid_until.eq(valid_until),
             cards::issued_at.eq(issue.now),
+            cards::kid.eq(kid),
+            cards::status_index.eq(status_index),
         ))
         .returning(Card::as_returning())
         .get_result(conn)
         .await
+}
+
+/// A random unused index of the issuer's status list: indexes in issuance order would tell a
+/// verifier who was issued when.
+async fn free_status_index(conn: &mut AsyncPgConnection, issuer: &str) -> QueryResult<i32> {
+    let entries = u32::try_from(status_list::ENTRIES).unwrap_or(u32::MAX);
+    for _ in 0..64 {
+        let random = u32::from_le_bytes(crate::crypto::random::bytes::<4>()) % entries;
+        let index = i32::try_from(random).unwrap_or(0);
+        let taken: bool = diesel::select(diesel::dsl::exists(
+            cards::table
+                .filter(cards::issuer.eq(issuer))
+                .filter(cards::status_index.eq(index)),
+        ))
+        .get_result(conn)
+        .await?;
+        if !taken {
+            return Ok(index);
+        }
+    }
+    Err(diesel::result::Error::QueryBuilderError(
+        "the status list is full".into(),
+    ))
 }
 
 /// The last valid day of a card valid `years` from `from`: the day before the anniversary
@@ -126,6 +166,62 @@ pub fn valid_until(from: NaiveDate, years: i32) -> NaiveDate {
         anniversary
     };
     anniversary.pred_opt().unwrap_or(from)
+}
+
+/// A card visible to `viewer`: its holder, or an official of its issuer.
+pub async fn find_visible(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    viewer: &crate::models::application::Viewer,
+) -> QueryResult<Option<Card>> {
+    use crate::models::application::Viewer;
+    let query = cards::table.filter(cards::id.eq(id)).into_boxed();
+    let query = match viewer {
+        Viewer::Talent(holder) => query.filter(cards::holder_id.eq(*holder)),
+        Viewer::Official(issuer) => query.filter(cards::issuer.eq(issuer.clone())),
+    };
+    query.select(Card::as_select()).first(conn).await.optional()
+}
+
+/// Cards visible to `viewer`, newest first.
+pub async fn list_visible(
+    conn: &mut AsyncPgConnection,
+    viewer: &crate::models::application::Viewer,
+    limit: i64,
+) -> QueryResult<Vec<Card>> {
+    use crate::models::application::Viewer;
+    let query = cards::table.into_boxed();
+    let query = match viewer {
+        Viewer::Talent(holder) => query.filter(cards::holder_id.eq(*holder)),
+        Viewer::Official(issuer) => query.filter(cards::issuer.eq(issuer.clone())),
+    };
+    query
+        .order(cards::issued_at.desc())
+        .limit(limit)
+        .select(Card::as_select())
+        .load(conn)
+        .await
+}
+
+/// Moves a card from `from` to `to` with a coded reason; `None` when it was not in `from`.
+pub async fn set_status(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    from: &str,
+    to: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<Option<Card>> {
+    diesel::update(cards::table.find(id).filter(cards::status.eq(from)))
+        .set((
+            cards::status.eq(to),
+            cards::status_reason.eq(reason),
+            cards::status_changed_at.eq(now),
+        ))
+        .returning(Card::as_returning())
+        .get_result(conn)
+        .await
+        .optional()
 }
 
 /// The card issued for an application, if any.

@@ -7,6 +7,7 @@ pub mod application;
 pub mod card;
 pub mod document;
 pub mod idempotency;
+pub mod issuer_key;
 pub mod profile;
 pub mod reference;
 pub mod scheme;

@@ -6,11 +6,13 @@ use utoipa_actix_web::service_config::ServiceConfig;
 pub mod admin;
 pub mod applications;
 pub mod auth;
+pub mod cards;
 pub mod health;
 pub mod me;
 pub mod pagination;
 pub mod reference;
 pub mod schemes;
+pub mod trust;
 
 /// Registers every documented route; the OpenAPI document is built from the same calls.
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -21,6 +23,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .configure(reference::configure)
                 .configure(schemes::configure)
                 .configure(applications::configure)
+                .configure(cards::configure)
+                .configure(trust::configure)
                 .configure(auth::configure)
                 .configure(me::configure)
                 .configure(admin::configure),

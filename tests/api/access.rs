@@ -103,6 +103,40 @@ pub const ENDPOINTS: &[Endpoint] = &[
         "/api/v1/applications/{id}/documents",
         [401, 201, 404, 403, 403, 403, 403],
     ),
+    row("get", "/api/v1/trust-list", PUBLIC_GET),
+    row("get", "/api/v1/status-lists/{issuer}", PUBLIC_GET),
+    row("get", "/api/v1/cards", TALENT_AND_OFFICIALS),
+    // The card rows use talent B's card.
+    row(
+        "get",
+        "/api/v1/cards/{id}",
+        [401, 404, 200, 200, 404, 403, 403],
+    ),
+    row(
+        "get",
+        "/api/v1/cards/{id}/credential",
+        [401, 404, 200, 403, 403, 403, 403],
+    ),
+    row(
+        "post",
+        "/api/v1/cards/{id}/suspend",
+        [401, 403, 403, 200, 404, 403, 403],
+    ),
+    row(
+        "post",
+        "/api/v1/cards/{id}/resume",
+        [401, 403, 403, 200, 404, 403, 403],
+    ),
+    row(
+        "post",
+        "/api/v1/cards/{id}/revoke",
+        [401, 403, 403, 200, 404, 403, 403],
+    ),
+    row(
+        "post",
+        "/api/v1/admin/issuers/{code}/keys/rotate",
+        [401, 403, 403, 403, 403, 403, 200],
+    ),
     // Withdraws a second, draft application of talent A.
     row(
         "post",
@@ -120,6 +154,7 @@ struct Fixtures {
     application: String,
     document: String,
     draft: String,
+    card: String,
 }
 
 fn path(template: &str, f: &Fixtures) -> String {
@@ -128,7 +163,14 @@ fn path(template: &str, f: &Fixtures) -> String {
     } else {
         &f.application
     };
+    let code = if template.contains("/issuers/") {
+        "XA"
+    } else {
+        "XIONGAN"
+    };
     template
+        .replace("cards/{id}", &format!("cards/{}", f.card))
+        .replace("{issuer}", "XA")
         .replace("applications/{id}", &format!("applications/{application}"))
         .replace("{doc_id}", &f.document)
         .replace(
@@ -137,7 +179,7 @@ fn path(template: &str, f: &Fixtures) -> String {
         )
         .replace("agencies/{id}", &format!("agencies/{}", f.agency))
         .replace("accounts/{id}", &format!("accounts/{}", f.victim))
-        .replace("{code}", "XIONGAN")
+        .replace("{code}", code)
         .replace("{version}", "1")
 }
 
@@ -177,6 +219,9 @@ fn body(template: &str, role: usize, tokens: &[Option<String>]) -> Option<Value>
         "/api/v1/applications/{id}/decision" => {
             json!({ "decision": "request_supplement", "comment": "more please" })
         }
+        "/api/v1/cards/{id}/suspend" => json!({ "reason_code": "under_investigation" }),
+        "/api/v1/cards/{id}/resume" => json!({}),
+        "/api/v1/cards/{id}/revoke" => json!({ "reason_code": "holder_request" }),
         "/api/v1/auth/logout" => {
             json!({ "refresh_token": tokens.get(role).cloned().flatten().unwrap_or_default() })
         }
@@ -254,6 +299,20 @@ async fn every_endpoint_for_every_role() {
         )
         .await;
     assert_eq!(submitted.status().as_u16(), 200);
+    // A card of talent B's, approved by XA, for the card rows.
+    app.put_profile(&talent_b, 901).await;
+    let b_application = app.submitted(&talent_b, 40).await;
+    let approved: Value = app
+        .decide(
+            &official_xa,
+            &b_application,
+            json!({ "decision": "approve", "tier": "B" }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let card = approved["card"]["id"].as_str().unwrap().to_owned();
     let tbt = json!({ "scheme": "TBT", "issuer": "TZ", "facts": crate::schemes::doctorate(40) });
     let draft: Value = app
         .send("POST", "/api/v1/applications", &talent_a.access, Some(&tbt))
@@ -268,6 +327,7 @@ async fn every_endpoint_for_every_role() {
         application,
         document,
         draft: draft["id"].as_str().unwrap().to_owned(),
+        card,
     };
     let people = [
         None,

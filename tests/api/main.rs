@@ -12,6 +12,7 @@ mod accounts;
 mod agencies;
 mod applications;
 mod audit;
+mod cards;
 mod cli;
 mod configuration;
 mod demo;

@@ -7,6 +7,7 @@ mod accounts;
 mod agencies;
 mod audit_log;
 mod clients;
+mod keys;
 mod officials;
 mod scheme_rules;
 
@@ -19,5 +20,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(clients::revoke_client)
         .service(accounts::disable_account)
         .service(audit_log::list_audit)
-        .service(scheme_rules::publish_rules);
+        .service(scheme_rules::publish_rules)
+        .service(keys::rotate_key);
 }

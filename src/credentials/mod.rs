@@ -1,0 +1,6 @@
+//! Cards as verifiable credentials: issuer signing keys, the SD-JWT VC style token, the status
+//! lists verifiers check offline, and the public trust list.
+
+pub mod keys;
+pub mod status_list;
+pub mod token;

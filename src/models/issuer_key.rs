@@ -1,0 +1,189 @@
+//! Issuer signing keys and the per-issuer status lists.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use crate::credentials::keys::NewKey;
+use crate::credentials::status_list::{self, ListStatus};
+use crate::db::schema::{cards, issuer_keys, issuers, status_lists};
+
+/// A stored key.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = issuer_keys)]
+pub struct IssuerKey {
+    /// Key id.
+    pub kid: String,
+    /// Issuer code.
+    pub issuer: String,
+    /// Raw Ed25519 public key.
+    pub public_key: Vec<u8>,
+    /// Sealed seed.
+    pub private_key_sealed: Vec<u8>,
+    /// `active` or `retired`.
+    pub status: String,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Retired.
+    pub retired_at: Option<DateTime<Utc>>,
+}
+
+/// Stores a new active key.
+pub async fn insert_active(
+    conn: &mut AsyncPgConnection,
+    issuer: &str,
+    key: &NewKey,
+    key_id: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<usize> {
+    diesel::insert_into(issuer_keys::table)
+        .values((
+            issuer_keys::kid.eq(&key.kid),
+            issuer_keys::issuer.eq(issuer),
+            issuer_keys::public_key.eq(key.public_key.as_slice()),
+            issuer_keys::private_key_sealed.eq(&key.sealed_seed),
+            issuer_keys::key_id.eq(key_id),
+            issuer_keys::status.eq("active"),
+            issuer_keys::created_at.eq(now),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await
+}
+
+/// Retires the issuer's active key (before a new one is stored).
+pub async fn retire_active(
+    conn: &mut AsyncPgConnection,
+    issuer: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<usize> {
+    diesel::update(
+        issuer_keys::table
+            .filter(issuer_keys::issuer.eq(issuer))
+            .filter(issuer_keys::status.eq("active")),
+    )
+    .set((
+        issuer_keys::status.eq("retired"),
+        issuer_keys::retired_at.eq(now),
+    ))
+    .execute(conn)
+    .await
+}
+
+/// The issuer's active key.
+pub async fn active(conn: &mut AsyncPgConnection, issuer: &str) -> QueryResult<Option<IssuerKey>> {
+    issuer_keys::table
+        .filter(issuer_keys::issuer.eq(issuer))
+        .filter(issuer_keys::status.eq("active"))
+        .select(IssuerKey::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// A key by id.
+pub async fn find(conn: &mut AsyncPgConnection, kid: &str) -> QueryResult<Option<IssuerKey>> {
+    issuer_keys::table
+        .find(kid)
+        .select(IssuerKey::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Every key still to be published: active ones, and retired ones while a card they signed
+/// is still valid; with the last day of validity of what they signed.
+pub async fn published(
+    conn: &mut AsyncPgConnection,
+    today: NaiveDate,
+) -> QueryResult<Vec<(IssuerKey, Option<NaiveDate>)>> {
+    let keys: Vec<IssuerKey> = issuer_keys::table
+        .select(IssuerKey::as_select())
+        .order(issuer_keys::created_at.asc())
+        .load(conn)
+        .await?;
+    let last_days: Vec<(Option<String>, Option<NaiveDate>)> = cards::table
+        .group_by(cards::kid)
+        .select((cards::kid, diesel::dsl::max(cards::valid_until)))
+        .load(conn)
+        .await?;
+    Ok(keys
+        .into_iter()
+        .filter_map(|key| {
+            let last = last_days
+                .iter()
+                .find(|(kid, _)| kid.as_deref() == Some(key.kid.as_str()))
+                .and_then(|(_, d)| *d);
+            let keep = key.status == "active" || last.is_some_and(|d| d >= today);
+            keep.then_some((key, last))
+        })
+        .collect())
+}
+
+/// Creates an active key for every issuer that has none, and every missing status list.
+pub async fn ensure_for_all_issuers(
+    conn: &mut AsyncPgConnection,
+    cipher: &crate::crypto::pii::PiiCipher,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let codes: Vec<String> = issuers::table.select(issuers::code).load(conn).await?;
+    for code in codes {
+        if active(conn, &code).await?.is_none() {
+            let key =
+                crate::credentials::keys::generate(&code, crate::clock::china_date(now), cipher)?;
+            insert_active(conn, &code, &key, cipher.key_id(), now).await?;
+        }
+        diesel::insert_into(status_lists::table)
+            .values((
+                status_lists::issuer.eq(&code),
+                status_lists::bits.eq(status_list::empty()),
+                status_lists::updated_at.eq(now),
+            ))
+            .on_conflict_do_nothing()
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The issuer's status list bytes and when they changed.
+pub async fn status_list(
+    conn: &mut AsyncPgConnection,
+    issuer: &str,
+) -> QueryResult<Option<(Vec<u8>, DateTime<Utc>)>> {
+    status_lists::table
+        .find(issuer)
+        .select((status_lists::bits, status_lists::updated_at))
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Sets one entry under the list's row lock; call in the status change's transaction.
+pub async fn set_status(
+    conn: &mut AsyncPgConnection,
+    issuer: &str,
+    index: i32,
+    status: ListStatus,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    let mut bits: Vec<u8> = status_lists::table
+        .find(issuer)
+        .select(status_lists::bits)
+        .for_update()
+        .first(conn)
+        .await?;
+    status_list::set(
+        &mut bits,
+        usize::try_from(index).unwrap_or(usize::MAX),
+        status,
+    );
+    diesel::update(status_lists::table.find(issuer))
+        .set((
+            status_lists::bits.eq(bits),
+            status_lists::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}

@@ -1,0 +1,73 @@
+//! `POST /api/v1/admin/issuers/{code}/keys/rotate`: a new signing key; the old one stays in the
+//! trust list as retired while cards it signed are valid.
+
+use actix_web::{HttpResponse, post, web};
+use diesel_async::AsyncConnection;
+use serde::Serialize;
+use serde_json::json;
+use utoipa::ToSchema;
+
+use crate::audit::{self, Actor, AuditEvent};
+use crate::auth::Admin;
+use crate::credentials::keys;
+use crate::error::{ApiError, ProblemDetails};
+use crate::models::{issuer_key, reference};
+use crate::state::AppState;
+
+/// The rotation's outcome.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Rotated {
+    /// The issuer.
+    pub issuer: String,
+    /// The new active key.
+    pub kid: String,
+    /// The key it replaced.
+    pub retired: Option<String>,
+}
+
+/// Rotates an issuer's signing key.
+#[utoipa::path(
+    tag = "administration",
+    params(("code" = String, Path, description = "Issuer code")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Rotated),
+        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
+    )
+)]
+#[post("/admin/issuers/{code}/keys/rotate")]
+pub async fn rotate_key(
+    admin: Admin,
+    state: web::Data<AppState>,
+    code: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let now = state.now();
+    let mut conn = state.pool.get().await?;
+    if !reference::list_issuers(&mut conn)
+        .await?
+        .iter()
+        .any(|i| i.code == *code)
+    {
+        return Err(ApiError::not_found());
+    }
+    let new = keys::generate(&code, state.today(), &state.pii).map_err(ApiError::internal)?;
+    let old = issuer_key::active(&mut conn, &code).await?.map(|k| k.kid);
+    conn.transaction(async |c| {
+        issuer_key::retire_active(c, &code, now).await?;
+        issuer_key::insert_active(c, &code, &new, state.pii.key_id(), now).await?;
+        let event = AuditEvent {
+            actor: Actor::Account(admin.0.account_id),
+            action: "issuer.key_rotated",
+            entity_type: "issuer",
+            entity_id: Some(code.to_string()),
+            detail: json!({ "kid": new.kid, "retired": old }),
+        };
+        audit::record(c, &event).await
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(Rotated {
+        issuer: code.into_inner(),
+        kid: new.kid,
+        retired: old,
+    }))
+}

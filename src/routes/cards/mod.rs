@@ -1,0 +1,81 @@
+//! Cards: the holder's and the issuer's views, the signed credential, and the lifecycle
+//! (suspend, resume, revoke) in the hands of the issuer's officials.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use crate::models::card::Card;
+
+mod credential;
+mod lifecycle;
+mod view;
+
+/// Registers the routes under `/cards`.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(view::list_cards)
+        .service(view::get_card)
+        .service(credential::get_credential)
+        .service(lifecycle::suspend_card)
+        .service(lifecycle::resume_card)
+        .service(lifecycle::revoke_card);
+}
+
+/// The holder as a card shows them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Holder {
+    /// The name on the card.
+    pub full_name: String,
+}
+
+/// A card.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CardView {
+    /// UUID v7.
+    pub id: Uuid,
+    /// e.g. `XA-2026-000123-7`.
+    pub number: String,
+    /// Scheme code.
+    pub scheme: String,
+    /// Issuer code.
+    pub issuer: String,
+    /// Tier code.
+    pub tier: String,
+    /// `active`, `suspended`, `revoked` or `expired` (past `valid_until`).
+    pub status: String,
+    /// The coded reason of the last suspension or revocation.
+    pub status_reason: Option<String>,
+    /// First valid day.
+    pub valid_from: NaiveDate,
+    /// Last valid day.
+    pub valid_until: NaiveDate,
+    /// The holder.
+    pub holder: Holder,
+}
+
+impl CardView {
+    /// The view of a stored card on `today` (Beijing).
+    pub fn new(card: Card, holder_name: String, today: NaiveDate) -> Self {
+        let status = if card.status != "revoked" && card.valid_until < today {
+            "expired".to_owned()
+        } else {
+            card.status
+        };
+        CardView {
+            id: card.id,
+            number: card.number,
+            scheme: card.scheme,
+            issuer: card.issuer,
+            tier: card.tier,
+            status,
+            status_reason: card.status_reason,
+            valid_from: card.valid_from,
+            valid_until: card.valid_until,
+            holder: Holder {
+                full_name: holder_name,
+            },
+        }
+    }
+}

@@ -1,0 +1,39 @@
+//! Public trust material, no token, cacheable: the trust list (issuers and their keys) and each
+//! issuer's status list.
+
+use actix_web::HttpRequest;
+use actix_web::HttpResponse;
+use actix_web::http::header::{CACHE_CONTROL, ETAG, IF_NONE_MATCH};
+use sha2::{Digest, Sha256};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+mod status_list;
+mod trust_list;
+
+/// Registers the trust routes.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(trust_list::get_trust_list)
+        .service(status_list::get_status_list);
+}
+
+/// Answers `body` with a strong ETag and `Cache-Control`, or 304 when the client has it.
+fn cacheable(req: &HttpRequest, body: Vec<u8>, max_age: u32) -> HttpResponse {
+    let etag = format!("\"{}\"", hex::encode(&Sha256::digest(&body)[..16]));
+    let cache = format!("public, max-age={max_age}");
+    let fresh = req
+        .headers()
+        .get(IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    if fresh {
+        return HttpResponse::NotModified()
+            .insert_header((ETAG, etag))
+            .insert_header((CACHE_CONTROL, cache))
+            .finish();
+    }
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header((ETAG, etag))
+        .insert_header((CACHE_CONTROL, cache))
+        .body(body)
+}

@@ -1,0 +1,100 @@
+//! `GET /api/v1/trust-list`: every recognised issuer and all its published keys.
+
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use serde_json::json;
+use utoipa::ToSchema;
+
+use super::cacheable;
+use crate::error::ApiError;
+use crate::models::{issuer_key, reference};
+use crate::state::AppState;
+
+/// A published key.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TrustedKey {
+    /// Key id, as in credential headers.
+    pub kid: String,
+    /// Always `EdDSA`.
+    pub alg: &'static str,
+    /// The public key as a JWK (`OKP`, `Ed25519`).
+    #[schema(value_type = Object)]
+    pub jwk: serde_json::Value,
+    /// `active` signs new cards; `retired` only verifies what it signed.
+    pub status: String,
+    /// When the key was created.
+    pub not_before: DateTime<Utc>,
+    /// For retired keys: the last day a card it signed is valid.
+    pub not_after: Option<NaiveDate>,
+}
+
+/// An issuer with its keys.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TrustedIssuer {
+    /// Issuer code.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// District.
+    pub district: String,
+    /// Keys.
+    pub keys: Vec<TrustedKey>,
+}
+
+/// The trust list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TrustList {
+    /// When this list was assembled.
+    pub issued_at: DateTime<Utc>,
+    /// Issuers.
+    pub issuers: Vec<TrustedIssuer>,
+    /// Mutual-recognition rules (published with partner verification).
+    #[schema(value_type = Vec<Object>)]
+    pub recognitions: Vec<serde_json::Value>,
+}
+
+/// The trust list verifiers check credentials against. Cacheable (ETag).
+#[utoipa::path(tag = "trust", responses((status = 200, body = TrustList), (status = 304, description = "Not modified")))]
+#[get("/trust-list")]
+pub async fn get_trust_list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let mut conn = state.pool.get().await?;
+    let issuers = reference::list_issuers(&mut conn).await?;
+    let keys = issuer_key::published(&mut conn, state.today()).await?;
+    let issued_at = keys
+        .iter()
+        .map(|(k, _)| k.retired_at.unwrap_or(k.created_at))
+        .max()
+        .unwrap_or(DateTime::UNIX_EPOCH);
+    let list = TrustList {
+        issued_at,
+        issuers: issuers
+            .into_iter()
+            .map(|issuer| TrustedIssuer {
+                keys: keys
+                    .iter()
+                    .filter(|(k, _)| k.issuer == issuer.code)
+                    .map(|(k, last)| TrustedKey {
+                        kid: k.kid.clone(),
+                        alg: "EdDSA",
+                        jwk: json!({ "kty": "OKP", "crv": "Ed25519", "x": URL_SAFE_NO_PAD.encode(&k.public_key), "kid": k.kid, "use": "sig" }),
+                        status: k.status.clone(),
+                        not_before: k.created_at,
+                        not_after: if k.status == "retired" { *last } else { None },
+                    })
+                    .collect(),
+                code: issuer.code,
+                name: issuer.name,
+                district: issuer.district,
+            })
+            .collect(),
+        recognitions: Vec::new(),
+    };
+    let body = serde_json::to_vec(&list).map_err(ApiError::internal)?;
+    Ok(cacheable(&req, body, 300))
+}

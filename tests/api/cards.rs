@@ -1,0 +1,415 @@
+//! Cards as credentials: round trip through a second Ed25519 implementation, rotation, status
+//! lists, lifecycle refusals and caching of the trust material.
+
+use std::process::Command;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Value, json};
+use talentcard::clock::Clock;
+use talentcard::credentials::{status_list, token};
+
+use crate::helpers::{TestApp, problem, spawn_app};
+use crate::users::TestUser;
+
+/// Verifies the JWS with Python's `cryptography` (OpenSSL): a different implementation from the
+/// Rust signer.
+fn python_verifies(jws: &str, x: &str) -> bool {
+    let script = r#"
+import sys, base64
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+def b64(s): return base64.urlsafe_b64decode(s + '=' * (-len(s) % 4))
+h, p, s = sys.argv[1].split('.')
+try:
+    Ed25519PublicKey.from_public_bytes(b64(sys.argv[2])).verify(b64(s), (h + '.' + p).encode())
+    print('valid')
+except Exception:
+    print('invalid')
+"#;
+    let output = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(jws)
+        .arg(x)
+        .output()
+        .expect("python3 with cryptography");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim() == "valid"
+}
+
+struct Issued {
+    card: Value,
+    talent: TestUser,
+}
+
+async fn issue_card(app: &TestApp, official: &TestUser, n: u32) -> Issued {
+    let talent = app.talent(&format!("holder{n}@example.cn")).await;
+    app.put_profile(&talent, 100 + n).await;
+    let id = app.submitted(&talent, 40).await;
+    let decided: Value = app
+        .decide(official, &id, json!({ "decision": "approve", "tier": "B" }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    Issued {
+        card: decided["card"].clone(),
+        talent,
+    }
+}
+
+async fn credential(app: &TestApp, issued: &Issued) -> String {
+    let path = format!(
+        "/api/v1/cards/{}/credential",
+        issued.card["id"].as_str().unwrap()
+    );
+    let body: Value = app
+        .get_as(&path, &issued.talent.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["format"], "dc+sd-jwt");
+    body["credential"].as_str().unwrap().to_owned()
+}
+
+async fn trust_keys(app: &TestApp) -> Vec<(String, String, String)> {
+    let list: Value = app.get("/api/v1/trust-list").await.json().await.unwrap();
+    list["issuers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|i| {
+            let code = i["code"].as_str().unwrap().to_owned();
+            i["keys"].as_array().unwrap().iter().map(move |k| {
+                (
+                    k["kid"].as_str().unwrap().to_owned(),
+                    code.clone(),
+                    k["jwk"]["x"].as_str().unwrap().to_owned(),
+                )
+            })
+        })
+        .collect()
+}
+
+fn verify(
+    token: &str,
+    keys: &[(String, String, String)],
+    app: &TestApp,
+) -> Result<token::Verified, token::CredentialError> {
+    let lookup = |kid: &str| {
+        keys.iter()
+            .find(|(k, _, _)| k == kid)
+            .map(|(_, issuer, x)| {
+                let bytes: [u8; 32] = URL_SAFE_NO_PAD.decode(x).unwrap().try_into().unwrap();
+                (issuer.clone(), bytes)
+            })
+    };
+    token::verify(token, lookup, app.clock.now())
+}
+
+fn kid_of(token: &str) -> String {
+    jsonwebtoken::decode_header(token.split('~').next().unwrap())
+        .unwrap()
+        .kid
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_credential_verifies_against_the_trust_list_with_a_second_implementation() {
+    let app = spawn_app().await;
+    let official = app.staff("xa@example.cn", "official", Some("XA")).await;
+    let issued = issue_card(&app, &official, 1).await;
+    let token = credential(&app, &issued).await;
+    let keys = trust_keys(&app).await;
+    let verified = verify(&token, &keys, &app).unwrap();
+    assert_eq!(
+        verified.claims.card_number,
+        issued.card["number"].as_str().unwrap()
+    );
+    assert_eq!(verified.claims.tier, "B");
+    assert_eq!(verified.holder_name.as_deref(), Some("测试 Talent"));
+    assert!(
+        verified
+            .claims
+            .status
+            .status_list
+            .uri
+            .ends_with("/api/v1/status-lists/XA")
+    );
+
+    let jws = token.split('~').next().unwrap();
+    let x = &keys.iter().find(|(k, _, _)| *k == verified.kid).unwrap().2;
+    assert!(python_verifies(jws, x), "OpenSSL accepts what we signed");
+    let parts: Vec<&str> = jws.split('.').collect();
+    let flip = |s: &str, at: usize| {
+        let mut bytes = s.as_bytes().to_vec();
+        bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
+        String::from_utf8(bytes).unwrap()
+    };
+    let bad_payload = format!("{}.{}.{}", parts[0], flip(parts[1], 10), parts[2]);
+    let bad_signature = format!("{}.{}.{}", parts[0], parts[1], flip(parts[2], 5));
+    for tampered in [&bad_payload, &bad_signature] {
+        assert!(!python_verifies(tampered, x));
+        assert!(verify(&format!("{tampered}~"), &keys, &app).is_err());
+    }
+    // Nothing personal beyond the disclosable name.
+    let payload = String::from_utf8(URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+    assert!(
+        !payload.contains("测试") && !payload.contains("11010519850101"),
+        "{payload}"
+    );
+}
+
+#[tokio::test]
+async fn rotation_keeps_old_cards_verifiable_and_signs_new_ones_with_the_new_key() {
+    let app = spawn_app().await;
+    let official = app.staff("xa@example.cn", "official", Some("XA")).await;
+    let admin = app.staff("root@example.cn", "admin", None).await;
+    let before = issue_card(&app, &official, 2).await;
+    let old_token = credential(&app, &before).await;
+    let rotated: Value = app
+        .post_json(
+            "/api/v1/admin/issuers/XA/keys/rotate",
+            &json!({}),
+            Some(&admin.access),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rotated["retired"].as_str().unwrap(), kid_of(&old_token));
+    let after = issue_card(&app, &official, 3).await;
+    let new_token = credential(&app, &after).await;
+    assert_eq!(kid_of(&new_token), rotated["kid"].as_str().unwrap());
+    let keys = trust_keys(&app).await;
+    assert!(
+        verify(&old_token, &keys, &app).is_ok(),
+        "the retired key stays published"
+    );
+    assert!(verify(&new_token, &keys, &app).is_ok());
+    assert!(
+        verify(&credential(&app, &before).await, &keys, &app).is_ok(),
+        "an old card keeps its key"
+    );
+    let list: Value = app.get("/api/v1/trust-list").await.json().await.unwrap();
+    let xa = list["issuers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["code"] == "XA")
+        .unwrap();
+    let statuses: Vec<&str> = xa["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["retired", "active"]);
+    problem(
+        app.post_json(
+            "/api/v1/admin/issuers/NOPE/keys/rotate",
+            &json!({}),
+            Some(&admin.access),
+        )
+        .await,
+        404,
+        "not_found",
+    )
+    .await;
+}
+
+async fn list_entry(app: &TestApp, index: usize) -> u8 {
+    let list: Value = app
+        .get("/api/v1/status-lists/XA")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["bits"], 2);
+    let bits = status_list::decode(list["lst"].as_str().unwrap()).unwrap();
+    assert_eq!(bits.len(), status_list::BYTES);
+    status_list::get(&bits, index)
+}
+
+#[tokio::test]
+async fn the_lifecycle_shows_in_the_status_list_and_revoked_is_final() {
+    let app = spawn_app().await;
+    let official = app.staff("xa@example.cn", "official", Some("XA")).await;
+    let tz = app.staff("tz@example.cn", "official", Some("TZ")).await;
+    let issued = issue_card(&app, &official, 4).await;
+    let id = issued.card["id"].as_str().unwrap().to_owned();
+    let token = credential(&app, &issued).await;
+    let index = verify(&token, &trust_keys(&app).await, &app)
+        .unwrap()
+        .claims
+        .status
+        .status_list
+        .idx as usize;
+    assert_eq!(list_entry(&app, index).await, 0);
+
+    let app = &app;
+    let act = |who: &TestUser, action: &str, body: Value| {
+        let path = format!("/api/v1/cards/{id}/{action}");
+        let token = who.access.clone();
+        async move { app.post_json(&path, &body, Some(&token)).await }
+    };
+    problem(
+        act(
+            &tz,
+            "suspend",
+            json!({ "reason_code": "under_investigation" }),
+        )
+        .await,
+        404,
+        "not_found",
+    )
+    .await;
+    problem(
+        act(
+            &issued.talent,
+            "suspend",
+            json!({ "reason_code": "under_investigation" }),
+        )
+        .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let suspended: Value = act(
+        &official,
+        "suspend",
+        json!({ "reason_code": "under_investigation" }),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(suspended["status"], "suspended");
+    assert_eq!(list_entry(app, index).await, 2);
+    problem(
+        act(&official, "suspend", json!({ "reason_code": "other" })).await,
+        409,
+        "invalid_transition",
+    )
+    .await;
+    assert_eq!(
+        act(&official, "resume", json!({})).await.status().as_u16(),
+        200
+    );
+    assert_eq!(list_entry(app, index).await, 0);
+    let revoked: Value = act(
+        &official,
+        "revoke",
+        json!({ "reason_code": "loss_of_eligibility", "comment": "left employer" }),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(revoked["status"], "revoked");
+    assert_eq!(revoked["status_reason"], "loss_of_eligibility");
+    assert_eq!(list_entry(app, index).await, 1);
+    for action in ["resume", "suspend", "revoke"] {
+        problem(
+            act(&official, action, json!({ "reason_code": "other" })).await,
+            409,
+            "invalid_transition",
+        )
+        .await;
+    }
+    problem(
+        act(&official, "revoke", json!({ "reason_code": "bored" })).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(list_entry(app, index).await, 1);
+    let path = format!("/api/v1/cards/{id}/credential");
+    problem(
+        app.get_as(&path, &issued.talent.access).await,
+        409,
+        "conflict",
+    )
+    .await;
+    let holder_view: Value = app
+        .get_as(&format!("/api/v1/cards/{id}"), &issued.talent.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(holder_view["status"], "revoked");
+    assert_eq!(holder_view["holder"]["full_name"], "测试 Talent");
+}
+
+#[tokio::test]
+async fn cards_are_private_and_trust_material_is_cacheable() {
+    let app = spawn_app().await;
+    let official = app.staff("xa@example.cn", "official", Some("XA")).await;
+    let tz = app.staff("tz@example.cn", "official", Some("TZ")).await;
+    let issued = issue_card(&app, &official, 5).await;
+    let stranger = app.talent("stranger@example.cn").await;
+    let id = issued.card["id"].as_str().unwrap();
+    for user in [&stranger, &tz] {
+        problem(
+            app.get_as(&format!("/api/v1/cards/{id}"), &user.access)
+                .await,
+            404,
+            "not_found",
+        )
+        .await;
+    }
+    problem(
+        app.get_as(&format!("/api/v1/cards/{id}/credential"), &stranger.access)
+            .await,
+        404,
+        "not_found",
+    )
+    .await;
+    let own: Vec<Value> = app
+        .get_as("/api/v1/cards", &issued.talent.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(own.len(), 1);
+    let theirs: Vec<Value> = app
+        .get_as("/api/v1/cards", &tz.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(theirs.is_empty());
+    assert_eq!(
+        app.get_as(&format!("/api/v1/cards/{id}"), &official.access)
+            .await
+            .status()
+            .as_u16(),
+        200
+    );
+
+    for path in ["/api/v1/trust-list", "/api/v1/status-lists/XA"] {
+        let first = app.get(path).await;
+        assert_eq!(first.status().as_u16(), 200);
+        assert!(
+            first.headers()["cache-control"]
+                .to_str()
+                .unwrap()
+                .contains("max-age")
+        );
+        let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+        let again = app
+            .client
+            .get(format!("{}{path}", app.address))
+            .header("if-none-match", &etag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status().as_u16(), 304, "{path}");
+    }
+    problem(app.get("/api/v1/status-lists/NOPE").await, 404, "not_found").await;
+}
