@@ -2,5 +2,6 @@
 //! lists verifiers check offline, and the public trust list.
 
 pub mod keys;
+pub mod qr;
 pub mod status_list;
 pub mod token;

@@ -83,8 +83,11 @@ pub struct CardCredential<'a> {
     pub status_uri: String,
     /// The holder's name (selectively disclosable).
     pub holder_name: &'a str,
-    /// Now.
-    pub now: DateTime<Utc>,
+    /// The disclosure's salt: secret and stable per card, so the same card always yields the
+    /// same credential (EdDSA is deterministic) and its QR code reads back exactly.
+    pub salt: &'a str,
+    /// When the card was issued (`iat`).
+    pub issued_at: DateTime<Utc>,
 }
 
 /// Beijing midnight starting `day`, as a Unix time.
@@ -98,15 +101,14 @@ fn digest(disclosure: &str) -> String {
 
 /// Signs the credential with the issuer key (`der`: PKCS#8) named `kid`.
 pub fn issue(card: &CardCredential<'_>, kid: &str, der: &[u8]) -> anyhow::Result<String> {
-    let salt = URL_SAFE_NO_PAD.encode(crate::crypto::random::bytes::<16>());
     let disclosure = URL_SAFE_NO_PAD.encode(serde_json::to_string(&serde_json::json!([
-        salt,
+        card.salt,
         "holder_name",
         card.holder_name
     ]))?);
     let claims = CardClaims {
         iss: format!("urn:talentcard:issuer:{}", card.issuer),
-        iat: card.now.timestamp(),
+        iat: card.issued_at.timestamp(),
         nbf: beijing_midnight(card.valid_from),
         exp: beijing_midnight(card.valid_until) + 24 * 3600,
         vct: VCT.to_owned(),
@@ -246,7 +248,8 @@ mod tests {
             status_index: 4242,
             status_uri: "http://localhost/api/v1/status-lists/XA".into(),
             holder_name: "李明",
-            now,
+            salt: "c2FsdHNhbHRzYWx0",
+            issued_at: now,
         }
     }
 

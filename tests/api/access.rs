@@ -118,6 +118,21 @@ pub const ENDPOINTS: &[Endpoint] = &[
         [401, 404, 200, 403, 403, 403, 403],
     ),
     row(
+        "get",
+        "/api/v1/cards/{id}/qr.svg",
+        [401, 404, 200, 403, 403, 403, 403],
+    ),
+    row(
+        "get",
+        "/api/v1/cards/{id}/qr.png",
+        [401, 404, 200, 403, 403, 403, 403],
+    ),
+    row(
+        "get",
+        "/api/v1/cards/{id}/card.svg",
+        [401, 404, 200, 403, 403, 403, 403],
+    ),
+    row(
         "post",
         "/api/v1/cards/{id}/suspend",
         [401, 403, 403, 200, 404, 403, 403],

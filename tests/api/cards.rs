@@ -413,3 +413,61 @@ async fn cards_are_private_and_trust_material_is_cacheable() {
     }
     problem(app.get("/api/v1/status-lists/NOPE").await, 404, "not_found").await;
 }
+
+/// Decodes a greyscale PNG QR code with rqrr.
+fn read_qr(png_bytes: &[u8]) -> String {
+    let decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
+    let mut reader = decoder.read_info().unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut pixels).unwrap();
+    let (w, h) = (info.width as usize, info.height as usize);
+    let mut image = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| pixels[y * w + x]);
+    let grids = image.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code in the image");
+    grids[0].decode().unwrap().1
+}
+
+#[tokio::test]
+async fn the_qr_code_reads_back_exactly_as_the_credential() {
+    let app = spawn_app().await;
+    let official = app.staff("xa@example.cn", "official", Some("XA")).await;
+    let issued = issue_card(&app, &official, 6).await;
+    let token = credential(&app, &issued).await;
+    assert_eq!(
+        token,
+        credential(&app, &issued).await,
+        "the same card always yields the same credential"
+    );
+    let id = issued.card["id"].as_str().unwrap();
+    let png = app
+        .get_as(&format!("/api/v1/cards/{id}/qr.png"), &issued.talent.access)
+        .await;
+    assert_eq!(png.headers()["content-type"], "image/png");
+    assert_eq!(read_qr(&png.bytes().await.unwrap()), token);
+    let code = talentcard::credentials::qr::encode(&token).unwrap();
+    eprintln!(
+        "credential: {} bytes; QR version {} at error-correction level M ({} modules a side)",
+        token.len(),
+        talentcard::credentials::qr::version(&code),
+        code.width()
+    );
+    let svg = app
+        .get_as(&format!("/api/v1/cards/{id}/qr.svg"), &issued.talent.access)
+        .await;
+    assert_eq!(svg.headers()["content-type"], "image/svg+xml");
+    assert!(svg.text().await.unwrap().starts_with("<?xml"));
+    let face = app
+        .get_as(
+            &format!("/api/v1/cards/{id}/card.svg"),
+            &issued.talent.access,
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        face.contains(issued.card["number"].as_str().unwrap())
+            && face.contains("测试 Talent")
+            && face.contains("XIONGAN")
+    );
+}

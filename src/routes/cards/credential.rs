@@ -1,15 +1,19 @@
-//! `GET /api/v1/cards/{id}/credential`: the holder's signed credential.
+//! The holder's credential: `GET /api/v1/cards/{id}/credential`, the same as a QR code
+//! (`qr.svg`, `qr.png`) and on a printable card face (`card.svg`).
 
+use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpResponse, get, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::Talent;
-use crate::credentials::{keys, token};
+use crate::credentials::{keys, qr, token};
 use crate::error::{ApiError, ErrorCode, ProblemDetails};
+use crate::models::account;
 use crate::models::application::Viewer;
-use crate::models::{account, card, issuer_key};
+use crate::models::card::{self, Card};
+use crate::models::issuer_key;
 use crate::state::AppState;
 
 /// A credential to present.
@@ -21,25 +25,14 @@ pub struct CredentialView {
     pub credential: String,
 }
 
-/// Signs the holder's card as a credential (a fresh salt and `iat` each time).
-#[utoipa::path(
-    tag = "cards",
-    params(("id" = Uuid, Path, description = "Card id")),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = CredentialView),
-        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, description = "the card is revoked", body = ProblemDetails, content_type = "application/problem+json"),
-    )
-)]
-#[get("/cards/{id}/credential")]
-pub async fn get_credential(
-    talent: Talent,
-    state: web::Data<AppState>,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, ApiError> {
+/// The caller's card and its credential (stable: the same card always yields the same token).
+async fn holder_credential(
+    state: &AppState,
+    holder: Uuid,
+    id: Uuid,
+) -> Result<(Card, String, String), ApiError> {
     let mut conn = state.pool.get().await?;
-    let found = card::find_visible(&mut conn, *id, &Viewer::Talent(talent.0.account_id))
+    let found = card::find_visible(&mut conn, id, &Viewer::Talent(holder))
         .await?
         .ok_or_else(ApiError::not_found)?;
     if found.status == "revoked" {
@@ -62,6 +55,11 @@ pub async fn get_credential(
     drop(conn);
     let der =
         keys::signing_der(&kid, &key.private_key_sealed, &state.pii).map_err(ApiError::internal)?;
+    // A secret, stable salt per card: HMAC under the blind-index key.
+    let salt = state
+        .pii
+        .blind_index("credential-salt", &found.id.to_string())[..22]
+        .to_owned();
     let credential = token::CardCredential {
         card_number: &found.number,
         scheme: &found.scheme,
@@ -75,11 +73,137 @@ pub async fn get_credential(
             state.public_base_url, found.issuer
         ),
         holder_name: &holder.full_name,
-        now: state.now(),
+        salt: &salt,
+        issued_at: found.issued_at,
     };
     let credential = token::issue(&credential, &kid, &der).map_err(ApiError::internal)?;
+    Ok((found, credential, holder.full_name))
+}
+
+/// The holder's card as a signed credential.
+#[utoipa::path(
+    tag = "cards",
+    params(("id" = Uuid, Path, description = "Card id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = CredentialView),
+        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "the card is revoked", body = ProblemDetails, content_type = "application/problem+json"),
+    )
+)]
+#[get("/cards/{id}/credential")]
+pub async fn get_credential(
+    talent: Talent,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let (_, credential, _) = holder_credential(&state, talent.0.account_id, *id).await?;
     Ok(HttpResponse::Ok().json(CredentialView {
         format: token::TYP,
         credential,
     }))
+}
+
+fn qr_of(credential: &str) -> Result<qrcode::QrCode, ApiError> {
+    qr::encode(credential).map_err(ApiError::internal)
+}
+
+/// The credential as an SVG QR code.
+#[utoipa::path(
+    tag = "cards",
+    params(("id" = Uuid, Path, description = "Card id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "SVG", content_type = "image/svg+xml"),
+        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
+    )
+)]
+#[get("/cards/{id}/qr.svg")]
+pub async fn get_qr_svg(
+    talent: Talent,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let (_, credential, _) = holder_credential(&state, talent.0.account_id, *id).await?;
+    let svg = qr::svg(&qr_of(&credential)?);
+    Ok(HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, "image/svg+xml"))
+        .body(svg))
+}
+
+/// The credential as a PNG QR code.
+#[utoipa::path(
+    tag = "cards",
+    params(("id" = Uuid, Path, description = "Card id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "PNG", content_type = "image/png"),
+        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
+    )
+)]
+#[get("/cards/{id}/qr.png")]
+pub async fn get_qr_png(
+    talent: Talent,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let (_, credential, _) = holder_credential(&state, talent.0.account_id, *id).await?;
+    let png = qr::png(&qr_of(&credential)?).map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, "image/png"))
+        .body(png))
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A printable card face: scheme, tier, name, number, validity, issuer and the QR code.
+#[utoipa::path(
+    tag = "cards",
+    params(("id" = Uuid, Path, description = "Card id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "SVG", content_type = "image/svg+xml"),
+        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
+    )
+)]
+#[get("/cards/{id}/card.svg")]
+pub async fn get_card_svg(
+    talent: Talent,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let (found, credential, holder) = holder_credential(&state, talent.0.account_id, *id).await?;
+    let qr = qr::svg(&qr_of(&credential)?);
+    // The QR's own SVG document nests inside the card face.
+    let qr = qr
+        .split_once("<svg")
+        .map(|(_, rest)| format!("<svg x=\"500\" y=\"60\" width=\"300\" height=\"300\"{rest}"))
+        .unwrap_or_default();
+    let face = format!(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="856" height="540" viewBox="0 0 856 540">
+<rect width="856" height="540" rx="32" fill="#f7f3e8" stroke="#8a1c1c" stroke-width="6"/>
+<text x="48" y="90" font-size="40" font-family="sans-serif" fill="#8a1c1c">{scheme}</text>
+<text x="48" y="150" font-size="30" font-family="sans-serif">Tier {tier}</text>
+<text x="48" y="230" font-size="44" font-family="sans-serif">{name}</text>
+<text x="48" y="300" font-size="28" font-family="monospace">{number}</text>
+<text x="48" y="360" font-size="24" font-family="sans-serif">Valid {from} – {until}</text>
+<text x="48" y="480" font-size="24" font-family="sans-serif" fill="#555">Issued by {issuer}</text>
+{qr}
+</svg>"##,
+        scheme = escape(&found.scheme),
+        tier = escape(&found.tier),
+        name = escape(&holder),
+        number = escape(&found.number),
+        from = found.valid_from,
+        until = found.valid_until,
+        issuer = escape(&found.issuer),
+    );
+    Ok(HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, "image/svg+xml"))
+        .body(face))
 }

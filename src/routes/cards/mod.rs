@@ -18,6 +18,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(view::list_cards)
         .service(view::get_card)
         .service(credential::get_credential)
+        .service(credential::get_qr_svg)
+        .service(credential::get_qr_png)
+        .service(credential::get_card_svg)
         .service(lifecycle::suspend_card)
         .service(lifecycle::resume_card)
         .service(lifecycle::revoke_card);
