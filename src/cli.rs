@@ -56,6 +56,21 @@ enum Command {
         #[arg(long, default_value_t = 100_000)]
         applications: usize,
     },
+    /// Verify a card credential offline against a downloaded trust list and status lists;
+    /// prints the verdict as JSON, exits 0 when valid, 1 when not, 2 when the material is bad.
+    Verify {
+        /// The trust list (GET /api/v1/trust-list), as a file.
+        #[arg(long)]
+        trust_list: std::path::PathBuf,
+        /// A status list (GET /api/v1/status-lists/{issuer}); repeat for several issuers.
+        #[arg(long, required = true)]
+        status_list: Vec<std::path::PathBuf>,
+        /// Refuse trust or status material issued longer ago than this.
+        #[arg(long, default_value_t = 86_400)]
+        max_age_secs: i64,
+        /// The credential (or `-` to read it from standard input).
+        credential: String,
+    },
     /// Print the current TOTP code of a base32 secret (for the demo staff logins).
     Totp {
         /// The base32 secret, as `serve --demo` prints it.
@@ -85,8 +100,17 @@ enum AuditCommand {
 
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    if let Command::Totp { secret } = &cli.command {
-        return print_totp(secret);
+    match &cli.command {
+        Command::Totp { secret } => return print_totp(secret),
+        Command::Verify {
+            trust_list,
+            status_list,
+            max_age_secs,
+            credential,
+        } => {
+            return verify_offline(trust_list, status_list, *max_age_secs, credential);
+        }
+        _ => {}
     }
     let mut settings = Settings::load()?;
     telemetry::init(&settings.log);
@@ -112,6 +136,53 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Totp { secret } => print_totp(&secret),
+        Command::Verify { .. } => Ok(ExitCode::from(2)),
+    }
+}
+
+/// `talentcard verify`: no configuration, no database, only the files given.
+fn verify_offline(
+    trust_list: &std::path::Path,
+    status_lists: &[std::path::PathBuf],
+    max_age_secs: i64,
+    credential: &str,
+) -> anyhow::Result<ExitCode> {
+    let read = |path: &std::path::Path| {
+        std::fs::read_to_string(path).with_context(|| format!("could not read {}", path.display()))
+    };
+    let trust = read(trust_list)?;
+    let lists = status_lists
+        .iter()
+        .map(|p| read(p))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let credential = if credential == "-" {
+        let mut text = String::new();
+        std::io::stdin().read_line(&mut text)?;
+        text.trim().to_owned()
+    } else {
+        credential.trim().to_owned()
+    };
+    let lists: Vec<&str> = lists.iter().map(String::as_str).collect();
+    let max_age = chrono::Duration::seconds(max_age_secs);
+    match crate::credentials::offline::verify(
+        &trust,
+        &lists,
+        &credential,
+        chrono::Utc::now(),
+        max_age,
+    ) {
+        Ok(verdict) => {
+            println!("{}", serde_json::to_string_pretty(&verdict)?);
+            Ok(if verdict.valid {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Err(problem) => {
+            eprintln!("error: {problem}");
+            Ok(ExitCode::from(2))
+        }
     }
 }
 

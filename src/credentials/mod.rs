@@ -2,6 +2,7 @@
 //! lists verifiers check offline, and the public trust list.
 
 pub mod keys;
+pub mod offline;
 pub mod qr;
 pub mod status_list;
 pub mod token;

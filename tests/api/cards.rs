@@ -471,3 +471,108 @@ async fn the_qr_code_reads_back_exactly_as_the_credential() {
             && face.contains("XIONGAN")
     );
 }
+
+#[tokio::test]
+async fn the_offline_verifier_checks_signature_status_and_the_age_of_its_material() {
+    use talentcard::credentials::offline;
+    let app = spawn_app().await;
+    let official = app.staff("xa@example.cn", "official", Some("XA")).await;
+    let issued = issue_card(&app, &official, 7).await;
+    let token = credential(&app, &issued).await;
+    let trust = app.get("/api/v1/trust-list").await.text().await.unwrap();
+    let status = app
+        .get("/api/v1/status-lists/XA")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let now = app.clock.now();
+    let day = chrono::Duration::days(1);
+    let verdict = offline::verify(&trust, &[&status], &token, now, day).unwrap();
+    assert!(verdict.valid, "{verdict:?}");
+    assert_eq!(
+        verdict.card_number.as_deref(),
+        issued.card["number"].as_str()
+    );
+    assert_eq!(verdict.holder_name.as_deref(), Some("测试 Talent"));
+
+    let stale = offline::verify(
+        &trust,
+        &[&status],
+        &token,
+        now + chrono::Duration::days(2),
+        day,
+    );
+    assert_eq!(stale, Err(offline::MaterialError::Stale("the trust list")));
+    let forged = token.replacen('.', ".x", 1);
+    assert_eq!(
+        offline::verify(&trust, &[&status], &forged, now, day)
+            .unwrap()
+            .status,
+        "untrusted"
+    );
+    assert!(matches!(
+        offline::verify(&trust, &[], &token, now, day),
+        Err(offline::MaterialError::MissingStatusList(_))
+    ));
+
+    let id = issued.card["id"].as_str().unwrap();
+    app.post_json(
+        &format!("/api/v1/cards/{id}/suspend"),
+        &json!({ "reason_code": "under_investigation" }),
+        Some(&official.access),
+    )
+    .await;
+    let status = app
+        .get("/api/v1/status-lists/XA")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let suspended = offline::verify(&trust, &[&status], &token, now, day).unwrap();
+    assert_eq!(
+        (suspended.valid, suspended.status.as_str()),
+        (false, "suspended")
+    );
+
+    // The same through the command line, as a partner would run it.
+    let dir = tempfile::tempdir().unwrap();
+    let (trust_file, status_file) = (dir.path().join("trust.json"), dir.path().join("xa.json"));
+    std::fs::write(&trust_file, &trust).unwrap();
+    std::fs::write(&status_file, &status).unwrap();
+    let run = |credential: &str| {
+        Command::new(env!("CARGO_BIN_EXE_talentcard"))
+            .arg("verify")
+            .arg("--trust-list")
+            .arg(&trust_file)
+            .arg("--status-list")
+            .arg(&status_file)
+            .arg(credential)
+            .output()
+            .unwrap()
+    };
+    let output = run(&token);
+    assert_eq!(output.status.code(), Some(1), "suspended: not valid");
+    let printed: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(printed["status"], "suspended");
+    app.post_json(
+        &format!("/api/v1/cards/{id}/resume"),
+        &json!({}),
+        Some(&official.access),
+    )
+    .await;
+    std::fs::write(
+        &status_file,
+        app.get("/api/v1/status-lists/XA")
+            .await
+            .text()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        run(&token).status.code(),
+        Some(0),
+        "valid again after resumption"
+    );
+}

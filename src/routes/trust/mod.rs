@@ -16,6 +16,16 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(status_list::get_status_list);
 }
 
+/// The issue time of published material: now, rounded down to the cache window, so the body
+/// (and its ETag) is stable within a window while its age stays meaningful to offline verifiers.
+fn issued_at(
+    now: chrono::DateTime<chrono::Utc>,
+    window_secs: u32,
+) -> chrono::DateTime<chrono::Utc> {
+    let window = i64::from(window_secs.max(1));
+    chrono::DateTime::from_timestamp(now.timestamp().div_euclid(window) * window, 0).unwrap_or(now)
+}
+
 /// Answers `body` with a strong ETag and `Cache-Control`, or 304 when the client has it.
 fn cacheable(req: &HttpRequest, body: Vec<u8>, max_age: u32) -> HttpResponse {
     let etag = format!("\"{}\"", hex::encode(&Sha256::digest(&body)[..16]));

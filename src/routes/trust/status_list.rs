@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::cacheable;
+use super::{cacheable, issued_at};
 use crate::credentials::status_list;
 use crate::error::{ApiError, ProblemDetails};
 use crate::models::issuer_key;
@@ -25,7 +25,7 @@ pub struct StatusListView {
     pub lst: String,
     /// Seconds a verifier may cache it.
     pub ttl: u32,
-    /// When it last changed.
+    /// When this copy was issued (rounded down to the TTL window).
     pub issued_at: DateTime<Utc>,
 }
 
@@ -46,7 +46,7 @@ pub async fn get_status_list(
     issuer: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = state.pool.get().await?;
-    let (bits, issued_at) = issuer_key::status_list(&mut conn, &issuer)
+    let (bits, _changed) = issuer_key::status_list(&mut conn, &issuer)
         .await?
         .ok_or_else(ApiError::not_found)?;
     drop(conn);
@@ -55,7 +55,7 @@ pub async fn get_status_list(
         bits: 2,
         lst: status_list::encode(&bits),
         ttl: TTL_SECS,
-        issued_at,
+        issued_at: issued_at(state.now(), TTL_SECS),
     };
     let body = serde_json::to_vec(&view).map_err(ApiError::internal)?;
     Ok(cacheable(&req, body, TTL_SECS))

@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::cacheable;
+use super::{cacheable, issued_at};
 use crate::error::ApiError;
 use crate::models::{issuer_key, reference};
 use crate::state::AppState;
@@ -66,13 +66,8 @@ pub async fn get_trust_list(
     let mut conn = state.pool.get().await?;
     let issuers = reference::list_issuers(&mut conn).await?;
     let keys = issuer_key::published(&mut conn, state.today()).await?;
-    let issued_at = keys
-        .iter()
-        .map(|(k, _)| k.retired_at.unwrap_or(k.created_at))
-        .max()
-        .unwrap_or(DateTime::UNIX_EPOCH);
     let list = TrustList {
-        issued_at,
+        issued_at: issued_at(state.now(), 300),
         issuers: issuers
             .into_iter()
             .map(|issuer| TrustedIssuer {

@@ -1,0 +1,74 @@
+//! Credential sign and offline-verify rates on one core: `cargo bench --bench credentials`.
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a benchmark"
+)]
+
+use std::hint::black_box;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{Duration, Utc};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use ed25519_dalek::SigningKey;
+use ed25519_dalek::pkcs8::EncodePrivateKey;
+use talentcard::credentials::{offline, status_list, token};
+
+fn bench(c: &mut Criterion) {
+    let signing = SigningKey::from_bytes(&[42; 32]);
+    let der = signing.to_pkcs8_der().unwrap().as_bytes().to_vec();
+    let x = URL_SAFE_NO_PAD.encode(signing.verifying_key().to_bytes());
+    let now = Utc::now();
+    let card = token::CardCredential {
+        card_number: "XA-2026-000123-7",
+        scheme: "XIONGAN",
+        tier: "B",
+        issuer: "XA",
+        valid_from: now.date_naive(),
+        valid_until: now.date_naive() + Duration::days(1095),
+        status_index: 77_777,
+        status_uri: "https://talentcard.example/api/v1/status-lists/XA".into(),
+        holder_name: "李明",
+        salt: "c2FsdHNhbHRzYWx0c2FsdA",
+        issued_at: now,
+    };
+    let credential = token::issue(&card, "XA-1", &der).unwrap();
+    let trust = serde_json::json!({ "issued_at": now, "issuers": [
+        { "code": "XA", "keys": [ { "kid": "XA-1", "jwk": { "kty": "OKP", "crv": "Ed25519", "x": x } } ] }
+    ] })
+    .to_string();
+    let status = serde_json::json!({ "issuer": "XA", "bits": 2, "lst": status_list::encode(&status_list::empty()), "issued_at": now })
+        .to_string();
+    let mut group = c.benchmark_group("credential");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("sign", |b| {
+        b.iter(|| token::issue(black_box(&card), "XA-1", &der))
+    });
+    group.bench_function("verify_offline", |b| {
+        b.iter(|| {
+            offline::verify(
+                black_box(&trust),
+                &[&status],
+                black_box(&credential),
+                now,
+                Duration::days(1),
+            )
+        })
+    });
+    let public: [u8; 32] = signing.verifying_key().to_bytes();
+    group.bench_function("verify_signature_only", |b| {
+        b.iter(|| {
+            token::verify(
+                black_box(&credential),
+                |_| Some(("XA".to_owned(), public)),
+                now,
+            )
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
