@@ -78,6 +78,7 @@ diesel::table! {
         decided_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        replaces_card -> Nullable<Uuid>,
     }
 }
 

@@ -108,6 +108,7 @@ pub async fn load_application(
         key_id: cipher.key_id(),
         created_at: now,
         updated_at: now,
+        replaces_card: None,
     };
     let draft = application::insert(conn, &new).await?;
     if !demo.submit {

@@ -68,6 +68,8 @@ pub struct Application {
     pub created_at: DateTime<Utc>,
     /// Last changed.
     pub updated_at: DateTime<Utc>,
+    /// The card this application renews or upgrades.
+    pub replaces_card: Option<Uuid>,
 }
 
 impl Application {
@@ -99,6 +101,8 @@ pub struct NewApplication<'a> {
     pub created_at: DateTime<Utc>,
     /// Now.
     pub updated_at: DateTime<Utc>,
+    /// The card it renews or upgrades.
+    pub replaces_card: Option<Uuid>,
 }
 
 type Boxed<'a> = applications::BoxedQuery<'a, Pg>;

@@ -576,3 +576,87 @@ async fn the_offline_verifier_checks_signature_status_and_the_age_of_its_materia
         "valid again after resumption"
     );
 }
+
+#[tokio::test]
+async fn an_upgrade_supersedes_the_card_it_replaces() {
+    let app = spawn_app().await;
+    let official = app.staff("xa@example.cn", "official", Some("XA")).await;
+    let talent = app.talent("upgrade@example.cn").await;
+    app.put_profile(&talent, 200).await;
+    let first = app.submitted(&talent, 40).await;
+    let approved: Value = app
+        .decide(
+            &official,
+            &first,
+            json!({ "decision": "approve", "tier": "C", "comment": "evidence for B pending" }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let old_card = approved["card"]["id"].as_str().unwrap().to_owned();
+    let other = app.talent("other@example.cn").await;
+    let stolen = json!({ "scheme": "XIONGAN", "issuer": "XA", "facts": crate::schemes::doctorate(40), "replaces_card": old_card });
+    let refused = problem(
+        app.send("POST", "/api/v1/applications", &other.access, Some(&stolen))
+            .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(refused["errors"][0]["field"], "replaces_card");
+
+    let upgrade = json!({ "scheme": "XIONGAN", "issuer": "XA", "facts": crate::schemes::doctorate(40), "replaces_card": old_card });
+    let created: Value = app
+        .send(
+            "POST",
+            "/api/v1/applications",
+            &talent.access,
+            Some(&upgrade),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(created["replaces_card"], old_card.as_str());
+    let id = created["id"].as_str().unwrap();
+    app.send(
+        "POST",
+        &format!("/api/v1/applications/{id}/submit"),
+        &talent.access,
+        None,
+    )
+    .await;
+    let decided: Value = app
+        .decide(&official, id, json!({ "decision": "approve", "tier": "B" }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(decided["card"]["tier"], "B");
+    let old: Value = app
+        .get_as(&format!("/api/v1/cards/{old_card}"), &talent.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (old["status"].as_str(), old["status_reason"].as_str()),
+        (Some("revoked"), Some("superseded"))
+    );
+    let cards: Vec<Value> = app
+        .get_as("/api/v1/cards", &talent.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(cards.len(), 2);
+    let again = json!({ "scheme": "XIONGAN", "issuer": "XA", "facts": crate::schemes::doctorate(40), "replaces_card": old_card });
+    problem(
+        app.send("POST", "/api/v1/applications", &talent.access, Some(&again))
+            .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+}

@@ -15,7 +15,8 @@ use crate::domain::eligibility::Facts;
 use crate::eligibility::validate_facts;
 use crate::error::{ApiError, ErrorCode, ProblemDetails};
 use crate::extract::ApiJson;
-use crate::models::application::{self, NewApplication};
+use crate::models::application::{self, NewApplication, Viewer};
+use crate::models::card;
 use crate::models::scheme;
 use crate::state::AppState;
 
@@ -29,6 +30,10 @@ pub struct NewApplicationRequest {
     pub issuer: String,
     /// The facts the rules evaluate.
     pub facts: Facts,
+    /// For a renewal or an upgrade: the caller's card of the same scheme that this replaces;
+    /// approval revokes it with the reason `superseded`.
+    #[serde(default)]
+    pub replaces_card: Option<Uuid>,
 }
 
 /// Creates a draft. One open application per talent and scheme.
@@ -61,6 +66,18 @@ pub async fn create_application(
         ));
     }
     validate_facts(&mut conn, &body.facts, state.today(), "facts.").await?;
+    if let Some(card_id) = body.replaces_card {
+        let holder = Viewer::Talent(talent.0.account_id);
+        let replaceable = card::find_visible(&mut conn, card_id, &holder)
+            .await?
+            .is_some_and(|c| c.scheme == body.scheme && c.status != "revoked");
+        if !replaceable {
+            return Err(ApiError::invalid_field(
+                "replaces_card",
+                "is not a card of yours in this scheme that is still in force",
+            ));
+        }
+    }
     let id = Uuid::now_v7();
     let sealed = seal_facts(&state, id, &body.facts)?;
     let new = NewApplication {
@@ -73,6 +90,7 @@ pub async fn create_application(
         key_id: state.pii.key_id(),
         created_at: now,
         updated_at: now,
+        replaces_card: body.replaces_card,
     };
     let created = conn
         .transaction(async |c| {

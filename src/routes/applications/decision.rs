@@ -15,6 +15,7 @@ use uuid::Uuid;
 use super::{ApplicationView, invalid_transition};
 use crate::audit::{self, Actor, AuditEvent};
 use crate::auth::Official;
+use crate::credentials::status_list::ListStatus;
 use crate::domain::application_status::{Action, Status};
 use crate::error::{ApiError, ErrorCode, FieldError, ProblemDetails};
 use crate::extract::ApiJson;
@@ -280,6 +281,44 @@ pub async fn decide_application(
     Ok(HttpResponse::build(status).json(answer.1))
 }
 
+/// Revokes the card a renewal or upgrade replaces, with the reason `superseded`, in the
+/// approval's transaction (status list included).
+async fn supersede(
+    conn: &mut AsyncPgConnection,
+    old: Uuid,
+    new: &Card,
+    official: &Official,
+) -> Result<(), ApiError> {
+    let Some(previous) = card::find_by_id(conn, old).await? else {
+        return Ok(());
+    };
+    if previous.status == "revoked" {
+        return Ok(());
+    }
+    let now = new.issued_at;
+    let revoked =
+        card::set_status(conn, old, &previous.status, "revoked", "superseded", now).await?;
+    if let (Some(_), Some(index)) = (revoked, previous.status_index) {
+        crate::models::issuer_key::set_status(
+            conn,
+            &previous.issuer,
+            index,
+            ListStatus::Revoked,
+            now,
+        )
+        .await?;
+        let event = AuditEvent {
+            actor: Actor::Account(official.account_id),
+            action: "card.revoked",
+            entity_type: "card",
+            entity_id: Some(old.to_string()),
+            detail: json!({ "from": previous.status, "reason_code": "superseded", "replaced_by": new.number }),
+        };
+        audit::record(conn, &event).await?;
+    }
+    Ok(())
+}
+
 /// Rebuilds the first answer of a keyed decision from the ids its record kept.
 async fn replay(
     state: &AppState,
@@ -367,6 +406,9 @@ async fn apply(
             detail: json!({ "number": card.number, "tier": card.tier, "valid_until": card.valid_until }),
         };
         audit::record(conn, &event).await?;
+    }
+    if let (Some(card), Some(old)) = (&issued, decided.replaces_card) {
+        supersede(conn, old, card, official).await?;
     }
     let card_id = issued.as_ref().map(|c| c.id);
     Ok(DecisionResult {

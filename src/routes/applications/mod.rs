@@ -181,6 +181,8 @@ pub struct ApplicationView {
     pub decision: Option<DecisionView>,
     /// The card, once approved.
     pub card_id: Option<Uuid>,
+    /// The card this application renews or upgrades.
+    pub replaces_card: Option<Uuid>,
     /// Officials only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub applicant: Option<ApplicantView>,
@@ -234,6 +236,7 @@ impl ApplicationView {
             evaluation,
             decision,
             card_id,
+            replaces_card: a.replaces_card,
             applicant: None,
         })
     }
