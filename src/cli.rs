@@ -71,6 +71,8 @@ enum Command {
         /// The credential (or `-` to read it from standard input).
         credential: String,
     },
+    /// Print the platform's public key (JWK), which verifiers use to check /trust-list.jws.
+    PlatformKey,
     /// Print the current TOTP code of a base32 secret (for the demo staff logins).
     Totp {
         /// The base32 secret, as `serve --demo` prints it.
@@ -137,6 +139,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Totp { secret } => print_totp(&secret),
         Command::Verify { .. } => Ok(ExitCode::from(2)),
+        Command::PlatformKey => {
+            let key = crate::state::PlatformKey::from_settings(&settings)?;
+            println!("{}", serde_json::to_string_pretty(&key.jwk())?);
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

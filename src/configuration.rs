@@ -224,6 +224,7 @@ pub struct RawSecrets {
     token_signing_key: Option<SecretString>,
     pii_encryption_key: Option<SecretString>,
     pii_index_key: Option<SecretString>,
+    platform_signing_key: Option<SecretString>,
 }
 
 /// Validated secrets: keys for access tokens and for personal data at rest.
@@ -234,6 +235,8 @@ pub struct Secrets {
     pub pii_encryption_key: secrecy::SecretBox<[u8; 32]>,
     /// HMAC key for the blind index of ID numbers (at least 32 bytes).
     pub pii_index_key: SecretString,
+    /// Ed25519 seed of the platform key that signs the published trust list (32 bytes).
+    pub platform_signing_key: secrecy::SecretBox<[u8; 32]>,
 }
 
 impl std::fmt::Debug for Secrets {
@@ -245,6 +248,16 @@ impl std::fmt::Debug for Secrets {
 const TOKEN_KEY_VAR: &str = "TALENTCARD__SECRETS__TOKEN_SIGNING_KEY";
 const PII_KEY_VAR: &str = "TALENTCARD__SECRETS__PII_ENCRYPTION_KEY";
 const INDEX_KEY_VAR: &str = "TALENTCARD__SECRETS__PII_INDEX_KEY";
+const PLATFORM_KEY_VAR: &str = "TALENTCARD__SECRETS__PLATFORM_SIGNING_KEY";
+
+fn base64_key(value: &SecretString, variable: &str) -> Result<[u8; 32], ConfigError> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(value.expose_secret().trim())
+        .map_err(|_| ConfigError::invalid(variable, "must be base64"))?;
+    bytes
+        .try_into()
+        .map_err(|_| ConfigError::invalid(variable, "must decode to exactly 32 bytes"))
+}
 
 impl RawSecrets {
     fn validate(&self) -> Result<Secrets, ConfigError> {
@@ -255,17 +268,19 @@ impl RawSecrets {
                 return Err(ConfigError::invalid(var, "must be at least 32 bytes"));
             }
         }
-        let pii = required(&self.pii_encryption_key, PII_KEY_VAR)?;
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(pii.expose_secret().trim())
-            .map_err(|_| ConfigError::invalid(PII_KEY_VAR, "must be base64"))?;
-        let key: [u8; 32] = bytes
-            .try_into()
-            .map_err(|_| ConfigError::invalid(PII_KEY_VAR, "must decode to exactly 32 bytes"))?;
+        let key = base64_key(
+            &required(&self.pii_encryption_key, PII_KEY_VAR)?,
+            PII_KEY_VAR,
+        )?;
+        let platform = base64_key(
+            &required(&self.platform_signing_key, PLATFORM_KEY_VAR)?,
+            PLATFORM_KEY_VAR,
+        )?;
         Ok(Secrets {
             token_signing_key: token,
             pii_encryption_key: secrecy::SecretBox::new(Box::new(key)),
             pii_index_key: index,
+            platform_signing_key: secrecy::SecretBox::new(Box::new(platform)),
         })
     }
 
@@ -274,6 +289,7 @@ impl RawSecrets {
             (TOKEN_KEY_VAR, &self.token_signing_key),
             (PII_KEY_VAR, &self.pii_encryption_key),
             (INDEX_KEY_VAR, &self.pii_index_key),
+            (PLATFORM_KEY_VAR, &self.platform_signing_key),
         ]
         .into_iter()
         .filter_map(|(var, value)| value.as_ref().map(|v| (var, v.expose_secret())))

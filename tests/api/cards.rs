@@ -660,3 +660,41 @@ async fn an_upgrade_supersedes_the_card_it_replaces() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn the_signed_trust_list_verifies_with_the_platform_key() {
+    let app = spawn_app().await;
+    let jws = app.get("/api/v1/trust-list.jws").await;
+    assert_eq!(jws.headers()["content-type"], "application/jwt");
+    let jws = jws.text().await.unwrap();
+    let key =
+        talentcard::state::PlatformKey::from_settings(&crate::helpers::test_settings()).unwrap();
+    assert!(
+        python_verifies(&jws, &key.x),
+        "OpenSSL verifies the platform's signature"
+    );
+    let header = jsonwebtoken::decode_header(&jws).unwrap();
+    assert_eq!(header.kid.as_deref(), Some(key.kid.as_str()));
+    assert_eq!(header.typ.as_deref(), Some("tl+jwt"));
+    let payload: Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(jws.split('.').nth(1).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    let plain: Value = app.get("/api/v1/trust-list").await.json().await.unwrap();
+    assert_eq!(payload, plain, "the same list, signed");
+    let other = talentcard::state::PlatformKey::from_settings(&{
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+        talentcard::configuration::Settings::load_from(
+            &dir,
+            talentcard::configuration::Environment::Local,
+        )
+        .unwrap()
+    })
+    .unwrap();
+    assert!(
+        !python_verifies(&jws, &other.x),
+        "another platform key does not verify it"
+    );
+}

@@ -117,6 +117,10 @@ fn production_refuses_demo_data_and_development_secrets() {
             "cHJvZC1waWktZW5jcnlwdGlvbi1rZXktMzItYnl0ZXM=",
         )
         .env(
+            "TALENTCARD__SECRETS__PLATFORM_SIGNING_KEY",
+            "cHJvZC1wbGF0Zm9ybS1zaWduaW5nLXNlZWQtMzItYnk=",
+        )
+        .env(
             "TALENTCARD__SECRETS__PII_INDEX_KEY",
             "a-production-blind-index-key-that-is-long-enough",
         )

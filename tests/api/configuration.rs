@@ -30,6 +30,7 @@ const GOOD_SECRETS: &str = r#"
 token_signing_key = "a-production-token-key-that-is-long-enough-000"
 pii_encryption_key = "cHJvZC1waWktZW5jcnlwdGlvbi1rZXktMzItYnl0ZXM="
 pii_index_key = "a-production-blind-index-key-that-is-long-enough"
+platform_signing_key = "cHJvZC1wbGF0Zm9ybS1zaWduaW5nLXNlZWQtMzItYnk="
 "#;
 
 #[test]

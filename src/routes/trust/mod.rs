@@ -13,6 +13,7 @@ mod trust_list;
 /// Registers the trust routes.
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(trust_list::get_trust_list)
+        .service(trust_list::get_signed_trust_list)
         .service(status_list::get_status_list);
 }
 

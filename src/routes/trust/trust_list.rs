@@ -56,13 +56,8 @@ pub struct TrustList {
     pub recognitions: Vec<serde_json::Value>,
 }
 
-/// The trust list verifiers check credentials against. Cacheable (ETag).
-#[utoipa::path(tag = "trust", responses((status = 200, body = TrustList), (status = 304, description = "Not modified")))]
-#[get("/trust-list")]
-pub async fn get_trust_list(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
+/// Assembles the trust list from the published keys.
+async fn build(state: &AppState) -> Result<TrustList, ApiError> {
     let mut conn = state.pool.get().await?;
     let issuers = reference::list_issuers(&mut conn).await?;
     let keys = issuer_key::published(&mut conn, state.today()).await?;
@@ -90,6 +85,42 @@ pub async fn get_trust_list(
             .collect(),
         recognitions: Vec::new(),
     };
+    Ok(list)
+}
+
+/// The trust list verifiers check credentials against. Cacheable (ETag).
+#[utoipa::path(tag = "trust", responses((status = 200, body = TrustList), (status = 304, description = "Not modified")))]
+#[get("/trust-list")]
+pub async fn get_trust_list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let list = build(&state).await?;
     let body = serde_json::to_vec(&list).map_err(ApiError::internal)?;
     Ok(cacheable(&req, body, 300))
+}
+
+/// The same trust list as a compact JWS signed by the platform key (`typ: tl+jwt`), for
+/// verifiers that take the list from a CDN or a file: they check it with the platform's public
+/// key (`talentcard platform-key` prints it). Cacheable (ETag).
+#[utoipa::path(tag = "trust", responses((status = 200, description = "Compact JWS", content_type = "application/jwt"), (status = 304, description = "Not modified")))]
+#[get("/trust-list.jws")]
+pub async fn get_signed_trust_list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let list = build(&state).await?;
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+    header.kid = Some(state.platform_key.kid.clone());
+    header.typ = Some("tl+jwt".to_owned());
+    let key = jsonwebtoken::EncodingKey::from_ed_der(&state.platform_key.der);
+    let jws = jsonwebtoken::encode(&header, &list, &key).map_err(ApiError::internal)?;
+    let mut response = cacheable(&req, jws.into_bytes(), 300);
+    if response.status().is_success() {
+        response.headers_mut().insert(
+            actix_web::http::header::CONTENT_TYPE,
+            actix_web::http::header::HeaderValue::from_static("application/jwt"),
+        );
+    }
+    Ok(response)
 }
