@@ -73,6 +73,11 @@ enum Command {
     },
     /// Print the platform's public key (JWK), which verifiers use to check /trust-list.jws.
     PlatformKey,
+    /// Manage issuer signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Print the current TOTP code of a base32 secret (for the demo staff logins).
     Totp {
         /// The base32 secret, as `serve --demo` prints it.
@@ -91,6 +96,16 @@ enum AdminCommand {
         /// The administrator's display name.
         #[arg(long, default_value = "Administrator")]
         full_name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Retire the issuer's active signing key and create a new one.
+    Rotate {
+        /// Issuer code, e.g. XA.
+        #[arg(long)]
+        issuer: String,
     },
 }
 
@@ -139,6 +154,34 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Totp { secret } => print_totp(&secret),
         Command::Verify { .. } => Ok(ExitCode::from(2)),
+        Command::Keys {
+            command: KeysCommand::Rotate { issuer },
+        } => {
+            prepare_database(&settings).await?;
+            let cipher =
+                crate::crypto::pii::PiiCipher::new(&settings.secrets()?, &settings.auth.pii_key_id);
+            let mut conn = AsyncPgConnection::establish(settings.database.url()).await?;
+            let known = crate::models::reference::list_issuers(&mut conn)
+                .await?
+                .iter()
+                .any(|i| i.code == issuer);
+            if !known {
+                anyhow::bail!("no issuer {issuer}");
+            }
+            let (kid, retired) = crate::models::issuer_key::rotate(
+                &mut conn,
+                &issuer,
+                &cipher,
+                Actor::Cli,
+                chrono::Utc::now(),
+            )
+            .await?;
+            println!(
+                "issuer {issuer}: new key {kid}; retired {}",
+                retired.unwrap_or_else(|| "none".into())
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::PlatformKey => {
             let key = crate::state::PlatformKey::from_settings(&settings)?;
             println!("{}", serde_json::to_string_pretty(&key.jwk())?);

@@ -187,3 +187,31 @@ pub async fn set_status(
         .await
         .map(|_| ())
 }
+
+/// Rotates an issuer's key in one transaction: retires the active key, stores a new one and
+/// audits it. Returns (new kid, retired kid).
+pub async fn rotate(
+    conn: &mut AsyncPgConnection,
+    issuer: &str,
+    cipher: &crate::crypto::pii::PiiCipher,
+    actor: crate::audit::Actor,
+    now: DateTime<Utc>,
+) -> anyhow::Result<(String, Option<String>)> {
+    use diesel_async::AsyncConnection;
+    let new = crate::credentials::keys::generate(issuer, crate::clock::china_date(now), cipher)?;
+    let old = active(conn, issuer).await?.map(|k| k.kid);
+    let event = crate::audit::AuditEvent {
+        actor,
+        action: "issuer.key_rotated",
+        entity_type: "issuer",
+        entity_id: Some(issuer.to_owned()),
+        detail: serde_json::json!({ "kid": new.kid, "retired": old }),
+    };
+    conn.transaction(async |c| {
+        retire_active(c, issuer, now).await?;
+        insert_active(c, issuer, &new, cipher.key_id(), now).await?;
+        crate::audit::record(c, &event).await
+    })
+    .await?;
+    Ok((new.kid, old))
+}

@@ -134,3 +134,34 @@ fn production_refuses_demo_data_and_development_secrets() {
     );
     assert!(stderr.contains("development value"), "{stderr}");
 }
+
+#[tokio::test]
+async fn keys_rotate_from_the_command_line() {
+    let app = crate::helpers::spawn_app().await;
+    let before: serde_json::Value = app.get("/api/v1/trust-list").await.json().await.unwrap();
+    let rotated = talentcard(&app.database.url, &["keys", "rotate", "--issuer", "TZ"], "");
+    assert!(rotated.status.success(), "{}", text(&rotated.stderr));
+    assert!(text(&rotated.stdout).contains("new key TZ-"));
+    let after: serde_json::Value = app.get("/api/v1/trust-list").await.json().await.unwrap();
+    let active_of = |list: &serde_json::Value| {
+        let tz = list["issuers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["code"] == "TZ")
+            .unwrap()
+            .clone();
+        tz["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["status"] == "active")
+            .unwrap()["kid"]
+            .clone()
+    };
+    assert_ne!(active_of(&after), active_of(&before));
+    // The retired key signed no card, so nothing needs it published any more.
+    assert!(text(&rotated.stdout).contains(active_of(&before).as_str().unwrap()));
+    let unknown = talentcard(&app.database.url, &["keys", "rotate", "--issuer", "ZZ"], "");
+    assert!(!unknown.status.success());
+}

@@ -2,14 +2,11 @@
 //! trust list as retired while cards it signed are valid.
 
 use actix_web::{HttpResponse, post, web};
-use diesel_async::AsyncConnection;
 use serde::Serialize;
-use serde_json::json;
 use utoipa::ToSchema;
 
-use crate::audit::{self, Actor, AuditEvent};
+use crate::audit::Actor;
 use crate::auth::Admin;
-use crate::credentials::keys;
 use crate::error::{ApiError, ProblemDetails};
 use crate::models::{issuer_key, reference};
 use crate::state::AppState;
@@ -50,24 +47,13 @@ pub async fn rotate_key(
     {
         return Err(ApiError::not_found());
     }
-    let new = keys::generate(&code, state.today(), &state.pii).map_err(ApiError::internal)?;
-    let old = issuer_key::active(&mut conn, &code).await?.map(|k| k.kid);
-    conn.transaction(async |c| {
-        issuer_key::retire_active(c, &code, now).await?;
-        issuer_key::insert_active(c, &code, &new, state.pii.key_id(), now).await?;
-        let event = AuditEvent {
-            actor: Actor::Account(admin.0.account_id),
-            action: "issuer.key_rotated",
-            entity_type: "issuer",
-            entity_id: Some(code.to_string()),
-            detail: json!({ "kid": new.kid, "retired": old }),
-        };
-        audit::record(c, &event).await
-    })
-    .await?;
+    let actor = Actor::Account(admin.0.account_id);
+    let (kid, retired) = issuer_key::rotate(&mut conn, &code, &state.pii, actor, now)
+        .await
+        .map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok().json(Rotated {
         issuer: code.into_inner(),
-        kid: new.kid,
-        retired: old,
+        kid,
+        retired,
     }))
 }
