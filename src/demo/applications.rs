@@ -30,6 +30,9 @@ pub struct DemoApplication {
     scheme: String,
     issuer: String,
     submit: bool,
+    /// Approve with this tier (the demo's official of the issuer decides).
+    #[serde(default)]
+    approve_tier: Option<String>,
     facts: Facts,
 }
 
@@ -136,6 +139,63 @@ pub async fn load_application(
     let status = draft
         .status()
         .ok_or_else(|| anyhow::anyhow!("unknown status"))?;
-    application::submit(conn, id, status, draft.updated_at, &recorded, now).await?;
+    let submitted = application::submit(conn, id, status, draft.updated_at, &recorded, now)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the demo application changed meanwhile"))?;
+    if let Some(tier) = &demo.approve_tier {
+        approve(conn, &submitted, tier).await?;
+    }
+    Ok(())
+}
+
+/// Approves as the issuer's first official and issues the card.
+async fn approve(
+    conn: &mut AsyncPgConnection,
+    submitted: &application::Application,
+    tier: &str,
+) -> anyhow::Result<()> {
+    use crate::db::schema::accounts;
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    let official: Uuid = accounts::table
+        .filter(accounts::role.eq("official"))
+        .filter(accounts::issuer.eq(&submitted.issuer))
+        .select(accounts::id)
+        .first(conn)
+        .await
+        .map_err(|_| anyhow::anyhow!("no demo official of {}", submitted.issuer))?;
+    let now = Utc::now();
+    let change = application::DecisionChange {
+        status: "approved",
+        decision: "approve",
+        decided_tier: Some(tier),
+        reason_code: None,
+        decision_comment: Some("demo data"),
+        supplement_items: None,
+        decided_by: official,
+        decided_at: now,
+        updated_at: now,
+    };
+    let decided = application::decide(
+        conn,
+        submitted.id,
+        &submitted.issuer,
+        submitted.updated_at,
+        &change,
+    )
+    .await?
+    .ok_or_else(|| anyhow::anyhow!("the demo application could not be approved"))?;
+    let validity = crate::models::card::tier_validity(conn, &decided.scheme, tier)
+        .await?
+        .unwrap_or(1);
+    let issue = crate::models::card::Issue {
+        application_id: decided.id,
+        holder_id: decided.talent_id,
+        scheme: &decided.scheme,
+        issuer: &decided.issuer,
+        tier,
+        now,
+    };
+    crate::models::card::issue(conn, &issue, validity).await?;
     Ok(())
 }

@@ -60,7 +60,7 @@ async fn every_demo_login_works() {
         .unwrap();
     let queue: Value = app
         .get_as(
-            "/api/v1/applications",
+            "/api/v1/applications?status=submitted",
             tokens["access_token"].as_str().unwrap(),
         )
         .await
@@ -74,6 +74,35 @@ async fn every_demo_login_works() {
         "the demo leaves one application in XA's queue"
     );
     assert_eq!(items[0]["suggested_tier"], "B");
+    let zhang = first
+        .accounts
+        .iter()
+        .find(|a| a.email.starts_with("zhang.wei"))
+        .unwrap();
+    let tokens: Value = app
+        .login(&zhang.email, &zhang.password, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let access = tokens["access_token"].as_str().unwrap();
+    let cards: Vec<Value> = app
+        .get_as("/api/v1/cards", access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(cards.len(), 1, "the demo holder has a card");
+    let credential = app
+        .get_as(
+            &format!(
+                "/api/v1/cards/{}/credential",
+                cards[0]["id"].as_str().unwrap()
+            ),
+            access,
+        )
+        .await;
+    assert_eq!(credential.status().as_u16(), 200);
     for agency in &first.agencies {
         let token = app
             .client_token(&agency.client_id.to_string(), &agency.client_secret)
