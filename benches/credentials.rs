@@ -14,7 +14,7 @@ use chrono::{Duration, Utc};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::EncodePrivateKey;
-use talentcard::credentials::{offline, status_list, token};
+use talentcard::credentials::{offline, signed, status_list, token};
 
 fn bench(c: &mut Criterion) {
     let signing = SigningKey::from_bytes(&[42; 32]);
@@ -35,12 +35,15 @@ fn bench(c: &mut Criterion) {
         issued_at: now,
     };
     let credential = token::issue(&card, "XA-1", &der).unwrap();
+    let platform = SigningKey::from_bytes(&[7; 32]);
+    let platform_der = platform.to_pkcs8_der().unwrap().as_bytes().to_vec();
+    let platform_x = URL_SAFE_NO_PAD.encode(platform.verifying_key().to_bytes());
     let trust = serde_json::json!({ "issued_at": now, "issuers": [
-        { "code": "XA", "keys": [ { "kid": "XA-1", "jwk": { "kty": "OKP", "crv": "Ed25519", "x": x } } ] }
-    ] })
-    .to_string();
-    let status = serde_json::json!({ "issuer": "XA", "bits": 2, "lst": status_list::encode(&status_list::empty()), "issued_at": now })
-        .to_string();
+        { "code": "XA", "keys": [ { "kid": "XA-1", "status": "active", "jwk": { "kty": "OKP", "crv": "Ed25519", "x": x } } ] }
+    ] });
+    let trust = signed::sign(&trust, signed::TRUST_LIST_TYP, "platform", &platform_der).unwrap();
+    let status = serde_json::json!({ "issuer": "XA", "bits": 2, "lst": status_list::encode(&status_list::empty()), "issued_at": now });
+    let status = signed::sign(&status, signed::STATUS_LIST_TYP, "platform", &platform_der).unwrap();
     let mut group = c.benchmark_group("credential");
     group.throughput(Throughput::Elements(1));
     group.bench_function("sign", |b| {
@@ -49,6 +52,7 @@ fn bench(c: &mut Criterion) {
     group.bench_function("verify_offline", |b| {
         b.iter(|| {
             offline::verify(
+                &platform_x,
                 black_box(&trust),
                 &[&status],
                 black_box(&credential),

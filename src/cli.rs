@@ -59,10 +59,13 @@ enum Command {
     /// Verify a card credential offline against a downloaded trust list and status lists;
     /// prints the verdict as JSON, exits 0 when valid, 1 when not, 2 when the material is bad.
     Verify {
-        /// The trust list (GET /api/v1/trust-list), as a file.
+        /// The platform's public key as a JWK file (`talentcard platform-key` prints it).
+        #[arg(long)]
+        platform_key: std::path::PathBuf,
+        /// The signed trust list (GET /api/v1/trust-list.jws), as a file.
         #[arg(long)]
         trust_list: std::path::PathBuf,
-        /// A status list (GET /api/v1/status-lists/{issuer}); repeat for several issuers.
+        /// A signed status list (GET /api/v1/status-lists/{issuer}.jws); repeat for several.
         #[arg(long, required = true)]
         status_list: Vec<std::path::PathBuf>,
         /// Refuse trust or status material issued longer ago than this.
@@ -106,6 +109,9 @@ enum KeysCommand {
         /// Issuer code, e.g. XA.
         #[arg(long)]
         issuer: String,
+        /// The old key was compromised: withdraw it from the trust list at once.
+        #[arg(long)]
+        compromised: bool,
     },
 }
 
@@ -120,12 +126,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::Totp { secret } => return print_totp(secret),
         Command::Verify {
+            platform_key,
             trust_list,
             status_list,
             max_age_secs,
             credential,
         } => {
-            return verify_offline(trust_list, status_list, *max_age_secs, credential);
+            return verify_offline(
+                platform_key,
+                trust_list,
+                status_list,
+                *max_age_secs,
+                credential,
+            );
         }
         _ => {}
     }
@@ -155,7 +168,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Totp { secret } => print_totp(&secret),
         Command::Verify { .. } => Ok(ExitCode::from(2)),
         Command::Keys {
-            command: KeysCommand::Rotate { issuer },
+            command:
+                KeysCommand::Rotate {
+                    issuer,
+                    compromised,
+                },
         } => {
             prepare_database(&settings).await?;
             let cipher =
@@ -172,10 +189,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 &mut conn,
                 &issuer,
                 &cipher,
+                compromised,
                 Actor::Cli,
                 chrono::Utc::now(),
             )
-            .await?;
+            .await?
+            .context("another rotation of this issuer's key won")?;
             println!(
                 "issuer {issuer}: new key {kid}; retired {}",
                 retired.unwrap_or_else(|| "none".into())
@@ -192,6 +211,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// `talentcard verify`: no configuration, no database, only the files given.
 fn verify_offline(
+    platform_key: &std::path::Path,
     trust_list: &std::path::Path,
     status_lists: &[std::path::PathBuf],
     max_age_secs: i64,
@@ -200,6 +220,12 @@ fn verify_offline(
     let read = |path: &std::path::Path| {
         std::fs::read_to_string(path).with_context(|| format!("could not read {}", path.display()))
     };
+    let jwk: serde_json::Value =
+        serde_json::from_str(&read(platform_key)?).context("the platform key is not a JWK")?;
+    let platform_x = jwk["x"]
+        .as_str()
+        .context("the platform key has no x")?
+        .to_owned();
     let trust = read(trust_list)?;
     let lists = status_lists
         .iter()
@@ -215,6 +241,7 @@ fn verify_offline(
     let lists: Vec<&str> = lists.iter().map(String::as_str).collect();
     let max_age = chrono::Duration::seconds(max_age_secs);
     match crate::credentials::offline::verify(
+        &platform_x,
         &trust,
         &lists,
         &credential,

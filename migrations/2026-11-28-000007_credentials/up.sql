@@ -9,7 +9,8 @@ CREATE TABLE issuer_keys (
     -- The 32-byte seed, sealed with AES-256-GCM under a key from configuration (bound to kid).
     private_key_sealed BYTEA NOT NULL,
     key_id             TEXT NOT NULL,
-    status             TEXT NOT NULL CHECK (status IN ('active', 'retired')),
+    -- retired: verifies what it signed until those cards expire; compromised: withdrawn at once.
+    status             TEXT NOT NULL CHECK (status IN ('active', 'retired', 'compromised')),
     created_at         TIMESTAMPTZ NOT NULL,
     retired_at         TIMESTAMPTZ
 );

@@ -4,5 +4,6 @@
 pub mod keys;
 pub mod offline;
 pub mod qr;
+pub mod signed;
 pub mod status_list;
 pub mod token;

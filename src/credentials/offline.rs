@@ -1,14 +1,16 @@
-//! Offline verification, for partners to embed: a credential checked against a trust list and
-//! status lists they downloaded earlier, with no call to the service. Material older than a
-//! configured age is refused, so a verifier cannot keep trusting a stale revocation picture.
+//! Offline verification, for partners to embed: a credential checked against a signed trust
+//! list and signed status lists they downloaded earlier (`/trust-list.jws`,
+//! `/status-lists/{issuer}.jws`), with no call to the service. The material must verify under
+//! the platform key the partner pinned; material older than a configured age, or dated in the
+//! future, is refused, so a verifier cannot keep trusting a stale revocation picture.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::status_list;
 use super::token::{self, CredentialError};
+use super::{signed, status_list};
 
 #[derive(Deserialize)]
 struct TrustList {
@@ -26,6 +28,9 @@ struct TrustedIssuer {
 struct TrustedKey {
     kid: String,
     jwk: Jwk,
+    status: String,
+    #[serde(default)]
+    retired_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Deserialize)]
@@ -72,6 +77,30 @@ pub enum MaterialError {
     /// No status list for the credential's issuer.
     #[error("no status list for issuer {0}")]
     MissingStatusList(String),
+    /// Not signed by the pinned platform key.
+    #[error("{0} is not signed by the platform key")]
+    Unsigned(&'static str),
+    /// Dated after now (a forged or clock-skewed copy).
+    #[error("{0} is dated in the future")]
+    FromTheFuture(&'static str),
+}
+
+/// Clock skew tolerated on the material's `issued_at`.
+const SKEW: Duration = Duration::minutes(5);
+
+fn check_age(
+    issued_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    max_age: Duration,
+    what: &'static str,
+) -> Result<(), MaterialError> {
+    if issued_at > now + SKEW {
+        return Err(MaterialError::FromTheFuture(what));
+    }
+    if now - issued_at > max_age {
+        return Err(MaterialError::Stale(what));
+    }
+    Ok(())
 }
 
 fn untrusted(status: &str) -> Verdict {
@@ -86,23 +115,30 @@ fn untrusted(status: &str) -> Verdict {
     }
 }
 
-/// Verifies `credential` with the given trust list and status lists (JSON as the service
-/// publishes them) at `now`; refuses material issued more than `max_age` ago.
+/// Verifies `credential` with the signed trust list and status lists (compact JWS as the
+/// service publishes them), trusting only `platform_x` (the platform key's JWK `x`), at `now`;
+/// refuses material issued more than `max_age` ago.
 pub fn verify(
-    trust_list: &str,
-    status_lists: &[&str],
+    platform_x: &str,
+    trust_list_jws: &str,
+    status_list_jws: &[&str],
     credential: &str,
     now: DateTime<Utc>,
     max_age: Duration,
 ) -> Result<Verdict, MaterialError> {
+    let trust = signed::open(trust_list_jws, signed::TRUST_LIST_TYP, platform_x)
+        .map_err(|_| MaterialError::Unsigned("the trust list"))?;
     let trust: TrustList =
-        serde_json::from_str(trust_list).map_err(|_| MaterialError::Malformed("the trust list"))?;
-    if now - trust.issued_at > max_age {
-        return Err(MaterialError::Stale("the trust list"));
-    }
+        serde_json::from_value(trust).map_err(|_| MaterialError::Malformed("the trust list"))?;
+    check_age(trust.issued_at, now, max_age, "the trust list")?;
+    // Only keys that may vouch for something: active ones, and retired ones for what they
+    // signed before retirement.
     let lookup = |kid: &str| {
         trust.issuers.iter().find_map(|issuer| {
-            let key = issuer.keys.iter().find(|k| k.kid == kid)?;
+            let key = issuer
+                .keys
+                .iter()
+                .find(|k| k.kid == kid && matches!(k.status.as_str(), "active" | "retired"))?;
             let bytes: [u8; 32] = URL_SAFE_NO_PAD.decode(&key.jwk.x).ok()?.try_into().ok()?;
             Some((issuer.code.clone(), bytes))
         })
@@ -110,23 +146,37 @@ pub fn verify(
     let verified = match token::verify(credential, lookup, now) {
         Ok(verified) => verified,
         Err(CredentialError::OutsideValidity) => return Ok(untrusted("expired")),
+        Err(CredentialError::NotYetValid) => return Ok(untrusted("not_yet_valid")),
         Err(_) => return Ok(untrusted("untrusted")),
     };
     let claims = &verified.claims;
-    let list = status_lists
+    let retired_after_signing = trust
+        .issuers
         .iter()
-        .filter_map(|text| serde_json::from_str::<StatusList>(text).ok())
-        .find(|l| l.issuer == claims.issuer)
+        .flat_map(|i| &i.keys)
+        .find(|k| k.kid == verified.kid)
+        .and_then(|k| k.retired_at)
+        .is_some_and(|retired| claims.iat > retired.timestamp());
+    if retired_after_signing {
+        return Ok(untrusted("untrusted"));
+    }
+    let list = status_list_jws
+        .iter()
+        .filter_map(|jws| signed::open(jws, signed::STATUS_LIST_TYP, platform_x).ok())
+        .filter_map(|value| serde_json::from_value::<StatusList>(value).ok())
+        .filter(|l| l.issuer == claims.issuer)
+        .max_by_key(|l| l.issued_at)
         .ok_or_else(|| MaterialError::MissingStatusList(claims.issuer.clone()))?;
     if list.bits != 2 {
         return Err(MaterialError::Malformed("the status list"));
     }
-    if now - list.issued_at > max_age {
-        return Err(MaterialError::Stale("the status list"));
-    }
+    check_age(list.issued_at, now, max_age, "the status list")?;
     let bits =
         status_list::decode(&list.lst).map_err(|_| MaterialError::Malformed("the status list"))?;
     let index = usize::try_from(claims.status.status_list.idx).unwrap_or(usize::MAX);
+    if index >= status_list::ENTRIES {
+        return Ok(untrusted("untrusted"));
+    }
     let status = match status_list::get(&bits, index) {
         0 => "valid",
         1 => "revoked",

@@ -31,12 +31,14 @@ pub fn empty() -> Vec<u8> {
     vec![0; BYTES]
 }
 
-/// Sets entry `index` (ignored when out of range).
-pub fn set(bits: &mut [u8], index: usize, status: ListStatus) {
-    if let Some(byte) = bits.get_mut(index / 4) {
-        let shift = 2 * (index % 4);
-        *byte = (*byte & !(0b11 << shift)) | ((status as u8) << shift);
-    }
+/// Sets entry `index`; `false` (nothing changed) when it is out of range.
+pub fn set(bits: &mut [u8], index: usize, status: ListStatus) -> bool {
+    let Some(byte) = bits.get_mut(index / 4) else {
+        return false;
+    };
+    let shift = 2 * (index % 4);
+    *byte = (*byte & !(0b11 << shift)) | ((status as u8) << shift);
+    true
 }
 
 /// Reads entry `index` (0 when out of range).
@@ -56,7 +58,8 @@ pub fn encode(bits: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(compressed)
 }
 
-/// The bytes of a published `lst`, refusing anything that inflates beyond one list.
+/// The bytes of a published `lst`: exactly one list, or an error (a short list would read as
+/// "valid" for every card past its end).
 pub fn decode(lst: &str) -> Result<Vec<u8>, &'static str> {
     let compressed = URL_SAFE_NO_PAD
         .decode(lst.trim())
@@ -66,6 +69,9 @@ pub fn decode(lst: &str) -> Result<Vec<u8>, &'static str> {
         .take(BYTES as u64 * 4)
         .read_to_end(&mut bits)
         .map_err(|_| "lst is not zlib")?;
+    if bits.len() != BYTES {
+        return Err("lst does not hold exactly one list");
+    }
     Ok(bits)
 }
 
@@ -76,27 +82,30 @@ mod tests {
     #[test]
     fn entries_are_two_bits_in_the_ietf_order() {
         let mut bits = empty();
-        set(&mut bits, 0, ListStatus::Revoked);
-        set(&mut bits, 1, ListStatus::Suspended);
-        set(&mut bits, 3, ListStatus::Revoked);
+        assert!(set(&mut bits, 0, ListStatus::Revoked));
+        assert!(set(&mut bits, 1, ListStatus::Suspended));
+        assert!(set(&mut bits, 3, ListStatus::Revoked));
         // The draft's example layout: entry 0 in the lowest bits of byte 0.
         assert_eq!(bits[0], 0b01_00_10_01);
         assert_eq!(
             (get(&bits, 0), get(&bits, 1), get(&bits, 2), get(&bits, 3)),
             (1, 2, 0, 1)
         );
-        set(&mut bits, 1, ListStatus::Valid);
+        assert!(set(&mut bits, 1, ListStatus::Valid));
         assert_eq!(get(&bits, 1), 0);
-        set(&mut bits, ENTRIES - 1, ListStatus::Suspended);
+        assert!(set(&mut bits, ENTRIES - 1, ListStatus::Suspended));
         assert_eq!(get(&bits, ENTRIES - 1), 2);
-        set(&mut bits, ENTRIES, ListStatus::Suspended);
-        assert_eq!(bits.len(), BYTES, "out of range is ignored");
+        assert!(
+            !set(&mut bits, ENTRIES, ListStatus::Suspended),
+            "out of range is refused"
+        );
+        assert_eq!(bits.len(), BYTES);
     }
 
     #[test]
     fn the_published_form_round_trips_and_is_small() {
         let mut bits = empty();
-        set(&mut bits, 4242, ListStatus::Revoked);
+        assert!(set(&mut bits, 4242, ListStatus::Revoked));
         let lst = encode(&bits);
         assert!(lst.len() < 1_000, "a sparse list compresses: {}", lst.len());
         assert_eq!(decode(&lst), Ok(bits));

@@ -144,9 +144,12 @@ pub enum CredentialError {
     /// The signature does not verify.
     #[error("the credential's signature is invalid")]
     BadSignature,
-    /// Outside its validity.
-    #[error("the credential is not valid at this time")]
+    /// Past its validity.
+    #[error("the credential has expired")]
     OutsideValidity,
+    /// Before its validity.
+    #[error("the credential is not valid yet")]
+    NotYetValid,
 }
 
 /// A verified credential: its claims and the disclosed holder name.
@@ -176,6 +179,8 @@ pub fn verify(
         || header.typ.as_deref() != Some(TYP)
         || header.jwk.is_some()
         || header.jku.is_some()
+        || header.x5u.is_some()
+        || header.x5c.is_some()
     {
         return Err(CredentialError::Malformed);
     }
@@ -204,7 +209,10 @@ pub fn verify(
         return Err(CredentialError::UnknownKey);
     }
     let now = now.timestamp();
-    if now < claims.nbf || now >= claims.exp {
+    if now < claims.nbf {
+        return Err(CredentialError::NotYetValid);
+    }
+    if now >= claims.exp {
         return Err(CredentialError::OutsideValidity);
     }
     let holder_name = parts

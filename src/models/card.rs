@@ -168,16 +168,6 @@ pub fn valid_until(from: NaiveDate, years: i32) -> NaiveDate {
     anniversary.pred_opt().unwrap_or(from)
 }
 
-/// A card by id, whoever holds it (for the approval that supersedes it).
-pub async fn find_by_id(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<Card>> {
-    cards::table
-        .find(id)
-        .select(Card::as_select())
-        .first(conn)
-        .await
-        .optional()
-}
-
 /// A card visible to `viewer`: its holder, or an official of its issuer.
 pub async fn find_visible(
     conn: &mut AsyncPgConnection,

@@ -51,19 +51,26 @@ pub async fn insert_active(
         .await
 }
 
-/// Retires the issuer's active key (before a new one is stored).
+/// Retires the issuer's active key (before a new one is stored); a compromised key is marked
+/// so and leaves the trust list at once.
 pub async fn retire_active(
     conn: &mut AsyncPgConnection,
     issuer: &str,
+    compromised: bool,
     now: DateTime<Utc>,
 ) -> QueryResult<usize> {
+    let status = if compromised {
+        "compromised"
+    } else {
+        "retired"
+    };
     diesel::update(
         issuer_keys::table
             .filter(issuer_keys::issuer.eq(issuer))
             .filter(issuer_keys::status.eq("active")),
     )
     .set((
-        issuer_keys::status.eq("retired"),
+        issuer_keys::status.eq(status),
         issuer_keys::retired_at.eq(now),
     ))
     .execute(conn)
@@ -114,7 +121,9 @@ pub async fn published(
                 .iter()
                 .find(|(kid, _)| kid.as_deref() == Some(key.kid.as_str()))
                 .and_then(|(_, d)| *d);
-            let keep = key.status == "active" || last.is_some_and(|d| d >= today);
+            // A compromised key is withdrawn at once, whatever it signed.
+            let keep = key.status == "active"
+                || (key.status == "retired" && last.is_some_and(|d| d >= today));
             keep.then_some((key, last))
         })
         .collect())
@@ -173,11 +182,11 @@ pub async fn set_status(
         .for_update()
         .first(conn)
         .await?;
-    status_list::set(
-        &mut bits,
-        usize::try_from(index).unwrap_or(usize::MAX),
-        status,
-    );
+    let index = usize::try_from(index).unwrap_or(usize::MAX);
+    if !status_list::set(&mut bits, index, status) {
+        let message = format!("status index {index} is outside the list");
+        return Err(diesel::result::Error::QueryBuilderError(message.into()));
+    }
     diesel::update(status_lists::table.find(issuer))
         .set((
             status_lists::bits.eq(bits),
@@ -188,30 +197,46 @@ pub async fn set_status(
         .map(|_| ())
 }
 
-/// Rotates an issuer's key in one transaction: retires the active key, stores a new one and
-/// audits it. Returns (new kid, retired kid).
+/// Rotates an issuer's key in one transaction: retires (or, after a compromise, withdraws) the
+/// active key under its row lock, stores a new one and audits it. Returns (new kid, old kid);
+/// `None` when a concurrent rotation won.
 pub async fn rotate(
     conn: &mut AsyncPgConnection,
     issuer: &str,
     cipher: &crate::crypto::pii::PiiCipher,
+    compromised: bool,
     actor: crate::audit::Actor,
     now: DateTime<Utc>,
-) -> anyhow::Result<(String, Option<String>)> {
+) -> anyhow::Result<Option<(String, Option<String>)>> {
     use diesel_async::AsyncConnection;
     let new = crate::credentials::keys::generate(issuer, crate::clock::china_date(now), cipher)?;
-    let old = active(conn, issuer).await?.map(|k| k.kid);
-    let event = crate::audit::AuditEvent {
-        actor,
-        action: "issuer.key_rotated",
-        entity_type: "issuer",
-        entity_id: Some(issuer.to_owned()),
-        detail: serde_json::json!({ "kid": new.kid, "retired": old }),
-    };
-    conn.transaction(async |c| {
-        retire_active(c, issuer, now).await?;
-        insert_active(c, issuer, &new, cipher.key_id(), now).await?;
-        crate::audit::record(c, &event).await
-    })
-    .await?;
-    Ok((new.kid, old))
+    let rotated = conn
+        .transaction(async |c| {
+            let old: Option<String> = issuer_keys::table
+                .filter(issuer_keys::issuer.eq(issuer))
+                .filter(issuer_keys::status.eq("active"))
+                .select(issuer_keys::kid)
+                .for_update()
+                .first(c)
+                .await
+                .optional()?;
+            retire_active(c, issuer, compromised, now).await?;
+            if insert_active(c, issuer, &new, cipher.key_id(), now).await? != 1 {
+                return Err(diesel::result::Error::RollbackTransaction);
+            }
+            let event = crate::audit::AuditEvent {
+                actor,
+                action: "issuer.key_rotated",
+                entity_type: "issuer",
+                entity_id: Some(issuer.to_owned()),
+                detail: serde_json::json!({ "kid": new.kid, "old": old, "compromised": compromised }),
+            };
+            crate::audit::record(c, &event).await?;
+            Ok(Some((new.kid.clone(), old)))
+        })
+        .await;
+    match rotated {
+        Err(diesel::result::Error::RollbackTransaction) => Ok(None),
+        other => Ok(other?),
+    }
 }

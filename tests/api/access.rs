@@ -106,6 +106,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     row("get", "/api/v1/trust-list", PUBLIC_GET),
     row("get", "/api/v1/trust-list.jws", PUBLIC_GET),
     row("get", "/api/v1/status-lists/{issuer}", PUBLIC_GET),
+    row("get", "/api/v1/status-lists/{issuer}.jws", PUBLIC_GET),
     row("get", "/api/v1/cards", TALENT_AND_OFFICIALS),
     // The card rows use talent B's card.
     row(

@@ -473,22 +473,29 @@ async fn the_qr_code_reads_back_exactly_as_the_credential() {
 }
 
 #[tokio::test]
-async fn the_offline_verifier_checks_signature_status_and_the_age_of_its_material() {
-    use talentcard::credentials::offline;
+async fn the_offline_verifier_checks_signatures_status_and_the_age_of_its_material() {
+    use talentcard::credentials::{offline, signed};
     let app = spawn_app().await;
     let official = app.staff("xa@example.cn", "official", Some("XA")).await;
     let issued = issue_card(&app, &official, 7).await;
     let token = credential(&app, &issued).await;
-    let trust = app.get("/api/v1/trust-list").await.text().await.unwrap();
+    let platform =
+        talentcard::state::PlatformKey::from_settings(&crate::helpers::test_settings()).unwrap();
+    let trust = app
+        .get("/api/v1/trust-list.jws")
+        .await
+        .text()
+        .await
+        .unwrap();
     let status = app
-        .get("/api/v1/status-lists/XA")
+        .get("/api/v1/status-lists/XA.jws")
         .await
         .text()
         .await
         .unwrap();
     let now = app.clock.now();
     let day = chrono::Duration::days(1);
-    let verdict = offline::verify(&trust, &[&status], &token, now, day).unwrap();
+    let verdict = offline::verify(&platform.x, &trust, &[&status], &token, now, day).unwrap();
     assert!(verdict.valid, "{verdict:?}");
     assert_eq!(
         verdict.card_number.as_deref(),
@@ -497,6 +504,7 @@ async fn the_offline_verifier_checks_signature_status_and_the_age_of_its_materia
     assert_eq!(verdict.holder_name.as_deref(), Some("测试 Talent"));
 
     let stale = offline::verify(
+        &platform.x,
         &trust,
         &[&status],
         &token,
@@ -506,15 +514,68 @@ async fn the_offline_verifier_checks_signature_status_and_the_age_of_its_materia
     assert_eq!(stale, Err(offline::MaterialError::Stale("the trust list")));
     let forged = token.replacen('.', ".x", 1);
     assert_eq!(
-        offline::verify(&trust, &[&status], &forged, now, day)
+        offline::verify(&platform.x, &trust, &[&status], &forged, now, day)
             .unwrap()
             .status,
         "untrusted"
     );
     assert!(matches!(
-        offline::verify(&trust, &[], &token, now, day),
+        offline::verify(&platform.x, &trust, &[], &token, now, day),
         Err(offline::MaterialError::MissingStatusList(_))
     ));
+    // Unsigned or otherwise-signed material is not believed.
+    let plain = app.get("/api/v1/trust-list").await.text().await.unwrap();
+    assert_eq!(
+        offline::verify(&platform.x, &plain, &[&status], &token, now, day),
+        Err(offline::MaterialError::Unsigned("the trust list"))
+    );
+    let other = talentcard::state::PlatformKey::from_settings(&{
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+        talentcard::configuration::Settings::load_from(
+            &dir,
+            talentcard::configuration::Environment::Local,
+        )
+        .unwrap()
+    })
+    .unwrap();
+    assert!(offline::verify(&other.x, &trust, &[&status], &token, now, day).is_err());
+    // A signed list dated tomorrow, or with a truncated lst, is refused.
+    let mut future: Value = app
+        .get("/api/v1/status-lists/XA")
+        .await
+        .json()
+        .await
+        .unwrap();
+    future["issued_at"] = json!(now + day);
+    let future = signed::sign(
+        &future,
+        signed::STATUS_LIST_TYP,
+        &platform.kid,
+        &platform.der,
+    )
+    .unwrap();
+    assert_eq!(
+        offline::verify(&platform.x, &trust, &[&future], &token, now, day),
+        Err(offline::MaterialError::FromTheFuture("the status list"))
+    );
+    let mut short: Value = app
+        .get("/api/v1/status-lists/XA")
+        .await
+        .json()
+        .await
+        .unwrap();
+    short["lst"] = json!(status_list::encode(&[]));
+    let short = signed::sign(
+        &short,
+        signed::STATUS_LIST_TYP,
+        &platform.kid,
+        &platform.der,
+    )
+    .unwrap();
+    assert_eq!(
+        offline::verify(&platform.x, &trust, &[&short], &token, now, day),
+        Err(offline::MaterialError::Malformed("the status list"))
+    );
 
     let id = issued.card["id"].as_str().unwrap();
     app.post_json(
@@ -524,12 +585,12 @@ async fn the_offline_verifier_checks_signature_status_and_the_age_of_its_materia
     )
     .await;
     let status = app
-        .get("/api/v1/status-lists/XA")
+        .get("/api/v1/status-lists/XA.jws")
         .await
         .text()
         .await
         .unwrap();
-    let suspended = offline::verify(&trust, &[&status], &token, now, day).unwrap();
+    let suspended = offline::verify(&platform.x, &trust, &[&status], &token, now, day).unwrap();
     assert_eq!(
         (suspended.valid, suspended.status.as_str()),
         (false, "suspended")
@@ -537,12 +598,19 @@ async fn the_offline_verifier_checks_signature_status_and_the_age_of_its_materia
 
     // The same through the command line, as a partner would run it.
     let dir = tempfile::tempdir().unwrap();
-    let (trust_file, status_file) = (dir.path().join("trust.json"), dir.path().join("xa.json"));
+    let (key_file, trust_file, status_file) = (
+        dir.path().join("platform.jwk"),
+        dir.path().join("trust.jws"),
+        dir.path().join("xa.jws"),
+    );
+    std::fs::write(&key_file, platform.jwk().to_string()).unwrap();
     std::fs::write(&trust_file, &trust).unwrap();
     std::fs::write(&status_file, &status).unwrap();
     let run = |credential: &str| {
         Command::new(env!("CARGO_BIN_EXE_talentcard"))
             .arg("verify")
+            .arg("--platform-key")
+            .arg(&key_file)
             .arg("--trust-list")
             .arg(&trust_file)
             .arg("--status-list")
@@ -563,7 +631,7 @@ async fn the_offline_verifier_checks_signature_status_and_the_age_of_its_materia
     .await;
     std::fs::write(
         &status_file,
-        app.get("/api/v1/status-lists/XA")
+        app.get("/api/v1/status-lists/XA.jws")
             .await
             .text()
             .await
@@ -575,6 +643,47 @@ async fn the_offline_verifier_checks_signature_status_and_the_age_of_its_materia
         Some(0),
         "valid again after resumption"
     );
+    std::fs::write(&trust_file, &plain).unwrap();
+    assert_eq!(
+        run(&token).status.code(),
+        Some(2),
+        "an unsigned trust list is refused"
+    );
+}
+
+#[tokio::test]
+async fn a_compromised_key_leaves_the_trust_list_at_once() {
+    let app = spawn_app().await;
+    let official = app.staff("xa@example.cn", "official", Some("XA")).await;
+    let admin = app.staff("root@example.cn", "admin", None).await;
+    let issued = issue_card(&app, &official, 8).await;
+    let before = credential(&app, &issued).await;
+    let rotated: Value = app
+        .post_json(
+            "/api/v1/admin/issuers/XA/keys/rotate?compromised=true",
+            &json!({}),
+            Some(&admin.access),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let keys = trust_keys(&app).await;
+    assert!(
+        keys.iter().all(|(kid, _, _)| *kid != kid_of(&before)),
+        "withdrawn at once"
+    );
+    assert!(
+        verify(&before, &keys, &app).is_err(),
+        "credentials under the compromised key stop verifying"
+    );
+    let after = credential(&app, &issued).await;
+    assert_eq!(
+        kid_of(&after),
+        rotated["kid"].as_str().unwrap(),
+        "the holder gets one under the new key"
+    );
+    assert!(verify(&after, &keys, &app).is_ok());
 }
 
 #[tokio::test]

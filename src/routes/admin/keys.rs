@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use crate::audit::Actor;
 use crate::auth::Admin;
-use crate::error::{ApiError, ProblemDetails};
+use crate::error::{ApiError, ErrorCode, ProblemDetails};
 use crate::models::{issuer_key, reference};
 use crate::state::AppState;
 
@@ -22,14 +22,23 @@ pub struct Rotated {
     pub retired: Option<String>,
 }
 
+/// How the old key leaves.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct RotateQuery {
+    /// `true` after a key compromise: the old key leaves the trust list at once (holders
+    /// re-fetch their credentials, which are signed with the active key).
+    pub compromised: Option<bool>,
+}
+
 /// Rotates an issuer's signing key.
 #[utoipa::path(
     tag = "administration",
-    params(("code" = String, Path, description = "Issuer code")),
+    params(("code" = String, Path, description = "Issuer code"), RotateQuery),
     security(("bearer" = [])),
     responses(
         (status = 200, body = Rotated),
         (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 #[post("/admin/issuers/{code}/keys/rotate")]
@@ -37,6 +46,7 @@ pub async fn rotate_key(
     admin: Admin,
     state: web::Data<AppState>,
     code: web::Path<String>,
+    query: web::Query<RotateQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let now = state.now();
     let mut conn = state.pool.get().await?;
@@ -48,9 +58,16 @@ pub async fn rotate_key(
         return Err(ApiError::not_found());
     }
     let actor = Actor::Account(admin.0.account_id);
-    let (kid, retired) = issuer_key::rotate(&mut conn, &code, &state.pii, actor, now)
+    let compromised = query.compromised.unwrap_or(false);
+    let (kid, retired) = issuer_key::rotate(&mut conn, &code, &state.pii, compromised, actor, now)
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Conflict,
+                "another rotation of this issuer's key won",
+            )
+        })?;
     Ok(HttpResponse::Ok().json(Rotated {
         issuer: code.into_inner(),
         kid,

@@ -70,11 +70,13 @@ pub async fn create_application(
         let holder = Viewer::Talent(talent.0.account_id);
         let replaceable = card::find_visible(&mut conn, card_id, &holder)
             .await?
-            .is_some_and(|c| c.scheme == body.scheme && c.status != "revoked");
+            .is_some_and(|c| {
+                c.scheme == body.scheme && c.issuer == body.issuer && c.status == "active"
+            });
         if !replaceable {
             return Err(ApiError::invalid_field(
                 "replaces_card",
-                "is not a card of yours in this scheme that is still in force",
+                "is not an active card of yours from this scheme and issuer",
             ));
         }
     }

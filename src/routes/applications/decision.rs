@@ -289,16 +289,21 @@ async fn supersede(
     new: &Card,
     official: &Official,
 ) -> Result<(), ApiError> {
-    let Some(previous) = card::find_by_id(conn, old).await? else {
-        return Ok(());
-    };
-    if previous.status == "revoked" {
-        return Ok(());
-    }
+    // Only the official's own issuer's cards, and only cards still in force.
+    let previous = card::find_visible(conn, old, &Viewer::Official(official.issuer.clone()))
+        .await?
+        .filter(|c| c.status == "active")
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Conflict,
+                "the card this application replaces is no longer active at this issuer",
+            )
+        })?;
     let now = new.issued_at;
-    let revoked =
-        card::set_status(conn, old, &previous.status, "revoked", "superseded", now).await?;
-    if let (Some(_), Some(index)) = (revoked, previous.status_index) {
+    let revoked = card::set_status(conn, old, &previous.status, "revoked", "superseded", now)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::Conflict, "the replaced card changed meanwhile"))?;
+    if let Some(index) = revoked.status_index {
         crate::models::issuer_key::set_status(
             conn,
             &previous.issuer,

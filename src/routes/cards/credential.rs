@@ -41,14 +41,15 @@ async fn holder_credential(
             "a revoked card has no credential",
         ));
     }
-    let (Some(kid), Some(index)) = (found.kid.clone(), found.status_index) else {
-        return Err(ApiError::internal(
-            "a card without a signing key or status index",
-        ));
+    let Some(index) = found.status_index else {
+        return Err(ApiError::internal("a card without a status index"));
     };
-    let key = issuer_key::find(&mut conn, &kid)
+    // Signed with the issuer's active key: after a rotation (or a compromise) holders get a
+    // credential under the new key, and a retired key signs nothing new.
+    let key = issuer_key::active(&mut conn, &found.issuer)
         .await?
-        .ok_or_else(|| ApiError::internal("missing issuer key"))?;
+        .ok_or_else(|| ApiError::internal("the issuer has no active key"))?;
+    let kid = key.kid.clone();
     let holder = account::find(&mut conn, found.holder_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
@@ -154,6 +155,23 @@ pub async fn get_qr_png(
         .body(png))
 }
 
+/// The inner drawing of a QR SVG, re-wrapped at the card face's QR position.
+fn nested_qr(svg: &str) -> String {
+    let view_box = svg
+        .split("viewBox=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or("0 0 100 100");
+    let inner = svg
+        .find("<svg")
+        .and_then(|start| svg[start..].find('>').map(|end| start + end + 1))
+        .and_then(|body| svg.rfind("</svg>").map(|close| &svg[body..close]))
+        .unwrap_or_default();
+    format!(
+        "<svg x=\"500\" y=\"60\" width=\"300\" height=\"300\" viewBox=\"{view_box}\">{inner}</svg>"
+    )
+}
+
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -179,11 +197,9 @@ pub async fn get_card_svg(
 ) -> Result<HttpResponse, ApiError> {
     let (found, credential, holder) = holder_credential(&state, talent.0.account_id, *id).await?;
     let qr = qr::svg(&qr_of(&credential)?);
-    // The QR's own SVG document nests inside the card face.
-    let qr = qr
-        .split_once("<svg")
-        .map(|(_, rest)| format!("<svg x=\"500\" y=\"60\" width=\"300\" height=\"300\"{rest}"))
-        .unwrap_or_default();
+    // The QR's drawing nests inside the card face in an <svg> element of our own, keeping its
+    // viewBox, so no attribute appears twice and the face stays one well-formed document.
+    let qr = nested_qr(&qr);
     let face = format!(
         r##"<svg xmlns="http://www.w3.org/2000/svg" width="856" height="540" viewBox="0 0 856 540">
 <rect width="856" height="540" rx="32" fill="#f7f3e8" stroke="#8a1c1c" stroke-width="6"/>

@@ -14,7 +14,19 @@ mod trust_list;
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(trust_list::get_trust_list)
         .service(trust_list::get_signed_trust_list)
+        .service(status_list::get_signed_status_list)
         .service(status_list::get_status_list);
+}
+
+/// Marks a successful answer as a compact JWS.
+fn as_jwt(mut response: HttpResponse) -> HttpResponse {
+    if response.status().is_success() {
+        response.headers_mut().insert(
+            actix_web::http::header::CONTENT_TYPE,
+            actix_web::http::header::HeaderValue::from_static("application/jwt"),
+        );
+    }
+    response
 }
 
 /// The issue time of published material: now, rounded down to the cache window, so the body

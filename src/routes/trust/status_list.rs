@@ -6,6 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{cacheable, issued_at};
+use crate::credentials::signed;
 use crate::credentials::status_list;
 use crate::error::{ApiError, ProblemDetails};
 use crate::models::issuer_key;
@@ -29,6 +30,21 @@ pub struct StatusListView {
     pub issued_at: DateTime<Utc>,
 }
 
+async fn build(state: &AppState, issuer: String) -> Result<StatusListView, ApiError> {
+    let mut conn = state.pool.get().await?;
+    let (bits, _changed) = issuer_key::status_list(&mut conn, &issuer)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    drop(conn);
+    Ok(StatusListView {
+        issuer,
+        bits: 2,
+        lst: status_list::encode(&bits),
+        ttl: TTL_SECS,
+        issued_at: issued_at(state.now(), TTL_SECS),
+    })
+}
+
 /// The issuer's status list. Cacheable (ETag).
 #[utoipa::path(
     tag = "trust",
@@ -45,18 +61,31 @@ pub async fn get_status_list(
     state: web::Data<AppState>,
     issuer: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut conn = state.pool.get().await?;
-    let (bits, _changed) = issuer_key::status_list(&mut conn, &issuer)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    drop(conn);
-    let view = StatusListView {
-        issuer: issuer.into_inner(),
-        bits: 2,
-        lst: status_list::encode(&bits),
-        ttl: TTL_SECS,
-        issued_at: issued_at(state.now(), TTL_SECS),
-    };
+    let view = build(&state, issuer.into_inner()).await?;
     let body = serde_json::to_vec(&view).map_err(ApiError::internal)?;
     Ok(cacheable(&req, body, TTL_SECS))
+}
+
+/// The same status list signed by the platform key (`typ: statuslist+jwt`), for offline
+/// verifiers. Cacheable (ETag).
+#[utoipa::path(
+    tag = "trust",
+    params(("issuer" = String, Path, description = "Issuer code")),
+    responses(
+        (status = 200, description = "Compact JWS", content_type = "application/jwt"),
+        (status = 304, description = "Not modified"),
+        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
+    )
+)]
+#[get("/status-lists/{issuer}.jws")]
+pub async fn get_signed_status_list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    issuer: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let view = build(&state, issuer.into_inner()).await?;
+    let platform = &state.platform_key;
+    let jws = signed::sign(&view, signed::STATUS_LIST_TYP, &platform.kid, &platform.der)
+        .map_err(ApiError::internal)?;
+    Ok(super::as_jwt(cacheable(&req, jws.into_bytes(), TTL_SECS)))
 }

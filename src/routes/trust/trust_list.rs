@@ -9,6 +9,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use super::{cacheable, issued_at};
+use crate::credentials::signed;
 use crate::error::ApiError;
 use crate::models::{issuer_key, reference};
 use crate::state::AppState;
@@ -29,6 +30,8 @@ pub struct TrustedKey {
     pub not_before: DateTime<Utc>,
     /// For retired keys: the last day a card it signed is valid.
     pub not_after: Option<NaiveDate>,
+    /// For retired keys: when it stopped signing (credentials it signed are dated before).
+    pub retired_at: Option<DateTime<Utc>>,
 }
 
 /// An issuer with its keys.
@@ -76,6 +79,7 @@ async fn build(state: &AppState) -> Result<TrustList, ApiError> {
                         status: k.status.clone(),
                         not_before: k.created_at,
                         not_after: if k.status == "retired" { *last } else { None },
+                        retired_at: k.retired_at,
                     })
                     .collect(),
                 code: issuer.code,
@@ -110,17 +114,8 @@ pub async fn get_signed_trust_list(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let list = build(&state).await?;
-    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
-    header.kid = Some(state.platform_key.kid.clone());
-    header.typ = Some("tl+jwt".to_owned());
-    let key = jsonwebtoken::EncodingKey::from_ed_der(&state.platform_key.der);
-    let jws = jsonwebtoken::encode(&header, &list, &key).map_err(ApiError::internal)?;
-    let mut response = cacheable(&req, jws.into_bytes(), 300);
-    if response.status().is_success() {
-        response.headers_mut().insert(
-            actix_web::http::header::CONTENT_TYPE,
-            actix_web::http::header::HeaderValue::from_static("application/jwt"),
-        );
-    }
-    Ok(response)
+    let platform = &state.platform_key;
+    let jws = signed::sign(&list, signed::TRUST_LIST_TYP, &platform.kid, &platform.der)
+        .map_err(ApiError::internal)?;
+    Ok(super::as_jwt(cacheable(&req, jws.into_bytes(), 300)))
 }
