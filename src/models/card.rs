@@ -183,14 +183,18 @@ pub async fn find_visible(
     query.select(Card::as_select()).first(conn).await.optional()
 }
 
-/// Cards visible to `viewer`, newest first.
+/// Cards visible to `viewer` with their holders' names, newest first.
 pub async fn list_visible(
     conn: &mut AsyncPgConnection,
     viewer: &crate::models::application::Viewer,
     limit: i64,
-) -> QueryResult<Vec<Card>> {
+) -> QueryResult<Vec<(Card, String)>> {
+    use crate::db::schema::accounts;
     use crate::models::application::Viewer;
-    let query = cards::table.into_boxed();
+    // One query with the holders' names, not one more per card.
+    let query = cards::table
+        .inner_join(accounts::table.on(accounts::id.eq(cards::holder_id)))
+        .into_boxed();
     let query = match viewer {
         Viewer::Talent(holder) => query.filter(cards::holder_id.eq(*holder)),
         Viewer::Official(issuer) => query.filter(cards::issuer.eq(issuer.clone())),
@@ -198,7 +202,7 @@ pub async fn list_visible(
     query
         .order(cards::issued_at.desc())
         .limit(limit)
-        .select(Card::as_select())
+        .select((Card::as_select(), accounts::full_name))
         .load(conn)
         .await
 }

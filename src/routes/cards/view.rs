@@ -27,14 +27,11 @@ pub async fn list_cards(
     let viewer = viewer(&user)?;
     let today = state.today();
     let mut conn = state.pool.get().await?;
-    let mut views = Vec::new();
-    for found in card::list_visible(&mut conn, &viewer, 200).await? {
-        let name = account::find(&mut conn, found.holder_id)
-            .await?
-            .map(|a| a.full_name)
-            .unwrap_or_default();
-        views.push(CardView::new(found, name, today));
-    }
+    let views: Vec<CardView> = card::list_visible(&mut conn, &viewer, 200)
+        .await?
+        .into_iter()
+        .map(|(found, name)| CardView::new(found, name, today))
+        .collect();
     Ok(HttpResponse::Ok().json(views))
 }
 
