@@ -93,6 +93,8 @@ pub struct Settings {
     pub log: LogSettings,
     /// Token and session lifetimes.
     pub auth: AuthSettings,
+    /// Partner agencies' limits.
+    pub partners: PartnerSettings,
     /// Keys and secrets; never printed.
     #[serde(default)]
     pub secrets: RawSecrets,
@@ -207,6 +209,13 @@ pub struct AuthSettings {
     pub session_absolute_days: i64,
     /// The id recorded with personal data sealed under the current key.
     pub pii_key_id: String,
+}
+
+/// Partner agencies' limits.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PartnerSettings {
+    /// Verifications one agency may make per minute.
+    pub verifications_per_minute: i64,
 }
 
 /// Logging settings.

@@ -39,6 +39,8 @@ pub enum ErrorCode {
     InvalidTransition,
     /// 409: the entitlement's quota is used up.
     QuotaExhausted,
+    /// 422: the card is not active, or not recognised where it is presented.
+    CardNotValid,
     /// 413: the body is larger than allowed.
     PayloadTooLarge,
     /// 415: the body is not of a type this endpoint reads.
@@ -56,7 +58,7 @@ impl ErrorCode {
     pub fn status(self) -> StatusCode {
         use ErrorCode::*;
         match self {
-            ValidationFailed => StatusCode::UNPROCESSABLE_ENTITY,
+            ValidationFailed | CardNotValid => StatusCode::UNPROCESSABLE_ENTITY,
             MalformedRequest => StatusCode::BAD_REQUEST,
             Unauthorized | InvalidCredentials | MfaRequired => StatusCode::UNAUTHORIZED,
             Forbidden => StatusCode::FORBIDDEN,
@@ -87,6 +89,7 @@ impl ErrorCode {
             EmailTaken => "email_taken",
             InvalidTransition => "invalid_transition",
             QuotaExhausted => "quota_exhausted",
+            CardNotValid => "card_not_valid",
             PayloadTooLarge => "payload_too_large",
             UnsupportedMediaType => "unsupported_media_type",
             RateLimited => "rate_limited",

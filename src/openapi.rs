@@ -24,6 +24,7 @@ use crate::error::{ErrorCode, FieldError, ProblemDetails};
         (name = "schemes", description = "Card schemes, tiers, eligibility rules and the eligibility check"),
         (name = "applications", description = "Applications, evidence, the review queue and decisions"),
         (name = "cards", description = "Cards, their credentials and lifecycle"),
+        (name = "partners", description = "Recognition, entitlements, verification and redemptions"),
         (name = "trust", description = "Public trust material: trust list and status lists"),
         (name = "accounts", description = "Registration, login, tokens, MFA, the caller's profile"),
         (name = "administration", description = "Officials, agencies, clients, accounts, audit"),

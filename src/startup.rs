@@ -83,6 +83,13 @@ pub async fn prepare_database(settings: &Settings) -> anyhow::Result<()> {
     let mut conn = AsyncPgConnection::establish(settings.database.url()).await?;
     reference::load(&settings.reference_dir(), &mut conn).await?;
     reference::schemes::load(&settings.application.schemes_dir, &mut conn).await?;
+    // recognitions.toml and entitlements.toml sit beside the schemes directory, in config/.
+    let config_dir = settings
+        .application
+        .schemes_dir
+        .parent()
+        .unwrap_or(&settings.config_dir);
+    reference::policies::load(config_dir, &mut conn).await?;
     Ok(())
 }
 

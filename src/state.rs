@@ -31,6 +31,8 @@ pub struct AppState {
     pub passwords: Arc<PasswordPolicy>,
     /// Session lifetimes and the like.
     pub auth: AuthSettings,
+    /// Partner agencies' limits.
+    pub partners: crate::configuration::PartnerSettings,
     /// Working days, for review deadlines.
     pub calendar: Calendar,
     /// Parsed eligibility rules, by scheme and version.
@@ -63,6 +65,7 @@ impl AppState {
             passwords: Arc::new(PasswordPolicy::load(&settings.config_dir).await?),
             auth,
             rules: RuleCache::default(),
+            partners: settings.partners.clone(),
             calendar: load_calendar(&settings.config_dir).await?,
             platform_key: PlatformKey::new(&secrets)?,
             public_base_url: settings

@@ -187,6 +187,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    policy_documents (kind, version) {
+        kind -> Text,
+        version -> Int4,
+        effective_from -> Date,
+        document -> Jsonb,
+        published_at -> Timestamptz,
+        published_by -> Text,
+    }
+}
+
+diesel::table! {
     profiles (account_id) {
         account_id -> Uuid,
         id_type -> Text,
@@ -198,6 +209,18 @@ diesel::table! {
         phone_masked -> Nullable<Text>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    redemptions (id) {
+        id -> Uuid,
+        card_id -> Uuid,
+        agency_id -> Uuid,
+        district -> Text,
+        service -> Text,
+        period_key -> Text,
+        redeemed_at -> Timestamptz,
     }
 }
 
@@ -286,7 +309,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    verifications (id) {
+        id -> Uuid,
+        card_id -> Nullable<Uuid>,
+        agency_id -> Uuid,
+        district -> Text,
+        method -> Text,
+        valid -> Bool,
+        status -> Text,
+        local_tier -> Nullable<Text>,
+        verified_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(accounts -> issuers (issuer));
+diesel::joinable!(redemptions -> cards (card_id));
+diesel::joinable!(verifications -> agencies (agency_id));
 diesel::joinable!(application_documents -> applications (application_id));
 diesel::joinable!(applications -> accounts (talent_id));
 diesel::joinable!(cards -> applications (application_id));
@@ -320,7 +359,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     issuer_keys,
     issuers,
     login_throttles,
+    policy_documents,
     profiles,
+    redemptions,
     refresh_tokens,
     regions,
     rule_sets,
@@ -330,4 +371,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     service_categories,
     sessions,
     status_lists,
+    verifications,
 );

@@ -8,5 +8,6 @@ pub mod eligibility;
 pub mod email;
 pub mod id_document;
 pub mod password;
+pub mod recognition;
 pub mod throttle;
 pub mod working_days;

@@ -168,6 +168,33 @@ pub fn valid_until(from: NaiveDate, years: i32) -> NaiveDate {
     anniversary.pred_opt().unwrap_or(from)
 }
 
+/// A card by its number (what agencies present).
+pub async fn find_by_number(
+    conn: &mut AsyncPgConnection,
+    number: &str,
+) -> QueryResult<Option<Card>> {
+    cards::table
+        .filter(cards::number.eq(number))
+        .select(Card::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// A card by its number, locked for a redemption so concurrent ones queue up.
+pub async fn lock_by_number(
+    conn: &mut AsyncPgConnection,
+    number: &str,
+) -> QueryResult<Option<Card>> {
+    cards::table
+        .filter(cards::number.eq(number))
+        .select(Card::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// A card visible to `viewer`: its holder, or an official of its issuer.
 pub async fn find_visible(
     conn: &mut AsyncPgConnection,

@@ -8,6 +8,7 @@ pub mod card;
 pub mod document;
 pub mod idempotency;
 pub mod issuer_key;
+pub mod policy;
 pub mod profile;
 pub mod reference;
 pub mod scheme;

@@ -4,6 +4,7 @@
 //! Rows are inserted when missing and never overwritten: the files seed a new database, and
 //! administrators' later changes survive a restart.
 
+pub mod policies;
 pub mod schemes;
 
 use std::path::Path;

@@ -10,6 +10,7 @@ pub mod cards;
 pub mod health;
 pub mod me;
 pub mod pagination;
+pub mod partners;
 pub mod reference;
 pub mod schemes;
 pub mod trust;
@@ -25,6 +26,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .configure(applications::configure)
                 .configure(cards::configure)
                 .configure(trust::configure)
+                .configure(partners::configure)
                 .configure(auth::configure)
                 .configure(me::configure)
                 .configure(admin::configure),

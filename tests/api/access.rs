@@ -103,6 +103,29 @@ pub const ENDPOINTS: &[Endpoint] = &[
         "/api/v1/applications/{id}/documents",
         [401, 201, 404, 403, 403, 403, 403],
     ),
+    row("get", "/api/v1/recognitions", PUBLIC_GET),
+    row("get", "/api/v1/entitlements", PUBLIC_GET),
+    // An unknown (well-formed) card: the agency gets an answer, everyone else a refusal.
+    row(
+        "post",
+        "/api/v1/verifications",
+        [401, 403, 403, 403, 403, 200, 403],
+    ),
+    row(
+        "post",
+        "/api/v1/redemptions",
+        [401, 403, 403, 403, 403, 422, 403],
+    ),
+    row(
+        "get",
+        "/api/v1/cards/{id}/entitlements",
+        [401, 404, 200, 403, 403, 403, 403],
+    ),
+    row(
+        "get",
+        "/api/v1/cards/{id}/verifications",
+        [401, 404, 200, 403, 403, 403, 403],
+    ),
     row("get", "/api/v1/trust-list", PUBLIC_GET),
     row("get", "/api/v1/trust-list.jws", PUBLIC_GET),
     row("get", "/api/v1/status-lists/{issuer}", PUBLIC_GET),
@@ -235,6 +258,12 @@ fn body(template: &str, role: usize, tokens: &[Option<String>]) -> Option<Value>
         "/api/v1/applications/{id}" => json!({ "facts": crate::schemes::doctorate(41) }),
         "/api/v1/applications/{id}/decision" => {
             json!({ "decision": "request_supplement", "comment": "more please" })
+        }
+        "/api/v1/verifications" => {
+            json!({ "card_number": talentcard::domain::card_number::format("TZ", 2026, 424_242) })
+        }
+        "/api/v1/redemptions" => {
+            json!({ "card_number": talentcard::domain::card_number::format("TZ", 2026, 424_242), "service": "tourism_pass" })
         }
         "/api/v1/cards/{id}/suspend" => json!({ "reason_code": "under_investigation" }),
         "/api/v1/cards/{id}/resume" => json!({}),

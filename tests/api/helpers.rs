@@ -266,6 +266,9 @@ fn content_hash() -> String {
     for dir in ["migrations", "config/reference", "config/schemes"] {
         hash_dir(&manifest_dir().join(dir), &mut hasher);
     }
+    for file in ["config/recognitions.toml", "config/entitlements.toml"] {
+        hasher.update(std::fs::read(manifest_dir().join(file)).expect("read file"));
+    }
     hex::encode(hasher.finalize())
 }
 

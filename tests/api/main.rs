@@ -25,6 +25,7 @@ mod mfa;
 mod migrations;
 mod openapi;
 mod outage;
+mod partners;
 mod profile;
 mod reference;
 mod schemes;

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::models::card::Card;
 
 mod credential;
+mod holder;
 mod lifecycle;
 mod view;
 
@@ -21,6 +22,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(credential::get_qr_svg)
         .service(credential::get_qr_png)
         .service(credential::get_card_svg)
+        .service(holder::get_entitlements)
+        .service(holder::get_verifications)
         .service(lifecycle::suspend_card)
         .service(lifecycle::resume_card)
         .service(lifecycle::revoke_card);

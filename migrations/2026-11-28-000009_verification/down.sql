@@ -1,0 +1,4 @@
+DROP TABLE redemptions;
+DROP TABLE verifications;
+DROP TABLE policy_documents;
+DROP FUNCTION policy_documents_refuse_change();

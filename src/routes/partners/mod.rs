@@ -1,0 +1,16 @@
+//! Partner agencies: the recognition and entitlement rules in force, verification and
+//! redemptions.
+
+use utoipa_actix_web::service_config::ServiceConfig;
+
+mod policies;
+mod redeem;
+mod verify;
+
+/// Registers the partner routes.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(policies::get_recognitions)
+        .service(policies::get_entitlements)
+        .service(verify::verify_card)
+        .service(redeem::redeem);
+}

@@ -1,0 +1,395 @@
+//! Partner verification: recognition across districts, minimal disclosure, quotas under
+//! concurrency, idempotent redemptions, refusals and the holder's log.
+
+use chrono::Duration;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, problem, spawn_app, spawn_app_with};
+use crate::users::TestUser;
+
+/// A TWL card issued by LF (tier A) and an agency per district; returns the card number.
+async fn twl_card(app: &TestApp, n: u32) -> (TestUser, String) {
+    let lf = app
+        .staff(&format!("lf{n}@example.cn"), "official", Some("LF"))
+        .await;
+    let talent = app.talent(&format!("twl{n}@example.cn")).await;
+    app.put_profile(&talent, 300 + n).await;
+    let mut facts = crate::schemes::doctorate(40);
+    facts["employer"]["district"] = json!("langfang");
+    let body = json!({ "scheme": "TWL", "issuer": "LF", "facts": facts });
+    let created: Value = app
+        .send("POST", "/api/v1/applications", &talent.access, Some(&body))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap().to_owned();
+    app.send(
+        "POST",
+        &format!("/api/v1/applications/{id}/submit"),
+        &talent.access,
+        None,
+    )
+    .await;
+    let decided: Value = app
+        .decide(&lf, &id, json!({ "decision": "approve", "tier": "A", "comment": "provincial programme verified" }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    (
+        talent,
+        decided["card"]["number"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn verify(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
+    app.post_json("/api/v1/verifications", &body, Some(token))
+        .await
+}
+
+#[tokio::test]
+async fn recognition_across_districts_with_minimal_disclosure() {
+    let app = spawn_app().await;
+    let admin = app.staff("root@example.cn", "admin", None).await;
+    let (talent, number) = twl_card(&app, 1).await;
+    for (district, expected) in [
+        ("tongzhou", json!("A")),
+        ("wuqing", json!("A")),
+        ("langfang", json!("A")),
+        ("tangshan", Value::Null),
+    ] {
+        let (_, _, _, token) = app
+            .agency(
+                &admin,
+                district,
+                &["annual_health_check", "medical_green_channel"],
+            )
+            .await;
+        let response = verify(&app, &token, json!({ "card_number": number })).await;
+        assert_eq!(response.status().as_u16(), 200);
+        let text = response.text().await.unwrap();
+        let answer: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(answer["valid"], true, "{district}");
+        assert_eq!(answer["local_tier"], expected, "{district}");
+        assert_eq!(
+            answer["card"]["holder_name_masked"], "测*******t",
+            "{district}"
+        );
+        let services: Vec<&str> = answer["entitlements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["service"].as_str().unwrap())
+            .collect();
+        if expected.is_null() {
+            assert!(services.is_empty());
+        } else {
+            assert_eq!(
+                services.len(),
+                2,
+                "only the agency's own services: {services:?}"
+            );
+        }
+        for secret in [
+            "测试 Talent",
+            "11010519850101",
+            "300000",
+            "40000",
+            "doctorate",
+            "雄安科技",
+            "91130600MA0D123455",
+        ] {
+            assert!(
+                !text.contains(secret),
+                "{district} answer leaks {secret}: {text}"
+            );
+        }
+    }
+    // A XIONGAN B card counts as B in Wuqing.
+    let xa = app.staff("xa@example.cn", "official", Some("XA")).await;
+    app.put_profile(&talent, 399).await;
+    let id = app.submitted(&talent, 40).await;
+    let xiongan: Value = app
+        .decide(&xa, &id, json!({ "decision": "approve", "tier": "B" }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let (_, _, _, wuqing) = app.agency(&admin, "wuqing", &["tourism_pass"]).await;
+    let answer: Value = verify(
+        &app,
+        &wuqing,
+        json!({ "card_number": xiongan["card"]["number"] }),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(answer["local_tier"], "B");
+    // By credential too.
+    let card_id = xiongan["card"]["id"].as_str().unwrap();
+    let credential: Value = app
+        .get_as(
+            &format!("/api/v1/cards/{card_id}/credential"),
+            &talent.access,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let by_credential: Value = verify(
+        &app,
+        &wuqing,
+        json!({ "credential": credential["credential"] }),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        (
+            by_credential["valid"].clone(),
+            by_credential["local_tier"].clone()
+        ),
+        (json!(true), json!("B"))
+    );
+
+    // The holder sees who checked, and where the card counts.
+    let log: Vec<Value> = app
+        .get_as(
+            &format!("/api/v1/cards/{card_id}/verifications"),
+            &talent.access,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(log.len(), 2);
+    assert_eq!(log[0]["district"], "wuqing");
+    let places: Vec<Value> = app
+        .get_as(
+            &format!("/api/v1/cards/{card_id}/entitlements"),
+            &talent.access,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let districts: Vec<&str> = places
+        .iter()
+        .map(|p| p["district"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        districts,
+        [
+            "baodi", "langfang", "tangshan", "tongzhou", "wuqing", "xiongan"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn unknown_malformed_and_invalid_cards() {
+    let app = spawn_app().await;
+    let admin = app.staff("root@example.cn", "admin", None).await;
+    let lf = app.staff("lf0@example.cn", "official", Some("LF")).await;
+    let (_, client_id, secret, token) = app
+        .agency(&admin, "langfang", &["annual_health_check"])
+        .await;
+    let unknown: Value = verify(
+        &app,
+        &token,
+        json!({ "card_number": talentcard::domain::card_number::format("LF", 2026, 999_999) }),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        (
+            unknown["valid"].clone(),
+            unknown["status"].clone(),
+            unknown["card"].clone()
+        ),
+        (json!(false), json!("unknown"), Value::Null)
+    );
+    problem(
+        verify(&app, &token, json!({ "card_number": "LF-2026-000001-0" })).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    problem(
+        verify(&app, &token, json!({ "credential": "garbage" })).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    problem(
+        verify(&app, &token, json!({})).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+
+    let (_, number) = twl_card(&app, 2).await;
+    let card: Value = app
+        .get_as("/api/v1/cards", &lf.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = card[0]["id"].as_str().unwrap();
+    let suspend = format!("/api/v1/cards/{id}/suspend");
+    app.post_json(
+        &suspend,
+        &json!({ "reason_code": "under_investigation" }),
+        Some(&lf.access),
+    )
+    .await;
+    let suspended: Value = verify(&app, &token, json!({ "card_number": number }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (suspended["valid"].clone(), suspended["status"].clone()),
+        (json!(false), json!("suspended"))
+    );
+    let redeem = json!({ "card_number": number, "service": "annual_health_check" });
+    problem(
+        app.post_json("/api/v1/redemptions", &redeem, Some(&token))
+            .await,
+        422,
+        "card_not_valid",
+    )
+    .await;
+    app.post_json(
+        &format!("/api/v1/cards/{id}/resume"),
+        &json!({}),
+        Some(&lf.access),
+    )
+    .await;
+    let later_years = Duration::days(6 * 366);
+    app.clock.advance(later_years);
+    let token = app
+        .client_token(&client_id, &secret)
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let expired: Value = verify(&app, &token, json!({ "card_number": number }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (expired["valid"].clone(), expired["status"].clone()),
+        (json!(false), json!("expired"))
+    );
+}
+
+#[tokio::test]
+async fn a_quota_of_one_is_used_once_under_concurrency_and_keys_replay() {
+    let app = spawn_app().await;
+    let admin = app.staff("root@example.cn", "admin", None).await;
+    let (_, number) = twl_card(&app, 3).await;
+    let (_, _, _, token) = app
+        .agency(
+            &admin,
+            "tongzhou",
+            &["annual_health_check", "medical_green_channel"],
+        )
+        .await;
+    let body = json!({ "card_number": number, "service": "annual_health_check" });
+    let attempts = (0..20).map(|_| app.post_json("/api/v1/redemptions", &body, Some(&token)));
+    let statuses: Vec<u16> = futures_util::future::join_all(attempts)
+        .await
+        .iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        19,
+        "{statuses:?}"
+    );
+
+    let keyed = |key: &str, body: &Value| {
+        app.client
+            .post(format!("{}/api/v1/redemptions", app.address))
+            .bearer_auth(&token)
+            .header("Idempotency-Key", key)
+            .json(body)
+            .send()
+    };
+    let unlimited = json!({ "card_number": number, "service": "medical_green_channel" });
+    let first = keyed("visit-1", &unlimited).await.unwrap();
+    assert_eq!(first.status().as_u16(), 201);
+    let first: Value = first.json().await.unwrap();
+    assert!(first["remaining"].is_null(), "unlimited");
+    let again = keyed("visit-1", &unlimited).await.unwrap();
+    assert_eq!(again.status().as_u16(), 201);
+    assert_eq!(
+        again.json::<Value>().await.unwrap()["id"],
+        first["id"],
+        "the first answer, nothing new written"
+    );
+    problem(
+        keyed("visit-1", &body).await.unwrap(),
+        422,
+        "validation_failed",
+    )
+    .await;
+    let mut conn = app.connect().await;
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let count: Count = diesel::sql_query("SELECT count(*) AS n FROM redemptions")
+        .get_result(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(count.n, 2, "one health check and one green-channel visit");
+
+    let not_offered = json!({ "card_number": number, "service": "talent_housing" });
+    problem(
+        app.post_json("/api/v1/redemptions", &not_offered, Some(&token))
+            .await,
+        403,
+        "forbidden",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn each_agency_is_rate_limited() {
+    let app = spawn_app_with(|s| s.partners.verifications_per_minute = 3).await;
+    let admin = app.staff("root@example.cn", "admin", None).await;
+    let (_, _, _, token) = app.agency(&admin, "tongzhou", &["tourism_pass"]).await;
+    let body = json!({ "card_number": talentcard::domain::card_number::format("TZ", 2026, 1) });
+    for _ in 0..3 {
+        assert_eq!(
+            verify(&app, &token, body.clone()).await.status().as_u16(),
+            200
+        );
+    }
+    let limited = verify(&app, &token, body.clone()).await;
+    assert!(limited.headers().contains_key("retry-after"));
+    problem(limited, 429, "rate_limited").await;
+    app.clock.advance(Duration::seconds(61));
+    assert_eq!(
+        verify(&app, &token, body).await.status().as_u16(),
+        200,
+        "a new minute"
+    );
+}
