@@ -183,6 +183,9 @@ pub const ENDPOINTS: &[Endpoint] = &[
         "/api/v1/applications/{id}/withdraw",
         [401, 200, 404, 403, 403, 403, 403],
     ),
+    // New policy versions last: they change what the rows above relied on.
+    row("put", "/api/v1/admin/recognitions", ADMIN_CREATES),
+    row("put", "/api/v1/admin/entitlements", ADMIN_CREATES),
     row("post", "/api/v1/auth/logout", PEOPLE_204),
 ];
 
@@ -268,6 +271,12 @@ fn body(template: &str, role: usize, tokens: &[Option<String>]) -> Option<Value>
         "/api/v1/cards/{id}/suspend" => json!({ "reason_code": "under_investigation" }),
         "/api/v1/cards/{id}/resume" => json!({}),
         "/api/v1/cards/{id}/revoke" => json!({ "reason_code": "holder_request" }),
+        "/api/v1/admin/recognitions" => {
+            json!({ "rules": [{ "scheme": "XIONGAN", "tier": "A", "district": "tongzhou", "local_tier": "A" }] })
+        }
+        "/api/v1/admin/entitlements" => {
+            json!({ "rules": [{ "local_tier": "A", "district": "tongzhou", "service": "tourism_pass", "period": "unlimited" }] })
+        }
         "/api/v1/auth/logout" => {
             json!({ "refresh_token": tokens.get(role).cloned().flatten().unwrap_or_default() })
         }

@@ -393,3 +393,98 @@ async fn each_agency_is_rate_limited() {
         "a new minute"
     );
 }
+
+#[tokio::test]
+async fn administrators_publish_new_recognition_and_entitlement_versions() {
+    let app = spawn_app().await;
+    let admin = app.staff("root@example.cn", "admin", None).await;
+    let (_, number) = twl_card(&app, 4).await;
+    let (_, _, _, tangshan) = app
+        .agency(&admin, "tangshan", &["annual_health_check"])
+        .await;
+    let before: Value = verify(&app, &tangshan, json!({ "card_number": number }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(before["local_tier"], Value::Null);
+
+    let put = |path: &str, body: Value| {
+        app.client
+            .put(format!("{}{path}", app.address))
+            .bearer_auth(&admin.access)
+            .json(&body)
+            .send()
+    };
+    let mut current: Value = app.get("/api/v1/recognitions").await.json().await.unwrap();
+    current["rules"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({ "scheme": "TWL", "tier": "A", "district": "tangshan", "local_tier": "B" }));
+    let published = put(
+        "/api/v1/admin/recognitions",
+        json!({ "rules": current["rules"] }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(published.status().as_u16(), 201);
+    assert_eq!(published.json::<Value>().await.unwrap()["version"], 2);
+    let after: Value = verify(&app, &tangshan, json!({ "card_number": number }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        after["local_tier"], "B",
+        "recognised in Tangshan as B from now on"
+    );
+    let trust: Value = app.get("/api/v1/trust-list").await.json().await.unwrap();
+    assert!(
+        trust["recognitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["district"] == "tangshan" && r["scheme"] == "TWL")
+    );
+
+    let bad = json!({ "rules": [
+        { "scheme": "TWL", "tier": "Z", "district": "tangshan", "local_tier": "B" },
+        { "scheme": "TWL", "tier": "A", "district": "atlantis", "local_tier": "B" }
+    ] });
+    let refused = problem(
+        put("/api/v1/admin/recognitions", bad).await.unwrap(),
+        422,
+        "validation_failed",
+    )
+    .await;
+    let fields: Vec<&str> = refused["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["rules[0].tier", "rules[1].district"]);
+    let bad = json!({ "rules": [{ "local_tier": "A", "district": "tangshan", "service": "free_lunch", "period": "year" }] });
+    let refused = problem(
+        put("/api/v1/admin/entitlements", bad).await.unwrap(),
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(refused["errors"][0]["field"], "rules[0].service");
+    let good = json!({ "rules": [{ "local_tier": "B", "district": "tangshan", "service": "annual_health_check", "quota": 2, "period": "year" }] });
+    assert_eq!(
+        put("/api/v1/admin/entitlements", good)
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        201
+    );
+    let answer: Value = verify(&app, &tangshan, json!({ "card_number": number }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["entitlements"][0]["quota"], 2);
+}

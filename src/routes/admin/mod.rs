@@ -9,6 +9,7 @@ mod audit_log;
 mod clients;
 mod keys;
 mod officials;
+mod policies;
 mod scheme_rules;
 
 /// Registers the routes under `/admin`.
@@ -21,5 +22,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(accounts::disable_account)
         .service(audit_log::list_audit)
         .service(scheme_rules::publish_rules)
-        .service(keys::rotate_key);
+        .service(keys::rotate_key)
+        .service(policies::publish_recognitions)
+        .service(policies::publish_entitlements);
 }

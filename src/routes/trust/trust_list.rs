@@ -10,8 +10,9 @@ use utoipa::ToSchema;
 
 use super::{cacheable, issued_at};
 use crate::credentials::signed;
+use crate::domain::recognition::RecognitionRule;
 use crate::error::ApiError;
-use crate::models::{issuer_key, reference};
+use crate::models::{issuer_key, policy, reference};
 use crate::state::AppState;
 
 /// A published key.
@@ -54,9 +55,8 @@ pub struct TrustList {
     pub issued_at: DateTime<Utc>,
     /// Issuers.
     pub issuers: Vec<TrustedIssuer>,
-    /// Mutual-recognition rules (published with partner verification).
-    #[schema(value_type = Vec<Object>)]
-    pub recognitions: Vec<serde_json::Value>,
+    /// The mutual-recognition rules in force, so offline verifiers know the local tier too.
+    pub recognitions: Vec<RecognitionRule>,
 }
 
 /// Assembles the trust list from the published keys.
@@ -64,6 +64,10 @@ async fn build(state: &AppState) -> Result<TrustList, ApiError> {
     let mut conn = state.pool.get().await?;
     let issuers = reference::list_issuers(&mut conn).await?;
     let keys = issuer_key::published(&mut conn, state.today()).await?;
+    let recognitions = policy::recognitions(&mut conn, state.today())
+        .await?
+        .map(|p| p.rules)
+        .unwrap_or_default();
     let list = TrustList {
         issued_at: issued_at(state.now(), 300),
         issuers: issuers
@@ -87,7 +91,7 @@ async fn build(state: &AppState) -> Result<TrustList, ApiError> {
                 district: issuer.district,
             })
             .collect(),
-        recognitions: Vec::new(),
+        recognitions,
     };
     Ok(list)
 }
