@@ -53,8 +53,14 @@ enum Command {
     /// Load bulk data for benchmarks (never in production).
     Seed {
         /// Talent, each with one application submitted to XIONGAN at XA.
-        #[arg(long, default_value_t = 100_000)]
+        #[arg(long, default_value_t = 0)]
         applications: usize,
+        /// Active XIONGAN B cards at XA (at most 131,072: one status list).
+        #[arg(long, default_value_t = 0)]
+        cards: usize,
+        /// Where `--cards` writes card-numbers.txt and credentials.txt.
+        #[arg(long, default_value = "target/seed")]
+        out: std::path::PathBuf,
     },
     /// Verify a card credential offline against a downloaded trust list and status lists;
     /// prints the verdict as JSON, exits 0 when valid, 1 when not, 2 when the material is bad.
@@ -157,12 +163,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit {
             command: AuditCommand::Verify,
         } => verify_audit(&settings).await,
-        Command::Seed { applications } => {
+        Command::Seed {
+            applications,
+            cards,
+            out,
+        } => {
             if settings.environment == Environment::Production {
                 anyhow::bail!("seeding is refused when TALENTCARD_ENV=production");
             }
             prepare_database(&settings).await?;
-            crate::seed::applications(&settings, applications).await?;
+            if applications > 0 {
+                crate::seed::applications(&settings, applications).await?;
+            }
+            if cards > 0 {
+                crate::seed::cards(&settings, cards, &out).await?;
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Totp { secret } => print_totp(&secret),

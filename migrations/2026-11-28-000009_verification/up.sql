@@ -35,6 +35,15 @@ CREATE TABLE verifications (
 CREATE INDEX verifications_card_idx ON verifications (card_id, verified_at DESC);
 CREATE INDEX verifications_agency_idx ON verifications (agency_id, verified_at);
 
+-- Verifications per agency per minute: one counter row per window, incremented in place, so the
+-- limit costs one upsert however many checks the agency makes.
+CREATE TABLE agency_rate_windows (
+    agency_id    UUID NOT NULL REFERENCES agencies (id),
+    window_start TIMESTAMPTZ NOT NULL,
+    count        INTEGER NOT NULL,
+    PRIMARY KEY (agency_id, window_start)
+);
+
 CREATE TABLE redemptions (
     id          UUID PRIMARY KEY,
     card_id     UUID NOT NULL REFERENCES cards (id),

@@ -31,6 +31,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    agency_rate_windows (agency_id, window_start) {
+        agency_id -> Uuid,
+        window_start -> Timestamptz,
+        count -> Int4,
+    }
+}
+
+diesel::table! {
     agency_clients (id) {
         id -> Uuid,
         agency_id -> Uuid,
@@ -348,6 +356,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     agencies,
     agency_clients,
+    agency_rate_windows,
     application_documents,
     applications,
     audit_chain_head,

@@ -4,7 +4,7 @@
 //! the holder to read, and each agency is rate-limited.
 
 use actix_web::{HttpResponse, post, web};
-use chrono::{Duration, NaiveDate};
+use chrono::{DateTime, NaiveDate};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use serde::{Deserialize, Serialize};
@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::auth::AgencyClient;
 use crate::credentials::token::{self, CredentialError};
-use crate::db::schema::verifications;
+use crate::db::schema::{agency_rate_windows, verifications};
 use crate::domain::card_number;
 use crate::domain::recognition::mask_name;
 use crate::error::{ApiError, ErrorCode, ProblemDetails};
@@ -97,13 +97,24 @@ pub async fn verify_card(
     let today = state.today();
     let agency = &client.agency;
     let mut conn = state.pool.get().await?;
-    let recent: i64 = verifications::table
-        .filter(verifications::agency_id.eq(agency.id))
-        .filter(verifications::verified_at.gt(now - Duration::minutes(1)))
-        .count()
+    // A fixed one-minute window per agency, counted in PostgreSQL so every instance shares it.
+    let window = DateTime::from_timestamp(now.timestamp().div_euclid(60) * 60, 0).unwrap_or(now);
+    let recent: i32 = diesel::insert_into(agency_rate_windows::table)
+        .values((
+            agency_rate_windows::agency_id.eq(agency.id),
+            agency_rate_windows::window_start.eq(window),
+            agency_rate_windows::count.eq(1),
+        ))
+        .on_conflict((
+            agency_rate_windows::agency_id,
+            agency_rate_windows::window_start,
+        ))
+        .do_update()
+        .set(agency_rate_windows::count.eq(agency_rate_windows::count + 1))
+        .returning(agency_rate_windows::count)
         .get_result(&mut conn)
         .await?;
-    if recent >= state.partners.verifications_per_minute {
+    if i64::from(recent) > state.partners.verifications_per_minute {
         return Err(ApiError::new(
             ErrorCode::RateLimited,
             "this agency's verification limit is reached; try again shortly",
@@ -127,9 +138,16 @@ pub async fn verify_card(
             )
         }
         (None, Some(credential)) => {
-            let keys = issuer_key::published(&mut conn, today).await?;
-            let lookup = |kid: &str| {
-                keys.iter().find(|(k, _)| k.kid == kid).and_then(|(k, _)| {
+            // One key by its kid (active or retired; a compromised key vouches for nothing).
+            let kid = jsonwebtoken::decode_header(credential.split('~').next().unwrap_or_default())
+                .ok()
+                .and_then(|h| h.kid)
+                .ok_or_else(|| ApiError::invalid_field("credential", "is not a card credential"))?;
+            let key = issuer_key::find(&mut conn, &kid)
+                .await?
+                .filter(|k| k.status != "compromised");
+            let lookup = |wanted: &str| {
+                key.as_ref().filter(|k| k.kid == wanted).and_then(|k| {
                     let raw: [u8; 32] = k.public_key.clone().try_into().ok()?;
                     Some((k.issuer.clone(), raw))
                 })
