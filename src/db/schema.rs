@@ -31,20 +31,20 @@ diesel::table! {
 }
 
 diesel::table! {
-    agency_rate_windows (agency_id, window_start) {
-        agency_id -> Uuid,
-        window_start -> Timestamptz,
-        count -> Int4,
-    }
-}
-
-diesel::table! {
     agency_clients (id) {
         id -> Uuid,
         agency_id -> Uuid,
         secret_hash -> Text,
         created_at -> Timestamptz,
         revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    agency_rate_windows (agency_id, window_start) {
+        agency_id -> Uuid,
+        window_start -> Timestamptz,
+        count -> Int4,
     }
 }
 
@@ -289,14 +289,6 @@ diesel::table! {
 }
 
 diesel::table! {
-    status_lists (issuer) {
-        issuer -> Text,
-        bits -> Bytea,
-        updated_at -> Timestamptz,
-    }
-}
-
-diesel::table! {
     service_categories (code) {
         code -> Text,
         name -> Text,
@@ -318,6 +310,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    status_lists (issuer) {
+        issuer -> Text,
+        bits -> Bytea,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     verifications (id) {
         id -> Uuid,
         card_id -> Nullable<Uuid>,
@@ -332,25 +332,30 @@ diesel::table! {
 }
 
 diesel::joinable!(accounts -> issuers (issuer));
-diesel::joinable!(redemptions -> cards (card_id));
-diesel::joinable!(verifications -> agencies (agency_id));
-diesel::joinable!(application_documents -> applications (application_id));
-diesel::joinable!(applications -> accounts (talent_id));
-diesel::joinable!(cards -> applications (application_id));
-diesel::joinable!(cards -> issuer_keys (kid));
-diesel::joinable!(issuer_keys -> issuers (issuer));
-diesel::joinable!(status_lists -> issuers (issuer));
 diesel::joinable!(agencies -> districts (district));
 diesel::joinable!(agency_clients -> agencies (agency_id));
+diesel::joinable!(agency_rate_windows -> agencies (agency_id));
+diesel::joinable!(application_documents -> applications (application_id));
+diesel::joinable!(card_serials -> issuers (issuer));
+diesel::joinable!(cards -> accounts (holder_id));
+diesel::joinable!(cards -> issuer_keys (kid));
+diesel::joinable!(cards -> issuers (issuer));
+diesel::joinable!(cards -> schemes (scheme));
 diesel::joinable!(districts -> regions (region));
+diesel::joinable!(issuer_keys -> issuers (issuer));
 diesel::joinable!(issuers -> districts (district));
 diesel::joinable!(profiles -> accounts (account_id));
+diesel::joinable!(redemptions -> agencies (agency_id));
+diesel::joinable!(redemptions -> cards (card_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(rule_sets -> schemes (scheme));
 diesel::joinable!(scheme_issuers -> issuers (issuer));
 diesel::joinable!(scheme_issuers -> schemes (scheme));
 diesel::joinable!(scheme_tiers -> schemes (scheme));
 diesel::joinable!(sessions -> accounts (account_id));
+diesel::joinable!(status_lists -> issuers (issuer));
+diesel::joinable!(verifications -> agencies (agency_id));
+diesel::joinable!(verifications -> cards (card_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,

@@ -181,6 +181,23 @@ pub async fn find_by_number(
         .optional()
 }
 
+/// A card by its number with its holder's name and its issuer's district, in one query (the
+/// verification hot path).
+pub async fn find_for_verification(
+    conn: &mut AsyncPgConnection,
+    number: &str,
+) -> QueryResult<Option<(Card, String, String)>> {
+    use crate::db::schema::{accounts, issuers};
+    cards::table
+        .inner_join(accounts::table.on(accounts::id.eq(cards::holder_id)))
+        .inner_join(issuers::table.on(issuers::code.eq(cards::issuer)))
+        .filter(cards::number.eq(number))
+        .select((Card::as_select(), accounts::full_name, issuers::district))
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// A card by its number, locked for a redemption so concurrent ones queue up.
 pub async fn lock_by_number(
     conn: &mut AsyncPgConnection,

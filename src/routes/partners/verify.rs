@@ -18,7 +18,7 @@ use crate::domain::card_number;
 use crate::domain::recognition::mask_name;
 use crate::error::{ApiError, ErrorCode, ProblemDetails};
 use crate::extract::ApiJson;
-use crate::models::{account, card, issuer_key};
+use crate::models::{card, issuer_key};
 use crate::state::AppState;
 use crate::verification::{self, EntitlementUse};
 
@@ -132,7 +132,7 @@ pub async fn verify_card(
             }
             (
                 "card_number",
-                card::find_by_number(&mut conn, number)
+                card::find_for_verification(&mut conn, number)
                     .await?
                     .ok_or("unknown"),
             )
@@ -155,7 +155,7 @@ pub async fn verify_card(
             match token::verify(credential, lookup, now) {
                 Ok(verified) => (
                     "credential",
-                    card::find_by_number(&mut conn, &verified.claims.card_number)
+                    card::find_for_verification(&mut conn, &verified.claims.card_number)
                         .await?
                         .ok_or("unknown"),
                 ),
@@ -176,14 +176,13 @@ pub async fn verify_card(
             ));
         }
     };
-    let card_id = found.as_ref().ok().map(|c| c.id);
+    let card_id = found.as_ref().ok().map(|(c, _, _)| c.id);
     let result = match found {
         Err(status) => nothing(status),
-        Ok(found) => {
+        Ok((found, holder, issuer_district)) => {
             let status = verification::live_status(&found, today).to_owned();
             let valid = status == "active";
             let policies = verification::policies(&mut conn, today).await?;
-            let issuer_district = verification::issuer_district(&mut conn, &found.issuer).await?;
             let local_tier =
                 verification::local_tier_in(&policies, &found, &agency.district, &issuer_district)
                     .filter(|_| valid);
@@ -202,10 +201,6 @@ pub async fn verify_card(
                 }
                 None => Vec::new(),
             };
-            let holder = account::find(&mut conn, found.holder_id)
-                .await?
-                .map(|a| a.full_name)
-                .unwrap_or_default();
             VerificationResult {
                 valid,
                 status,
