@@ -154,6 +154,22 @@ pub fn client_ip(
     )
 }
 
+/// The `Idempotency-Key` header of a decision or redemption, if sent: 1 to 255 visible
+/// characters, else 422.
+pub fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let Some(value) = req.headers().get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= 255);
+    key.map(|k| Some(k.to_owned())).ok_or_else(|| {
+        ApiError::invalid_field("Idempotency-Key", "must be 1 to 255 visible characters")
+    })
+}
+
 /// Path segments that do not parse (a malformed UUID, say) name no resource: 404.
 pub fn path_config() -> web::PathConfig {
     web::PathConfig::default().error_handler(|_, _| ApiError::not_found().into())

@@ -290,6 +290,42 @@ async fn unknown_malformed_and_invalid_cards() {
         (expired["valid"].clone(), expired["status"].clone()),
         (json!(false), json!("expired"))
     );
+    // A second card, revoked: not valid, whatever else.
+    let (_, revoked_number) = twl_card(&app, 5).await;
+    let lf = app
+        .staff("lf-revoker@example.cn", "official", Some("LF"))
+        .await;
+    let cards: Vec<Value> = app
+        .get_as("/api/v1/cards", &lf.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let revoked_id = cards
+        .iter()
+        .find(|c| c["number"] == revoked_number.as_str())
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/api/v1/cards/{revoked_id}/revoke");
+    let done = app
+        .post_json(
+            &path,
+            &json!({ "reason_code": "fraudulent_material" }),
+            Some(&lf.access),
+        )
+        .await;
+    assert_eq!(done.status().as_u16(), 200);
+    let revoked: Value = verify(&app, &token, json!({ "card_number": revoked_number }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (revoked["valid"].clone(), revoked["status"].clone()),
+        (json!(false), json!("revoked"))
+    );
 }
 
 #[tokio::test]

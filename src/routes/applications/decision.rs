@@ -18,7 +18,7 @@ use crate::auth::Official;
 use crate::credentials::status_list::ListStatus;
 use crate::domain::application_status::{Action, Status};
 use crate::error::{ApiError, ErrorCode, FieldError, ProblemDetails};
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, idempotency_key};
 use crate::models::application::{self, Application, DecisionChange, Viewer};
 use crate::models::card::{self, Card, Issue};
 use crate::models::idempotency::{self, Claim};
@@ -191,20 +191,6 @@ fn change<'a>(
         decided_by: official.account_id,
         decided_at: now,
         updated_at: now,
-    })
-}
-
-fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
-    let Some(value) = req.headers().get("idempotency-key") else {
-        return Ok(None);
-    };
-    let key = value
-        .to_str()
-        .ok()
-        .map(str::trim)
-        .filter(|k| !k.is_empty() && k.len() <= 255);
-    key.map(|k| Some(k.to_owned())).ok_or_else(|| {
-        ApiError::invalid_field("Idempotency-Key", "must be 1 to 255 visible characters")
     })
 }
 

@@ -18,7 +18,7 @@ use crate::audit::{self, Actor, AuditEvent};
 use crate::auth::AgencyClient;
 use crate::db::schema::redemptions;
 use crate::error::{ApiError, ErrorCode, ProblemDetails};
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, idempotency_key};
 use crate::models::card;
 use crate::models::idempotency::{self, Claim};
 use crate::state::AppState;
@@ -51,20 +51,6 @@ pub struct Redemption {
 
 fn not_valid(detail: &str) -> ApiError {
     ApiError::new(ErrorCode::CardNotValid, detail)
-}
-
-fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
-    let Some(value) = req.headers().get("idempotency-key") else {
-        return Ok(None);
-    };
-    let key = value
-        .to_str()
-        .ok()
-        .map(str::trim)
-        .filter(|k| !k.is_empty() && k.len() <= 255);
-    key.map(|k| Some(k.to_owned())).ok_or_else(|| {
-        ApiError::invalid_field("Idempotency-Key", "must be 1 to 255 visible characters")
-    })
 }
 
 /// Records a redemption for the calling agency.
