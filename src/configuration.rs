@@ -216,6 +216,9 @@ pub struct AuthSettings {
 pub struct PartnerSettings {
     /// Verifications one agency may make per minute.
     pub verifications_per_minute: i64,
+    /// How long an instance serves its in-memory copy of a status list before checking the
+    /// database for a change (milliseconds; 0 checks on every request).
+    pub status_list_refresh_ms: u64,
 }
 
 /// Logging settings.

@@ -37,6 +37,8 @@ pub struct AppState {
     pub calendar: Calendar,
     /// Parsed eligibility rules, by scheme and version.
     pub rules: RuleCache,
+    /// Published status lists, encoded and signed, checked against the database.
+    pub status_lists: crate::credentials::published::StatusListCache,
     /// The platform key that signs the published trust list.
     pub platform_key: PlatformKey,
     /// The service's public URL (credentials point verifiers at it).
@@ -65,6 +67,9 @@ impl AppState {
             passwords: Arc::new(PasswordPolicy::load(&settings.config_dir).await?),
             auth,
             rules: RuleCache::default(),
+            status_lists: crate::credentials::published::StatusListCache::new(
+                std::time::Duration::from_millis(settings.partners.status_list_refresh_ms),
+            ),
             partners: settings.partners.clone(),
             calendar: load_calendar(&settings.config_dir).await?,
             platform_key: PlatformKey::new(&secrets)?,

@@ -3,6 +3,7 @@
 
 pub mod keys;
 pub mod offline;
+pub mod published;
 pub mod qr;
 pub mod signed;
 pub mod status_list;

@@ -41,6 +41,7 @@ struct Jwk {
 #[derive(Deserialize)]
 struct StatusList {
     issuer: String,
+    list: String,
     bits: u8,
     lst: String,
     issued_at: DateTime<Utc>,
@@ -74,8 +75,8 @@ pub enum MaterialError {
     /// Older than allowed.
     #[error("{0} is older than allowed; fetch it again")]
     Stale(&'static str),
-    /// No status list for the credential's issuer.
-    #[error("no status list for issuer {0}")]
+    /// No copy of the status list the credential names.
+    #[error("no status list {0}")]
     MissingStatusList(String),
     /// Not signed by the pinned platform key.
     #[error("{0} is not signed by the platform key")]
@@ -160,13 +161,21 @@ pub fn verify(
     if retired_after_signing {
         return Ok(untrusted("untrusted"));
     }
+    // The credential names its list by URI; the list's name is the URI's last segment.
+    let wanted = claims
+        .status
+        .status_list
+        .uri
+        .rsplit('/')
+        .next()
+        .unwrap_or_default();
     let list = status_list_jws
         .iter()
         .filter_map(|jws| signed::open(jws, signed::STATUS_LIST_TYP, platform_x).ok())
         .filter_map(|value| serde_json::from_value::<StatusList>(value).ok())
-        .filter(|l| l.issuer == claims.issuer)
+        .filter(|l| l.issuer == claims.issuer && l.list == wanted)
         .max_by_key(|l| l.issued_at)
-        .ok_or_else(|| MaterialError::MissingStatusList(claims.issuer.clone()))?;
+        .ok_or_else(|| MaterialError::MissingStatusList(wanted.to_owned()))?;
     if list.bits != 2 {
         return Err(MaterialError::Malformed("the status list"));
     }

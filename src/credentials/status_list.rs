@@ -26,6 +26,46 @@ pub enum ListStatus {
     Suspended = 2,
 }
 
+/// Where an issuer-wide status index lives: (list number, entry in that list). An issuer has
+/// as many lists as its cards need; `cards.status_index` stays unique per issuer.
+pub fn locate(index: u32) -> (u32, u32) {
+    let entries = ENTRIES as u32;
+    (index / entries, index % entries)
+}
+
+/// The public name of an issuer's list: `XA` for its first list (the name API.md gives), then
+/// `XA-1`, `XA-2`, ….
+pub fn list_id(issuer: &str, list_no: u32) -> String {
+    if list_no == 0 {
+        issuer.to_owned()
+    } else {
+        format!("{issuer}-{list_no}")
+    }
+}
+
+/// Where list `list_no` of `issuer` is published under the service's public `base_url`; a
+/// credential's status claim carries it.
+pub fn uri(base_url: &str, issuer: &str, list_no: u32) -> String {
+    format!(
+        "{base_url}/api/v1/status-lists/{}",
+        list_id(issuer, list_no)
+    )
+}
+
+/// The (issuer, list number) a public list name stands for, or `None` when it is not one.
+pub fn parse_list_id(id: &str) -> Option<(&str, u32)> {
+    let (issuer, list_no) = match id.split_once('-') {
+        None => (id, 0),
+        Some((issuer, number)) => {
+            let canonical = !number.starts_with('0') && number.bytes().all(|b| b.is_ascii_digit());
+            (issuer, number.parse().ok().filter(|n| canonical && *n > 0)?)
+        }
+    };
+    let issuer_shape =
+        (2..=8).contains(&issuer.len()) && issuer.bytes().all(|b| b.is_ascii_uppercase());
+    issuer_shape.then_some((issuer, list_no))
+}
+
 /// A list with every entry valid.
 pub fn empty() -> Vec<u8> {
     vec![0; BYTES]
@@ -100,6 +140,34 @@ mod tests {
             "out of range is refused"
         );
         assert_eq!(bits.len(), BYTES);
+    }
+
+    #[test]
+    fn lists_are_named_and_located() {
+        assert_eq!(locate(5), (0, 5));
+        assert_eq!(locate(ENTRIES as u32 + 7), (1, 7));
+        assert_eq!(list_id("XA", 0), "XA");
+        assert_eq!(list_id("XA", 3), "XA-3");
+        for (issuer, list_no) in [("XA", 0), ("TZ", 1), ("LF", 12)] {
+            assert_eq!(
+                parse_list_id(&list_id(issuer, list_no)),
+                Some((issuer, list_no))
+            );
+        }
+        for bad in [
+            "",
+            "X",
+            "xa",
+            "XA-",
+            "XA-0",
+            "XA-01",
+            "XA-1-2",
+            "XA--1",
+            "XA-+1",
+            "XA-99999999999",
+        ] {
+            assert_eq!(parse_list_id(bad), None, "{bad}");
+        }
     }
 
     #[test]

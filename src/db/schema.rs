@@ -310,10 +310,11 @@ diesel::table! {
 }
 
 diesel::table! {
-    status_lists (issuer) {
+    status_lists (issuer, list_no) {
         issuer -> Text,
         bits -> Bytea,
         updated_at -> Timestamptz,
+        list_no -> Int4,
     }
 }
 

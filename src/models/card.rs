@@ -8,7 +8,6 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::credentials::status_list;
 use crate::db::schema::{card_serials, cards, scheme_tiers};
 use crate::domain::card_number;
 use crate::models::issuer_key;
@@ -107,7 +106,8 @@ pub async fn issue(
     let valid_until = valid_until(valid_from, validity_years);
     let kid = issuer_key::active(conn, issue.issuer).await?.map(|k| k.kid);
     // Approvals of one issuer queue on the serial row above, so a free index stays free.
-    let status_index = free_status_index(conn, issue.issuer).await?;
+    let status_index =
+        crate::models::status_list::free_index(conn, issue.issuer, issue.now).await?;
     diesel::insert_into(cards::table)
         .values((
             cards::id.eq(Uuid::now_v7()),
@@ -127,29 +127,6 @@ pub async fn issue(
         .returning(Card::as_returning())
         .get_result(conn)
         .await
-}
-
-/// A random unused index of the issuer's status list: indexes in issuance order would tell a
-/// verifier who was issued when.
-async fn free_status_index(conn: &mut AsyncPgConnection, issuer: &str) -> QueryResult<i32> {
-    let entries = u32::try_from(status_list::ENTRIES).unwrap_or(u32::MAX);
-    for _ in 0..64 {
-        let random = u32::from_le_bytes(crate::crypto::random::bytes::<4>()) % entries;
-        let index = i32::try_from(random).unwrap_or(0);
-        let taken: bool = diesel::select(diesel::dsl::exists(
-            cards::table
-                .filter(cards::issuer.eq(issuer))
-                .filter(cards::status_index.eq(index)),
-        ))
-        .get_result(conn)
-        .await?;
-        if !taken {
-            return Ok(index);
-        }
-    }
-    Err(diesel::result::Error::QueryBuilderError(
-        "the status list is full".into(),
-    ))
 }
 
 /// The last valid day of a card valid `years` from `from`: the day before the anniversary

@@ -5,8 +5,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::credentials::keys::NewKey;
-use crate::credentials::status_list::{self, ListStatus};
-use crate::db::schema::{cards, issuer_keys, issuers, status_lists};
+use crate::db::schema::{cards, issuer_keys, issuers};
 
 /// A stored key.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -142,59 +141,9 @@ pub async fn ensure_for_all_issuers(
                 crate::credentials::keys::generate(&code, crate::clock::china_date(now), cipher)?;
             insert_active(conn, &code, &key, cipher.key_id(), now).await?;
         }
-        diesel::insert_into(status_lists::table)
-            .values((
-                status_lists::issuer.eq(&code),
-                status_lists::bits.eq(status_list::empty()),
-                status_lists::updated_at.eq(now),
-            ))
-            .on_conflict_do_nothing()
-            .execute(conn)
-            .await?;
+        crate::models::status_list::ensure(conn, &code, 0, now).await?;
     }
     Ok(())
-}
-
-/// The issuer's status list bytes and when they changed.
-pub async fn status_list(
-    conn: &mut AsyncPgConnection,
-    issuer: &str,
-) -> QueryResult<Option<(Vec<u8>, DateTime<Utc>)>> {
-    status_lists::table
-        .find(issuer)
-        .select((status_lists::bits, status_lists::updated_at))
-        .first(conn)
-        .await
-        .optional()
-}
-
-/// Sets one entry under the list's row lock; call in the status change's transaction.
-pub async fn set_status(
-    conn: &mut AsyncPgConnection,
-    issuer: &str,
-    index: i32,
-    status: ListStatus,
-    now: DateTime<Utc>,
-) -> QueryResult<()> {
-    let mut bits: Vec<u8> = status_lists::table
-        .find(issuer)
-        .select(status_lists::bits)
-        .for_update()
-        .first(conn)
-        .await?;
-    let index = usize::try_from(index).unwrap_or(usize::MAX);
-    if !status_list::set(&mut bits, index, status) {
-        let message = format!("status index {index} is outside the list");
-        return Err(diesel::result::Error::QueryBuilderError(message.into()));
-    }
-    diesel::update(status_lists::table.find(issuer))
-        .set((
-            status_lists::bits.eq(bits),
-            status_lists::updated_at.eq(now),
-        ))
-        .execute(conn)
-        .await
-        .map(|_| ())
 }
 
 /// Rotates an issuer's key in one transaction: retires (or, after a compromise, withdraws) the

@@ -13,4 +13,5 @@ pub mod profile;
 pub mod reference;
 pub mod scheme;
 pub mod session;
+pub mod status_list;
 pub mod throttle;

@@ -128,8 +128,8 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ),
     row("get", "/api/v1/trust-list", PUBLIC_GET),
     row("get", "/api/v1/trust-list.jws", PUBLIC_GET),
-    row("get", "/api/v1/status-lists/{issuer}", PUBLIC_GET),
-    row("get", "/api/v1/status-lists/{issuer}.jws", PUBLIC_GET),
+    row("get", "/api/v1/status-lists/{list}", PUBLIC_GET),
+    row("get", "/api/v1/status-lists/{list}.jws", PUBLIC_GET),
     row("get", "/api/v1/cards", TALENT_AND_OFFICIALS),
     // The card rows use talent B's card.
     row(
@@ -214,6 +214,7 @@ fn path(template: &str, f: &Fixtures) -> String {
     template
         .replace("cards/{id}", &format!("cards/{}", f.card))
         .replace("{issuer}", "XA")
+        .replace("{list}", "XA")
         .replace("applications/{id}", &format!("applications/{application}"))
         .replace("{doc_id}", &f.document)
         .replace(

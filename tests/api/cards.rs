@@ -807,3 +807,127 @@ async fn the_signed_trust_list_verifies_with_the_platform_key() {
         "another platform key does not verify it"
     );
 }
+
+#[tokio::test]
+async fn a_card_in_an_issuers_second_list_is_named_and_checked_there() {
+    use diesel_async::RunQueryDsl;
+    use talentcard::credentials::offline;
+    let app = spawn_app().await;
+    let official = app.staff("xa@example.cn", "official", Some("XA")).await;
+    let issued = issue_card(&app, &official, 9).await;
+    let id = issued.card["id"].as_str().unwrap();
+    // As if XA had issued more than one list's worth: the card sits at entry 5 of list 1.
+    let mut conn = app.connect().await;
+    diesel::sql_query(
+        "INSERT INTO status_lists (issuer, list_no, bits, updated_at) \
+         SELECT issuer, 1, bits, now() FROM status_lists WHERE issuer = 'XA' AND list_no = 0",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let index = status_list::ENTRIES + 5;
+    diesel::sql_query(format!(
+        "UPDATE cards SET status_index = {index} WHERE id = '{id}'"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+
+    let token = credential(&app, &issued).await;
+    let verified = verify(&token, &trust_keys(&app).await, &app).unwrap();
+    let claim = &verified.claims.status.status_list;
+    assert!(
+        claim.uri.ends_with("/api/v1/status-lists/XA-1"),
+        "{}",
+        claim.uri
+    );
+    assert_eq!(claim.idx, 5);
+
+    app.post_json(
+        &format!("/api/v1/cards/{id}/suspend"),
+        &json!({ "reason_code": "under_investigation" }),
+        Some(&official.access),
+    )
+    .await;
+    let second: Value = app
+        .get("/api/v1/status-lists/XA-1")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (second["issuer"].as_str(), second["list"].as_str()),
+        (Some("XA"), Some("XA-1"))
+    );
+    let bits = status_list::decode(second["lst"].as_str().unwrap()).unwrap();
+    assert_eq!(status_list::get(&bits, 5), 2, "suspended in list 1");
+    assert_eq!(list_entry(&app, 5).await, 0, "list 0 is untouched");
+
+    let platform =
+        talentcard::state::PlatformKey::from_settings(&crate::helpers::test_settings()).unwrap();
+    let trust = app
+        .get("/api/v1/trust-list.jws")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let first = app
+        .get("/api/v1/status-lists/XA.jws")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let second = app
+        .get("/api/v1/status-lists/XA-1.jws")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let (now, day) = (app.clock.now(), chrono::Duration::days(1));
+    let verdict =
+        offline::verify(&platform.x, &trust, &[&first, &second], &token, now, day).unwrap();
+    assert_eq!(
+        (verdict.valid, verdict.status.as_str()),
+        (false, "suspended")
+    );
+    assert_eq!(
+        offline::verify(&platform.x, &trust, &[&first], &token, now, day),
+        Err(offline::MaterialError::MissingStatusList("XA-1".into())),
+        "list 0 says nothing about a card in list 1"
+    );
+    for missing in ["XA-2", "XA-01", "XA-0", "xa", "XA-1-1"] {
+        problem(
+            app.get(&format!("/api/v1/status-lists/{missing}")).await,
+            404,
+            "not_found",
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn an_instance_serves_its_copy_of_a_status_list_until_the_refresh_interval_passes() {
+    let app = crate::helpers::spawn_app_with(|s| s.partners.status_list_refresh_ms = 1_500).await;
+    let official = app.staff("xa@example.cn", "official", Some("XA")).await;
+    let issued = issue_card(&app, &official, 11).await;
+    let index = {
+        let token = credential(&app, &issued).await;
+        let verified = verify(&token, &trust_keys(&app).await, &app).unwrap();
+        usize::try_from(verified.claims.status.status_list.idx).unwrap()
+    };
+    assert_eq!(list_entry(&app, index).await, 0);
+    let id = issued.card["id"].as_str().unwrap();
+    app.post_json(
+        &format!("/api/v1/cards/{id}/suspend"),
+        &json!({ "reason_code": "under_investigation" }),
+        Some(&official.access),
+    )
+    .await;
+    assert_eq!(list_entry(&app, index).await, 0, "the copy in memory");
+    tokio::time::sleep(std::time::Duration::from_millis(1_600)).await;
+    assert_eq!(
+        list_entry(&app, index).await,
+        2,
+        "checked again after the interval"
+    );
+}

@@ -290,7 +290,7 @@ async fn supersede(
         .await?
         .ok_or_else(|| ApiError::new(ErrorCode::Conflict, "the replaced card changed meanwhile"))?;
     if let Some(index) = revoked.status_index {
-        crate::models::issuer_key::set_status(
+        crate::models::status_list::set_status(
             conn,
             &previous.issuer,
             index,

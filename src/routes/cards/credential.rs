@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::Talent;
-use crate::credentials::{keys, qr, token};
+use crate::credentials::{keys, qr, status_list, token};
 use crate::error::{ApiError, ErrorCode, ProblemDetails};
 use crate::models::account;
 use crate::models::application::Viewer;
@@ -41,9 +41,10 @@ async fn holder_credential(
             "a revoked card has no credential",
         ));
     }
-    let Some(index) = found.status_index else {
+    let Some(index) = found.status_index.and_then(|i| u32::try_from(i).ok()) else {
         return Err(ApiError::internal("a card without a status index"));
     };
+    let (list_no, entry) = status_list::locate(index);
     // Signed with the issuer's active key: after a rotation (or a compromise) holders get a
     // credential under the new key, and a retired key signs nothing new.
     let key = issuer_key::active(&mut conn, &found.issuer)
@@ -68,11 +69,8 @@ async fn holder_credential(
         issuer: &found.issuer,
         valid_from: found.valid_from,
         valid_until: found.valid_until,
-        status_index: u32::try_from(index).unwrap_or(0),
-        status_uri: format!(
-            "{}/api/v1/status-lists/{}",
-            state.public_base_url, found.issuer
-        ),
+        status_index: entry,
+        status_uri: status_list::uri(&state.public_base_url, &found.issuer, list_no),
         holder_name: &holder.full_name,
         salt: &salt,
         issued_at: found.issued_at,

@@ -15,7 +15,7 @@ use crate::credentials::status_list::ListStatus;
 use crate::error::{ApiError, ErrorCode, ProblemDetails};
 use crate::extract::ApiJson;
 use crate::models::application::Viewer;
-use crate::models::{account, card, issuer_key};
+use crate::models::{account, card, status_list};
 use crate::state::AppState;
 
 /// Why a card is suspended.
@@ -135,7 +135,7 @@ async fn change(
             else {
                 return Ok(None);
             };
-            issuer_key::set_status(c, &found.issuer, index, entry, now).await?;
+            status_list::set_status(c, &found.issuer, index, entry, now).await?;
             let event = AuditEvent {
                 actor: Actor::Account(official.account_id),
                 action: match to {

@@ -4,7 +4,7 @@
 use actix_web::HttpRequest;
 use actix_web::HttpResponse;
 use actix_web::http::header::{CACHE_CONTROL, ETAG, IF_NONE_MATCH};
-use sha2::{Digest, Sha256};
+use actix_web::web::Bytes;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 mod status_list;
@@ -41,7 +41,12 @@ fn issued_at(
 
 /// Answers `body` with a strong ETag and `Cache-Control`, or 304 when the client has it.
 fn cacheable(req: &HttpRequest, body: Vec<u8>, max_age: u32) -> HttpResponse {
-    let etag = format!("\"{}\"", hex::encode(&Sha256::digest(&body)[..16]));
+    let etag = crate::credentials::published::etag_of(&body);
+    respond_cached(req, Bytes::from(body), &etag, max_age)
+}
+
+/// Answers `body`, whose ETag is `etag`, with `Cache-Control`, or 304 when the client has it.
+fn respond_cached(req: &HttpRequest, body: Bytes, etag: &str, max_age: u32) -> HttpResponse {
     let cache = format!("public, max-age={max_age}");
     let fresh = req
         .headers()

@@ -1,0 +1,172 @@
+//! Status lists as verifiers fetch them, encoded, signed and kept in memory by each instance.
+//!
+//! Hospitals and gates fetch status lists far more often than cards change, and encoding a list
+//! (zlib) and signing it costs milliseconds. Each instance keeps the published bytes and their
+//! ETags, and checks the list's `updated_at` in PostgreSQL at most once per refresh interval,
+//! so a change made on any instance shows on every instance within that interval. Nothing here
+//! is state another instance needs: the database stays the source of truth.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use actix_web::web::Bytes;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+use crate::credentials::{signed, status_list};
+use crate::db::DbPool;
+use crate::error::ApiError;
+use crate::models;
+use crate::state::PlatformKey;
+
+/// Seconds verifiers may cache a status list.
+pub const TTL_SECS: u32 = 300;
+
+/// A status list: 2 bits a card (0 valid, 1 revoked, 2 suspended).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatusListView {
+    /// Issuer code.
+    pub issuer: String,
+    /// The list's name: the issuer code for its first list, then `XA-1`, `XA-2`, … A
+    /// credential's status `uri` ends with it.
+    pub list: String,
+    /// Always 2.
+    pub bits: u8,
+    /// base64url(zlib(bytes)); entry i in byte i/4 at bit 2*(i%4).
+    pub lst: String,
+    /// Seconds a verifier may cache it.
+    pub ttl: u32,
+    /// When this copy was issued (rounded down to the TTL window).
+    pub issued_at: DateTime<Utc>,
+}
+
+/// One list, ready to send.
+#[derive(Debug)]
+pub struct Published {
+    /// The JSON view.
+    pub json: Bytes,
+    /// Its strong ETag.
+    pub json_etag: String,
+    /// The same view as a compact JWS signed by the platform key.
+    pub jws: Bytes,
+    /// Its strong ETag.
+    pub jws_etag: String,
+    changed_at: DateTime<Utc>,
+    issued_at: DateTime<Utc>,
+}
+
+struct Entry {
+    list: Arc<Published>,
+    checked: Instant,
+}
+
+/// The instance's published status lists, by (issuer, list number).
+pub struct StatusListCache {
+    refresh: Duration,
+    lists: Mutex<HashMap<(String, i32), Entry>>,
+}
+
+/// A strong ETag: a digest of the body.
+pub fn etag_of(body: &[u8]) -> String {
+    format!("\"{}\"", hex::encode(&Sha256::digest(body)[..16]))
+}
+
+impl StatusListCache {
+    /// An empty cache that re-checks a list after `refresh`.
+    pub fn new(refresh: Duration) -> Self {
+        StatusListCache {
+            refresh,
+            lists: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn cached(&self, key: &(String, i32)) -> Option<(Arc<Published>, bool)> {
+        let lists = self.lists.lock().unwrap_or_else(PoisonError::into_inner);
+        lists
+            .get(key)
+            .map(|e| (e.list.clone(), e.checked.elapsed() < self.refresh))
+    }
+
+    fn store(&self, key: (String, i32), list: Arc<Published>) {
+        let mut lists = self.lists.lock().unwrap_or_else(PoisonError::into_inner);
+        lists.insert(
+            key,
+            Entry {
+                list,
+                checked: Instant::now(),
+            },
+        );
+    }
+
+    /// List `list_no` of `issuer` as issued at `issued_at` (the caller's cache window), or
+    /// `None` when it does not exist.
+    pub async fn get(
+        &self,
+        pool: &DbPool,
+        platform: &PlatformKey,
+        issuer: &str,
+        list_no: i32,
+        issued_at: DateTime<Utc>,
+    ) -> Result<Option<Arc<Published>>, ApiError> {
+        let key = (issuer.to_owned(), list_no);
+        let cached = self.cached(&key);
+        if let Some((list, true)) = &cached
+            && list.issued_at == issued_at
+        {
+            return Ok(Some(list.clone()));
+        }
+        let mut conn = pool.get().await?;
+        let Some(changed_at) = models::status_list::changed_at(&mut conn, issuer, list_no).await?
+        else {
+            return Ok(None);
+        };
+        if let Some((list, _)) = cached
+            && list.changed_at == changed_at
+            && list.issued_at == issued_at
+        {
+            self.store(key, list.clone());
+            return Ok(Some(list));
+        }
+        let Some((bits, changed_at)) =
+            models::status_list::load(&mut conn, issuer, list_no).await?
+        else {
+            return Ok(None);
+        };
+        drop(conn);
+        let view = StatusListView {
+            issuer: issuer.to_owned(),
+            list: status_list::list_id(issuer, u32::try_from(list_no).unwrap_or(0)),
+            bits: 2,
+            lst: String::new(),
+            ttl: TTL_SECS,
+            issued_at,
+        };
+        let (kid, der) = (platform.kid.clone(), platform.der.clone());
+        // zlib at its best level and a signature: milliseconds, off the async workers.
+        let list = tokio::task::spawn_blocking(move || -> anyhow::Result<Published> {
+            let view = StatusListView {
+                lst: status_list::encode(&bits),
+                ..view
+            };
+            let json = serde_json::to_vec(&view)?;
+            let jws = signed::sign(&view, signed::STATUS_LIST_TYP, &kid, &der)?.into_bytes();
+            Ok(Published {
+                json_etag: etag_of(&json),
+                json: Bytes::from(json),
+                jws_etag: etag_of(&jws),
+                jws: Bytes::from(jws),
+                changed_at,
+                issued_at,
+            })
+        })
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+        let list = Arc::new(list);
+        self.store(key, list.clone());
+        Ok(Some(list))
+    }
+}

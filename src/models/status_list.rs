@@ -1,0 +1,145 @@
+//! Issuers' status lists: rows of 2-bit entries (see `credentials::status_list`), several per
+//! issuer. A card holds an issuer-wide index; list `index / ENTRIES` keeps its entry.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use crate::credentials::status_list::{self, ListStatus};
+use crate::db::schema::{cards, status_lists};
+
+/// Random tries in the newest list before it counts as full and the next list opens: a list
+/// fills to about 70–80 % before the issuer gets another, and a card's index says nothing about
+/// when it was issued.
+const TRIES_PER_LIST: usize = 16;
+
+/// Creates list `list_no` of `issuer`, every entry valid, unless it exists.
+pub async fn ensure(
+    conn: &mut AsyncPgConnection,
+    issuer: &str,
+    list_no: i32,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::insert_into(status_lists::table)
+        .values((
+            status_lists::issuer.eq(issuer),
+            status_lists::list_no.eq(list_no),
+            status_lists::bits.eq(status_list::empty()),
+            status_lists::updated_at.eq(now),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// A list's bytes and when they last changed.
+pub async fn load(
+    conn: &mut AsyncPgConnection,
+    issuer: &str,
+    list_no: i32,
+) -> QueryResult<Option<(Vec<u8>, DateTime<Utc>)>> {
+    status_lists::table
+        .find((issuer, list_no))
+        .select((status_lists::bits, status_lists::updated_at))
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// When a list last changed, without its bytes: what a cached copy is checked against.
+pub async fn changed_at(
+    conn: &mut AsyncPgConnection,
+    issuer: &str,
+    list_no: i32,
+) -> QueryResult<Option<DateTime<Utc>>> {
+    status_lists::table
+        .find((issuer, list_no))
+        .select(status_lists::updated_at)
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Sets the entry of the card with issuer-wide `index` under its list's row lock; call in the
+/// status change's transaction.
+pub async fn set_status(
+    conn: &mut AsyncPgConnection,
+    issuer: &str,
+    index: i32,
+    status: ListStatus,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    let outside = || {
+        let message = format!("status index {index} is outside the issuer's lists");
+        diesel::result::Error::QueryBuilderError(message.into())
+    };
+    let (list_no, entry) = status_list::locate(u32::try_from(index).map_err(|_| outside())?);
+    let list_no = i32::try_from(list_no).map_err(|_| outside())?;
+    let mut bits: Vec<u8> = status_lists::table
+        .find((issuer, list_no))
+        .select(status_lists::bits)
+        .for_update()
+        .first(conn)
+        .await?;
+    if !status_list::set(&mut bits, entry as usize, status) {
+        return Err(outside());
+    }
+    diesel::update(status_lists::table.find((issuer, list_no)))
+        .set((
+            status_lists::bits.eq(bits),
+            status_lists::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// A random unused issuer-wide index, in the issuer's newest list (opening the next list when
+/// that one is nearly full). Indexes in issuance order would tell a verifier who was issued
+/// when. Callers serialise issuance per issuer (the card serial row lock), so a free index
+/// stays free until their insert.
+pub async fn free_index(
+    conn: &mut AsyncPgConnection,
+    issuer: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<i32> {
+    let newest: Option<i32> = status_lists::table
+        .filter(status_lists::issuer.eq(issuer))
+        .select(diesel::dsl::max(status_lists::list_no))
+        .first(conn)
+        .await?;
+    let mut list_no = newest.unwrap_or(0);
+    ensure(conn, issuer, list_no, now).await?;
+    let entries = u32::try_from(status_list::ENTRIES).unwrap_or(u32::MAX);
+    // Two lists at most: a full newest list opens the next, which is empty.
+    for _ in 0..2 {
+        for _ in 0..TRIES_PER_LIST {
+            let entry = u32::from_le_bytes(crate::crypto::random::bytes::<4>()) % entries;
+            let index = u32::try_from(list_no)
+                .ok()
+                .and_then(|list| list.checked_mul(entries)?.checked_add(entry))
+                .and_then(|index| i32::try_from(index).ok())
+                .ok_or_else(|| {
+                    diesel::result::Error::QueryBuilderError(
+                        "the issuer's status lists are exhausted".into(),
+                    )
+                })?;
+            let taken: bool = diesel::select(diesel::dsl::exists(
+                cards::table
+                    .filter(cards::issuer.eq(issuer))
+                    .filter(cards::status_index.eq(index)),
+            ))
+            .get_result(conn)
+            .await?;
+            if !taken {
+                return Ok(index);
+            }
+        }
+        list_no += 1;
+        ensure(conn, issuer, list_no, now).await?;
+    }
+    Err(diesel::result::Error::QueryBuilderError(
+        "no free status index".into(),
+    ))
+}
