@@ -55,7 +55,7 @@ enum Command {
         /// Talent, each with one application submitted to XIONGAN at XA.
         #[arg(long, default_value_t = 0)]
         applications: usize,
-        /// Active XIONGAN B cards at XA (at most 131,072: one status list).
+        /// Active XIONGAN B cards at XA, each with its holder and approved application.
         #[arg(long, default_value_t = 0)]
         cards: usize,
         /// Where `--cards` writes card-numbers.txt and credentials.txt.
