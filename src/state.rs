@@ -37,6 +37,8 @@ pub struct AppState {
     pub calendar: Calendar,
     /// Parsed eligibility rules, by scheme and version.
     pub rules: RuleCache,
+    /// The recognition and entitlement rules of the versions last in force.
+    pub policies: crate::verification::PolicyCache,
     /// Published status lists, encoded and signed, checked against the database.
     pub status_lists: crate::credentials::published::StatusListCache,
     /// The platform key that signs the published trust list.
@@ -67,6 +69,7 @@ impl AppState {
             passwords: Arc::new(PasswordPolicy::load(&settings.config_dir).await?),
             auth,
             rules: RuleCache::default(),
+            policies: crate::verification::PolicyCache::default(),
             status_lists: crate::credentials::published::StatusListCache::new(
                 std::time::Duration::from_millis(settings.partners.status_list_refresh_ms),
             ),

@@ -2,6 +2,9 @@
 //! the entitlements there with their quota used and left. Shared by partner verification,
 //! redemptions and the holder's own entitlement view.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
 use chrono::NaiveDate;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -41,7 +44,12 @@ pub fn live_status(card: &Card, today: NaiveDate) -> &str {
 }
 
 /// The rules in force on `today`.
+#[derive(Debug)]
 pub struct Policies {
+    /// The recognition version (`None`: none published).
+    pub recognitions_version: Option<i32>,
+    /// The entitlement version.
+    pub entitlements_version: Option<i32>,
     /// Recognition rules.
     pub recognitions: Vec<RecognitionRule>,
     /// Entitlement rules.
@@ -50,16 +58,44 @@ pub struct Policies {
 
 /// Loads the recognition and entitlement rules in force.
 pub async fn policies(conn: &mut AsyncPgConnection, today: NaiveDate) -> QueryResult<Policies> {
+    let recognitions = policy::recognitions(conn, today).await?;
+    let entitlements = policy::entitlements(conn, today).await?;
     Ok(Policies {
-        recognitions: policy::recognitions(conn, today)
-            .await?
-            .map(|p| p.rules)
-            .unwrap_or_default(),
-        entitlements: policy::entitlements(conn, today)
-            .await?
-            .map(|p| p.rules)
-            .unwrap_or_default(),
+        recognitions_version: recognitions.as_ref().map(|p| p.version),
+        entitlements_version: entitlements.as_ref().map(|p| p.version),
+        recognitions: recognitions.map(|p| p.rules).unwrap_or_default(),
+        entitlements: entitlements.map(|p| p.rules).unwrap_or_default(),
     })
+}
+
+/// The parsed rules of the versions last seen in force. Versions are immutable, so a copy is
+/// right exactly while its version numbers are the ones in force; a verification reads those
+/// numbers in its own query and parses the documents only when they change.
+#[derive(Default)]
+pub struct PolicyCache(Mutex<Option<Arc<Policies>>>);
+
+impl PolicyCache {
+    /// The rules for the versions in force, `(recognitions, entitlements)`, loading them when
+    /// the cached copy is of other versions.
+    pub async fn get(
+        &self,
+        conn: &mut AsyncPgConnection,
+        today: NaiveDate,
+        in_force: (Option<i32>, Option<i32>),
+    ) -> QueryResult<Arc<Policies>> {
+        let cached = self
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+            .filter(|p| (p.recognitions_version, p.entitlements_version) == in_force);
+        if let Some(policies) = cached {
+            return Ok(policies);
+        }
+        let loaded = Arc::new(policies(conn, today).await?);
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(loaded.clone());
+        Ok(loaded)
+    }
 }
 
 /// The district of the card's issuer.
@@ -87,22 +123,63 @@ pub fn local_tier_in(
     )
 }
 
-/// Uses of `service` by the card in `district` during the period `period_key`.
-pub async fn used(
+/// A card's uses in one district: (service, period key) → count.
+pub type Uses = HashMap<(String, String), i64>;
+
+/// The card's uses in `district`, every service and period, in one query.
+pub async fn uses(
     conn: &mut AsyncPgConnection,
     card_id: Uuid,
     district: &str,
-    service: &str,
-    period_key: &str,
-) -> QueryResult<i64> {
-    redemptions::table
+) -> QueryResult<Uses> {
+    let rows: Vec<(String, String, i64)> = redemptions::table
         .filter(redemptions::card_id.eq(card_id))
         .filter(redemptions::district.eq(district))
-        .filter(redemptions::service.eq(service))
-        .filter(redemptions::period_key.eq(period_key))
-        .count()
-        .get_result(conn)
-        .await
+        .group_by((redemptions::service, redemptions::period_key))
+        .select((
+            redemptions::service,
+            redemptions::period_key,
+            diesel::dsl::count_star(),
+        ))
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(service, period, n)| ((service, period), n))
+        .collect())
+}
+
+/// The entitlements of `local_tier` in `district` (only `services`, when given), with their
+/// use taken from `uses`.
+pub fn entitlements_with(
+    policies: &Policies,
+    card: &Card,
+    local_tier: &str,
+    district: &str,
+    services: Option<&[String]>,
+    today: NaiveDate,
+    uses: &Uses,
+) -> Vec<EntitlementUse> {
+    policies
+        .entitlements
+        .iter()
+        .filter(|r| r.local_tier == local_tier && r.district == district)
+        .filter(|r| services.is_none_or(|offered| offered.contains(&r.service)))
+        .map(|rule| {
+            let used = rule
+                .period_key(today, card.valid_from)
+                .and_then(|key| uses.get(&(rule.service.clone(), key)).copied())
+                .unwrap_or(0);
+            EntitlementUse {
+                service: rule.service.clone(),
+                period: rule.period,
+                every: rule.every,
+                quota: rule.quota,
+                used,
+                remaining: rule.quota.map(|q| (i64::from(q) - used).max(0)),
+            }
+        })
+        .collect()
 }
 
 /// The entitlements of `local_tier` in `district` (only `services`, when given), with use.
@@ -115,28 +192,8 @@ pub async fn entitlements(
     services: Option<&[String]>,
     today: NaiveDate,
 ) -> QueryResult<Vec<EntitlementUse>> {
-    let mut out = Vec::new();
-    for rule in policies
-        .entitlements
-        .iter()
-        .filter(|r| r.local_tier == local_tier && r.district == district)
-    {
-        if services.is_some_and(|offered| !offered.contains(&rule.service)) {
-            continue;
-        }
-        let used = match rule.period_key(today, card.valid_from) {
-            Some(key) => used(conn, card.id, district, &rule.service, &key).await?,
-            None => 0,
-        };
-        let remaining = rule.quota.map(|q| (i64::from(q) - used).max(0));
-        out.push(EntitlementUse {
-            service: rule.service.clone(),
-            period: rule.period,
-            every: rule.every,
-            quota: rule.quota,
-            used,
-            remaining,
-        });
-    }
-    Ok(out)
+    let uses = uses(conn, card.id, district).await?;
+    Ok(entitlements_with(
+        policies, card, local_tier, district, services, today, &uses,
+    ))
 }

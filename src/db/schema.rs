@@ -41,10 +41,11 @@ diesel::table! {
 }
 
 diesel::table! {
-    agency_rate_windows (agency_id, window_start) {
+    agency_rate_windows (agency_id, window_start, shard) {
         agency_id -> Uuid,
         window_start -> Timestamptz,
         count -> Int4,
+        shard -> Int2,
     }
 }
 

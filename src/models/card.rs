@@ -158,18 +158,61 @@ pub async fn find_by_number(
         .optional()
 }
 
-/// A card by its number with its holder's name and its issuer's district, in one query (the
-/// verification hot path).
+/// What a verification reads, in one round trip.
+#[derive(Debug, Queryable)]
+pub struct ForVerification {
+    /// The card.
+    pub card: Card,
+    /// The holder's full name (only ever answered masked).
+    pub holder_name: String,
+    /// The district of the card's issuer.
+    pub issuer_district: String,
+    /// The recognition version in force (`None`: none published).
+    pub recognitions_version: Option<i32>,
+    /// The entitlement version in force.
+    pub entitlements_version: Option<i32>,
+    /// The card's uses in the verifying district: `{"service period_key": count}`.
+    pub uses: serde_json::Value,
+}
+
+/// A card by number with its holder's name, its issuer's district, the rule versions in force
+/// on `today` and its uses in `district`: everything a verification needs from the database
+/// but the record of it, in one statement.
 pub async fn find_for_verification(
     conn: &mut AsyncPgConnection,
     number: &str,
-) -> QueryResult<Option<(Card, String, String)>> {
+    district: &str,
+    today: NaiveDate,
+) -> QueryResult<Option<ForVerification>> {
     use crate::db::schema::{accounts, issuers};
+    use diesel::dsl::sql;
+    use diesel::sql_types::{Date, Integer, Jsonb, Nullable, Text};
+    let version_in_force = |kind: &'static str| {
+        sql::<Nullable<Integer>>("(SELECT version FROM policy_documents WHERE kind = ")
+            .bind::<Text, _>(kind)
+            .sql(" AND effective_from <= ")
+            .bind::<Date, _>(today)
+            .sql(" ORDER BY effective_from DESC, version DESC LIMIT 1)")
+    };
+    let uses = sql::<Jsonb>(
+        "(SELECT coalesce(jsonb_object_agg(u.service || ' ' || u.period_key, u.n), '{}') \
+          FROM (SELECT service, period_key, count(*) AS n FROM redemptions \
+                WHERE card_id = cards.id AND district = ",
+    )
+    .bind::<Text, _>(district.to_owned())
+    .sql(" GROUP BY service, period_key) u)");
     cards::table
         .inner_join(accounts::table.on(accounts::id.eq(cards::holder_id)))
         .inner_join(issuers::table.on(issuers::code.eq(cards::issuer)))
         .filter(cards::number.eq(number))
-        .select((Card::as_select(), accounts::full_name, issuers::district))
+        .select((
+            Card::as_select(),
+            accounts::full_name,
+            issuers::district,
+            version_in_force("recognitions"),
+            version_in_force("entitlements"),
+            uses,
+        ))
         .first(conn)
         .await
         .optional()

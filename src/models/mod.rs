@@ -15,3 +15,4 @@ pub mod scheme;
 pub mod session;
 pub mod status_list;
 pub mod throttle;
+pub mod verification;

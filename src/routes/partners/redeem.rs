@@ -152,14 +152,11 @@ async fn record(
     let period_key = rule
         .period_key(today, found.valid_from)
         .unwrap_or_else(|| "unlimited".to_owned());
-    let used = verification::used(
-        conn,
-        found.id,
-        &agency.district,
-        &request.service,
-        &period_key,
-    )
-    .await?;
+    let used = verification::uses(conn, found.id, &agency.district)
+        .await?
+        .get(&(request.service.clone(), period_key.clone()))
+        .copied()
+        .unwrap_or(0);
     if rule.quota.is_some_and(|quota| used >= i64::from(quota)) {
         return Err(ApiError::new(
             ErrorCode::QuotaExhausted,

@@ -4,23 +4,21 @@
 //! the holder to read, and each agency is rate-limited.
 
 use actix_web::{HttpResponse, post, web};
-use chrono::{DateTime, NaiveDate};
-use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use crate::auth::AgencyClient;
 use crate::credentials::token::{self, CredentialError};
-use crate::db::schema::{agency_rate_windows, verifications};
 use crate::domain::card_number;
 use crate::domain::recognition::mask_name;
 use crate::error::{ApiError, ErrorCode, ProblemDetails};
 use crate::extract::ApiJson;
-use crate::models::{card, issuer_key};
+use crate::models::card::{self, ForVerification};
+use crate::models::issuer_key;
+use crate::models::verification as verification_log;
 use crate::state::AppState;
-use crate::verification::{self, EntitlementUse};
+use crate::verification::{self, EntitlementUse, Policies};
 
 /// A card presented: its number, or its credential.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -96,32 +94,7 @@ pub async fn verify_card(
     let now = state.now();
     let today = state.today();
     let agency = &client.agency;
-    let mut conn = state.pool.get().await?;
-    // A fixed one-minute window per agency, counted in PostgreSQL so every instance shares it.
-    let window = DateTime::from_timestamp(now.timestamp().div_euclid(60) * 60, 0).unwrap_or(now);
-    let recent: i32 = diesel::insert_into(agency_rate_windows::table)
-        .values((
-            agency_rate_windows::agency_id.eq(agency.id),
-            agency_rate_windows::window_start.eq(window),
-            agency_rate_windows::count.eq(1),
-        ))
-        .on_conflict((
-            agency_rate_windows::agency_id,
-            agency_rate_windows::window_start,
-        ))
-        .do_update()
-        .set(agency_rate_windows::count.eq(agency_rate_windows::count + 1))
-        .returning(agency_rate_windows::count)
-        .get_result(&mut conn)
-        .await?;
-    if i64::from(recent) > state.partners.verifications_per_minute {
-        return Err(ApiError::new(
-            ErrorCode::RateLimited,
-            "this agency's verification limit is reached; try again shortly",
-        )
-        .with_retry_after(60));
-    }
-    let (method, found) = match (&body.0.card_number, &body.0.credential) {
+    let (method, number) = match (&body.0.card_number, &body.0.credential) {
         (Some(number), None) => {
             let number = number.trim();
             if !card_number::is_valid(number) {
@@ -130,45 +103,9 @@ pub async fn verify_card(
                     "is not a card number (check digit)",
                 ));
             }
-            (
-                "card_number",
-                card::find_for_verification(&mut conn, number)
-                    .await?
-                    .ok_or("unknown"),
-            )
+            ("card_number", Ok(number.to_owned()))
         }
-        (None, Some(credential)) => {
-            // One key by its kid (active or retired; a compromised key vouches for nothing).
-            let kid = jsonwebtoken::decode_header(credential.split('~').next().unwrap_or_default())
-                .ok()
-                .and_then(|h| h.kid)
-                .ok_or_else(|| ApiError::invalid_field("credential", "is not a card credential"))?;
-            let key = issuer_key::find(&mut conn, &kid)
-                .await?
-                .filter(|k| k.status != "compromised");
-            let lookup = |wanted: &str| {
-                key.as_ref().filter(|k| k.kid == wanted).and_then(|k| {
-                    let raw: [u8; 32] = k.public_key.clone().try_into().ok()?;
-                    Some((k.issuer.clone(), raw))
-                })
-            };
-            match token::verify(credential, lookup, now) {
-                Ok(verified) => (
-                    "credential",
-                    card::find_for_verification(&mut conn, &verified.claims.card_number)
-                        .await?
-                        .ok_or("unknown"),
-                ),
-                Err(CredentialError::Malformed) => {
-                    return Err(ApiError::invalid_field(
-                        "credential",
-                        "is not a card credential",
-                    ));
-                }
-                Err(CredentialError::OutsideValidity) => ("credential", Err("expired")),
-                Err(_) => ("credential", Err("untrusted")),
-            }
-        }
+        (None, Some(credential)) => ("credential", check_credential(&state, credential).await?),
         _ => {
             return Err(ApiError::invalid_field(
                 "card_number",
@@ -176,60 +113,131 @@ pub async fn verify_card(
             ));
         }
     };
-    let card_id = found.as_ref().ok().map(|(c, _, _)| c.id);
+    let mut conn = state.pool.get().await?;
+    let found = match number {
+        Ok(number) => card::find_for_verification(&mut conn, &number, &agency.district, today)
+            .await?
+            .ok_or("unknown"),
+        Err(status) => Err(status),
+    };
+    let card_id = found.as_ref().ok().map(|f| f.card.id);
     let result = match found {
         Err(status) => nothing(status),
-        Ok((found, holder, issuer_district)) => {
-            let status = verification::live_status(&found, today).to_owned();
-            let valid = status == "active";
-            let policies = verification::policies(&mut conn, today).await?;
-            let local_tier =
-                verification::local_tier_in(&policies, &found, &agency.district, &issuer_district)
-                    .filter(|_| valid);
-            let entitlements = match &local_tier {
-                Some(tier) => {
-                    verification::entitlements(
-                        &mut conn,
-                        &policies,
-                        &found,
-                        tier,
-                        &agency.district,
-                        Some(&agency.services),
-                        today,
-                    )
-                    .await?
-                }
-                None => Vec::new(),
-            };
-            VerificationResult {
-                valid,
-                status,
-                local_tier,
-                entitlements,
-                card: Some(CardSummary {
-                    number: found.number.clone(),
-                    scheme: found.scheme.clone(),
-                    issuer: found.issuer.clone(),
-                    tier: found.tier.clone(),
-                    valid_until: found.valid_until,
-                    holder_name_masked: mask_name(&holder),
-                }),
-            }
+        Ok(found) => {
+            let versions = (found.recognitions_version, found.entitlements_version);
+            let policies = state.policies.get(&mut conn, today, versions).await?;
+            answer(&policies, &found, &agency.district, &agency.services, today)
         }
     };
-    diesel::insert_into(verifications::table)
-        .values((
-            verifications::id.eq(Uuid::now_v7()),
-            verifications::card_id.eq(card_id),
-            verifications::agency_id.eq(agency.id),
-            verifications::district.eq(&agency.district),
-            verifications::method.eq(method),
-            verifications::valid.eq(result.valid),
-            verifications::status.eq(&result.status),
-            verifications::local_tier.eq(&result.local_tier),
-            verifications::verified_at.eq(now),
-        ))
-        .execute(&mut conn)
-        .await?;
+    let record = verification_log::Record {
+        agency_id: agency.id,
+        district: &agency.district,
+        card_id,
+        method,
+        valid: result.valid,
+        status: &result.status,
+        local_tier: result.local_tier.as_deref(),
+        at: now,
+    };
+    let within_limit =
+        verification_log::record(&mut conn, &record, state.partners.verifications_per_minute)
+            .await?;
+    if !within_limit {
+        return Err(ApiError::new(
+            ErrorCode::RateLimited,
+            "this agency's verification limit is reached; try again shortly",
+        )
+        .with_retry_after(60));
+    }
     Ok(HttpResponse::Ok().json(result))
+}
+
+/// The card number a credential vouches for, or the status to answer when it vouches for
+/// nothing (`expired`, `untrusted`); 422 when it is not a credential at all. The key is looked
+/// up by its `kid` (active or retired; a compromised key vouches for nothing).
+async fn check_credential(
+    state: &AppState,
+    credential: &str,
+) -> Result<Result<String, &'static str>, ApiError> {
+    let not_a_credential = || ApiError::invalid_field("credential", "is not a card credential");
+    let kid = jsonwebtoken::decode_header(credential.split('~').next().unwrap_or_default())
+        .ok()
+        .and_then(|h| h.kid)
+        .ok_or_else(not_a_credential)?;
+    let key = {
+        let mut conn = state.pool.get().await?;
+        issuer_key::find(&mut conn, &kid)
+            .await?
+            .filter(|k| k.status != "compromised")
+    };
+    let lookup = |wanted: &str| {
+        key.as_ref().filter(|k| k.kid == wanted).and_then(|k| {
+            let raw: [u8; 32] = k.public_key.clone().try_into().ok()?;
+            Some((k.issuer.clone(), raw))
+        })
+    };
+    match token::verify(credential, lookup, state.now()) {
+        Ok(verified) => Ok(Ok(verified.claims.card_number)),
+        Err(CredentialError::Malformed) => Err(not_a_credential()),
+        Err(CredentialError::OutsideValidity) => Ok(Err("expired")),
+        Err(_) => Ok(Err("untrusted")),
+    }
+}
+
+/// What the agency learns about a found card: its live status, the local tier in the agency's
+/// district (only for a valid card) and the entitlements of the agency's own services.
+fn answer(
+    policies: &Policies,
+    found: &ForVerification,
+    district: &str,
+    services: &[String],
+    today: NaiveDate,
+) -> VerificationResult {
+    let card = &found.card;
+    let status = verification::live_status(card, today).to_owned();
+    let valid = status == "active";
+    let local_tier = verification::local_tier_in(policies, card, district, &found.issuer_district)
+        .filter(|_| valid);
+    let entitlements = local_tier
+        .as_deref()
+        .map(|tier| {
+            let uses = uses_from_json(&found.uses);
+            verification::entitlements_with(
+                policies,
+                card,
+                tier,
+                district,
+                Some(services),
+                today,
+                &uses,
+            )
+        })
+        .unwrap_or_default();
+    VerificationResult {
+        valid,
+        status,
+        local_tier,
+        entitlements,
+        card: Some(CardSummary {
+            number: card.number.clone(),
+            scheme: card.scheme.clone(),
+            issuer: card.issuer.clone(),
+            tier: card.tier.clone(),
+            valid_until: card.valid_until,
+            holder_name_masked: mask_name(&found.holder_name),
+        }),
+    }
+}
+
+/// `{"service period_key": count}` as the query returns it.
+fn uses_from_json(value: &serde_json::Value) -> verification::Uses {
+    value
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(key, n)| {
+            let (service, period) = key.split_once(' ')?;
+            Some(((service.to_owned(), period.to_owned()), n.as_i64()?))
+        })
+        .collect()
 }
