@@ -13,7 +13,7 @@ use crate::domain::card_number;
 use crate::models::issuer_key;
 
 /// A stored card.
-#[derive(Debug, Clone, Serialize, Queryable, Selectable, ToSchema)]
+#[derive(Debug, Clone, Serialize, Queryable, QueryableByName, Selectable, ToSchema)]
 #[diesel(table_name = cards)]
 pub struct Card {
     /// UUID v7.
@@ -159,63 +159,46 @@ pub async fn find_by_number(
 }
 
 /// What a verification reads, in one round trip.
-#[derive(Debug, Queryable)]
+#[derive(Debug, QueryableByName)]
 pub struct ForVerification {
     /// The card.
+    #[diesel(embed)]
     pub card: Card,
     /// The holder's full name (only ever answered masked).
+    #[diesel(sql_type = diesel::sql_types::Text)]
     pub holder_name: String,
     /// The district of the card's issuer.
+    #[diesel(sql_type = diesel::sql_types::Text)]
     pub issuer_district: String,
     /// The recognition version in force (`None`: none published).
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
     pub recognitions_version: Option<i32>,
     /// The entitlement version in force.
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
     pub entitlements_version: Option<i32>,
     /// The card's uses in the verifying district: `{"service period_key": count}`.
+    #[diesel(sql_type = diesel::sql_types::Jsonb)]
     pub uses: serde_json::Value,
 }
 
 /// A card by number with its holder's name, its issuer's district, the rule versions in force
 /// on `today` and its uses in `district`: everything a verification needs from the database
-/// but the record of it, in one statement.
+/// but the record of it, in one statement (prepared once per connection, see
+/// `models::prepared`).
 pub async fn find_for_verification(
     conn: &mut AsyncPgConnection,
     number: &str,
     district: &str,
     today: NaiveDate,
 ) -> QueryResult<Option<ForVerification>> {
-    use crate::db::schema::{accounts, issuers};
-    use diesel::dsl::sql;
-    use diesel::sql_types::{Date, Integer, Jsonb, Nullable, Text};
-    let version_in_force = |kind: &'static str| {
-        sql::<Nullable<Integer>>("(SELECT version FROM policy_documents WHERE kind = ")
-            .bind::<Text, _>(kind)
-            .sql(" AND effective_from <= ")
-            .bind::<Date, _>(today)
-            .sql(" ORDER BY effective_from DESC, version DESC LIMIT 1)")
-    };
-    let uses = sql::<Jsonb>(
-        "(SELECT coalesce(jsonb_object_agg(u.service || ' ' || u.period_key, u.n), '{}') \
-          FROM (SELECT service, period_key, count(*) AS n FROM redemptions \
-                WHERE card_id = cards.id AND district = ",
-    )
-    .bind::<Text, _>(district.to_owned())
-    .sql(" GROUP BY service, period_key) u)");
-    cards::table
-        .inner_join(accounts::table.on(accounts::id.eq(cards::holder_id)))
-        .inner_join(issuers::table.on(issuers::code.eq(cards::issuer)))
-        .filter(cards::number.eq(number))
-        .select((
-            Card::as_select(),
-            accounts::full_name,
-            issuers::district,
-            version_in_force("recognitions"),
-            version_in_force("entitlements"),
-            uses,
-        ))
-        .first(conn)
-        .await
-        .optional()
+    crate::models::prepared::VerificationLookup {
+        number,
+        district,
+        today,
+    }
+    .get_result(conn)
+    .await
+    .optional()
 }
 
 /// A card by its number, locked for a redemption so concurrent ones queue up.

@@ -9,6 +9,7 @@ pub mod document;
 pub mod idempotency;
 pub mod issuer_key;
 pub mod policy;
+pub mod prepared;
 pub mod profile;
 pub mod reference;
 pub mod scheme;

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::QueryableByName;
-use diesel::sql_types::{BigInt, Bool, Nullable, SmallInt, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::BigInt;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -40,24 +40,6 @@ struct Counted {
     n: i64,
 }
 
-const RECORD: &str = "\
-WITH bump AS (
-    INSERT INTO agency_rate_windows (agency_id, window_start, shard, count)
-    VALUES ($1, $2, $3, 1)
-    ON CONFLICT (agency_id, window_start, shard)
-    DO UPDATE SET count = agency_rate_windows.count + 1
-    RETURNING count
-), total AS (
-    SELECT (SELECT count FROM bump) + coalesce((
-        SELECT sum(count) FROM agency_rate_windows
-        WHERE agency_id = $1 AND window_start = $2 AND shard <> $3), 0) AS n
-), logged AS (
-    INSERT INTO verifications
-        (id, card_id, agency_id, district, method, valid, status, local_tier, verified_at)
-    SELECT $4, $5, $1, $6, $7, $8, $9, $10, $11 FROM total WHERE n <= $12
-)
-SELECT n FROM total";
-
 /// Counts the check against the agency's limit for the current minute and records it when
 /// within `per_minute`; answers whether it was.
 pub async fn record(
@@ -68,20 +50,21 @@ pub async fn record(
     let window =
         DateTime::from_timestamp(record.at.timestamp().div_euclid(60) * 60, 0).unwrap_or(record.at);
     let shard = i16::from(crate::crypto::random::bytes::<1>()[0] % SHARDS);
-    let counted: Counted = diesel::sql_query(RECORD)
-        .bind::<SqlUuid, _>(record.agency_id)
-        .bind::<Timestamptz, _>(window)
-        .bind::<SmallInt, _>(shard)
-        .bind::<SqlUuid, _>(Uuid::now_v7())
-        .bind::<Nullable<SqlUuid>, _>(record.card_id)
-        .bind::<Text, _>(record.district)
-        .bind::<Text, _>(record.method)
-        .bind::<Bool, _>(record.valid)
-        .bind::<Text, _>(record.status)
-        .bind::<Nullable<Text>, _>(record.local_tier)
-        .bind::<Timestamptz, _>(record.at)
-        .bind::<BigInt, _>(per_minute)
-        .get_result(conn)
-        .await?;
+    let counted: Counted = crate::models::prepared::RecordVerification {
+        agency_id: record.agency_id,
+        window,
+        shard,
+        id: Uuid::now_v7(),
+        card_id: record.card_id,
+        district: record.district,
+        method: record.method,
+        valid: record.valid,
+        status: record.status,
+        local_tier: record.local_tier,
+        at: record.at,
+        per_minute,
+    }
+    .get_result(conn)
+    .await?;
     Ok(counted.n <= per_minute)
 }

@@ -1,0 +1,153 @@
+//! Hand-written statements that diesel's statement cache may keep. diesel never caches raw SQL
+//! (`sql_query`, `sql()` fragments), so such a statement is parsed and planned on every call;
+//! on the verification path that was as much time in PostgreSQL as running it. These types
+//! give diesel a static query id, so each connection prepares them once.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::QueryResult;
+use diesel::pg::Pg;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::sql_types::{BigInt, Bool, Date, Nullable, SmallInt, Text, Timestamptz, Untyped};
+use uuid::Uuid;
+
+/// A card by number with what a verification needs (see `card::find_for_verification`).
+pub struct VerificationLookup<'a> {
+    /// The card number.
+    pub number: &'a str,
+    /// The verifying agency's district.
+    pub district: &'a str,
+    /// The day whose rule versions apply.
+    pub today: NaiveDate,
+}
+
+const LOOKUP: [&str; 4] = [
+    "SELECT c.*, a.full_name AS holder_name, i.district AS issuer_district,
+        (SELECT version FROM policy_documents
+          WHERE kind = 'recognitions' AND effective_from <= ",
+    " ORDER BY effective_from DESC, version DESC LIMIT 1) AS recognitions_version,
+        (SELECT version FROM policy_documents
+          WHERE kind = 'entitlements' AND effective_from <= ",
+    " ORDER BY effective_from DESC, version DESC LIMIT 1) AS entitlements_version,
+        (SELECT coalesce(jsonb_object_agg(u.service || ' ' || u.period_key, u.n), '{}')
+           FROM (SELECT service, period_key, count(*) AS n FROM redemptions
+                  WHERE card_id = c.id AND district = ",
+    " GROUP BY service, period_key) u) AS uses
+     FROM cards c
+     JOIN accounts a ON a.id = c.holder_id
+     JOIN issuers i ON i.code = c.issuer
+    WHERE c.number = ",
+];
+
+impl QueryFragment<Pg> for VerificationLookup<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql(LOOKUP[0]);
+        out.push_bind_param::<Date, _>(&self.today)?;
+        out.push_sql(LOOKUP[1]);
+        out.push_bind_param::<Date, _>(&self.today)?;
+        out.push_sql(LOOKUP[2]);
+        out.push_bind_param::<Text, _>(&self.district)?;
+        out.push_sql(LOOKUP[3]);
+        out.push_bind_param::<Text, _>(&self.number)?;
+        Ok(())
+    }
+}
+
+impl QueryId for VerificationLookup<'_> {
+    type QueryId = VerificationLookup<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl Query for VerificationLookup<'_> {
+    type SqlType = Untyped;
+}
+
+/// Counts a verification against its agency's limit and records it when within (see
+/// `verification::record`).
+pub struct RecordVerification<'a> {
+    /// The agency.
+    pub agency_id: Uuid,
+    /// The minute counted.
+    pub window: DateTime<Utc>,
+    /// The counter shard bumped.
+    pub shard: i16,
+    /// The record's id.
+    pub id: Uuid,
+    /// The card, when found.
+    pub card_id: Option<Uuid>,
+    /// The agency's district.
+    pub district: &'a str,
+    /// `card_number` or `credential`.
+    pub method: &'a str,
+    /// The answer.
+    pub valid: bool,
+    /// The status answered.
+    pub status: &'a str,
+    /// The local tier answered.
+    pub local_tier: Option<&'a str>,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The limit per minute.
+    pub per_minute: i64,
+}
+
+impl QueryFragment<Pg> for RecordVerification<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        // diesel numbers each bind as it is pushed, so the parameters are named once, in `p`.
+        out.push_sql("WITH p AS (SELECT ");
+        out.push_bind_param::<diesel::sql_types::Uuid, _>(&self.agency_id)?;
+        out.push_sql("::uuid AS agency_id, ");
+        out.push_bind_param::<Timestamptz, _>(&self.window)?;
+        out.push_sql("::timestamptz AS window_start, ");
+        out.push_bind_param::<SmallInt, _>(&self.shard)?;
+        out.push_sql("::smallint AS shard, ");
+        out.push_bind_param::<diesel::sql_types::Uuid, _>(&self.id)?;
+        out.push_sql("::uuid AS id, ");
+        out.push_bind_param::<Nullable<diesel::sql_types::Uuid>, _>(&self.card_id)?;
+        out.push_sql("::uuid AS card_id, ");
+        out.push_bind_param::<Text, _>(&self.district)?;
+        out.push_sql("::text AS district, ");
+        out.push_bind_param::<Text, _>(&self.method)?;
+        out.push_sql("::text AS method, ");
+        out.push_bind_param::<Bool, _>(&self.valid)?;
+        out.push_sql("::boolean AS valid, ");
+        out.push_bind_param::<Text, _>(&self.status)?;
+        out.push_sql("::text AS status, ");
+        out.push_bind_param::<Nullable<Text>, _>(&self.local_tier)?;
+        out.push_sql("::text AS local_tier, ");
+        out.push_bind_param::<Timestamptz, _>(&self.at)?;
+        out.push_sql("::timestamptz AS at, ");
+        out.push_bind_param::<BigInt, _>(&self.per_minute)?;
+        out.push_sql(
+            "::bigint AS per_minute
+            ), bump AS (
+                INSERT INTO agency_rate_windows (agency_id, window_start, shard, count)
+                SELECT agency_id, window_start, shard, 1 FROM p
+                ON CONFLICT (agency_id, window_start, shard)
+                DO UPDATE SET count = agency_rate_windows.count + 1
+                RETURNING count
+            ), total AS (
+                SELECT (SELECT count FROM bump) + coalesce((
+                    SELECT sum(r.count) FROM agency_rate_windows r, p
+                    WHERE r.agency_id = p.agency_id AND r.window_start = p.window_start
+                      AND r.shard <> p.shard), 0) AS n
+            ), logged AS (
+                INSERT INTO verifications (id, card_id, agency_id, district, method, valid,
+                                           status, local_tier, verified_at)
+                SELECT p.id, p.card_id, p.agency_id, p.district, p.method, p.valid, p.status,
+                       p.local_tier, p.at
+                  FROM p, total WHERE total.n <= p.per_minute
+            )
+            SELECT n FROM total",
+        );
+        Ok(())
+    }
+}
+
+impl QueryId for RecordVerification<'_> {
+    type QueryId = RecordVerification<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl Query for RecordVerification<'_> {
+    type SqlType = Untyped;
+}
