@@ -74,5 +74,37 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+/// Status lists: what an instance does when a list changed (set an entry, zlib at the best
+/// level) and what an offline verifier does with each copy (inflate, read an entry).
+fn status_lists(c: &mut Criterion) {
+    let mut bits = status_list::empty();
+    // About one card in fifty suspended or revoked, scattered.
+    for i in (0..status_list::ENTRIES).step_by(50) {
+        let status = if i % 100 == 0 {
+            status_list::ListStatus::Revoked
+        } else {
+            status_list::ListStatus::Suspended
+        };
+        status_list::set(&mut bits, (i * 40_503) % status_list::ENTRIES, status);
+    }
+    let lst = status_list::encode(&bits);
+    let mut group = c.benchmark_group("status_list");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("set_entry", |b| {
+        let mut i = 0;
+        b.iter(|| {
+            i = (i + 40_503) % status_list::ENTRIES;
+            status_list::set(black_box(&mut bits), i, status_list::ListStatus::Suspended)
+        })
+    });
+    group.bench_function("encode_131072_entries", |b| {
+        b.iter(|| status_list::encode(black_box(&bits)))
+    });
+    group.bench_function("decode_131072_entries", |b| {
+        b.iter(|| status_list::decode(black_box(&lst)))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench, status_lists);
 criterion_main!(benches);
