@@ -165,3 +165,71 @@ async fn keys_rotate_from_the_command_line() {
     let unknown = talentcard(&app.database.url, &["keys", "rotate", "--issuer", "ZZ"], "");
     assert!(!unknown.status.success());
 }
+
+#[tokio::test]
+async fn seeded_cards_verify_by_number_and_by_credential() {
+    let app = crate::helpers::spawn_app().await;
+    let out = tempfile::tempdir().unwrap();
+    let seeded = talentcard(
+        &app.database.url,
+        &[
+            "seed",
+            "--cards",
+            "300",
+            "--out",
+            out.path().to_str().unwrap(),
+        ],
+        "",
+    );
+    assert!(seeded.status.success(), "{}", text(&seeded.stderr));
+    let read = |name: &str| -> Vec<String> {
+        std::fs::read_to_string(out.path().join(name))
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    };
+    let (numbers, credentials) = (read("card-numbers.txt"), read("credentials.txt"));
+    assert_eq!((numbers.len(), credentials.len()), (300, 300));
+
+    let admin = app.staff("root@example.cn", "admin", None).await;
+    let (_, _, _, token) = app
+        .agency(&admin, "tongzhou", &["annual_health_check"])
+        .await;
+    for body in [
+        serde_json::json!({ "card_number": numbers[17] }),
+        serde_json::json!({ "credential": credentials[17] }),
+    ] {
+        let answer: serde_json::Value = app
+            .post_json("/api/v1/verifications", &body, Some(&token))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(answer["valid"], true, "{answer}");
+        assert_eq!(answer["local_tier"], "B");
+        assert_eq!(answer["card"]["number"], numbers[17].as_str());
+    }
+    let mut conn = app.connect().await;
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Counts {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        cards: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        indexes: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        holders: i64,
+    }
+    let counts: Counts = diesel::sql_query(
+        "SELECT count(*) AS cards, count(DISTINCT status_index) AS indexes, \
+         count(DISTINCT holder_id) AS holders FROM cards WHERE number LIKE 'XA-%'",
+    )
+    .get_result(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(
+        (counts.cards, counts.indexes, counts.holders),
+        (300, 300, 300)
+    );
+}
