@@ -34,7 +34,7 @@ static HASHING_SLOTS: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(*SLO
 type Job = Box<dyn FnOnce() + Send>;
 
 /// The queue of the hashing threads, `None` when none could be started.
-static HASHERS: LazyLock<Option<Mutex<Sender<Job>>>> = LazyLock::new(|| {
+static HASHERS: LazyLock<Option<Sender<Job>>> = LazyLock::new(|| {
     let (jobs, queue) = channel::<Job>();
     let queue = Arc::new(Mutex::new(queue));
     let started = (0..*SLOTS)
@@ -47,7 +47,7 @@ static HASHERS: LazyLock<Option<Mutex<Sender<Job>>>> = LazyLock::new(|| {
                 .is_ok()
         })
         .count();
-    (started > 0).then(|| Mutex::new(jobs))
+    (started > 0).then_some(jobs)
 });
 
 fn run_jobs(queue: &Mutex<Receiver<Job>>) {
@@ -132,8 +132,6 @@ where
         let _ = done.send(work());
     });
     hashers
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
         .send(job)
         .map_err(|_| HashError::Failed("the hashing threads stopped".into()))?;
     result

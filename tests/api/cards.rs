@@ -931,3 +931,50 @@ async fn an_instance_serves_its_copy_of_a_status_list_until_the_refresh_interval
         "checked again after the interval"
     );
 }
+
+#[tokio::test]
+async fn an_issuer_whose_list_is_full_opens_the_next_one() {
+    use diesel_async::RunQueryDsl;
+    let app = spawn_app().await;
+    let official = app.staff("xa@example.cn", "official", Some("XA")).await;
+    // Every entry of XA's first list taken, by rows that hold nothing but an index (the
+    // foreign keys are skipped for them on this connection).
+    let mut conn = app.connect().await;
+    diesel::sql_query("SET session_replication_role = replica")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    diesel::sql_query(format!(
+        "INSERT INTO cards (id, number, application_id, holder_id, scheme, issuer, tier, \
+         status, valid_from, valid_until, issued_at, status_index) \
+         SELECT gen_random_uuid(), 'FILL-' || g, gen_random_uuid(), gen_random_uuid(), \
+         'XIONGAN', 'XA', 'B', 'active', current_date, current_date + 1, now(), g \
+         FROM generate_series(0, {}) g",
+        status_list::ENTRIES - 1
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    problem(app.get("/api/v1/status-lists/XA-1").await, 404, "not_found").await;
+
+    let issued = issue_card(&app, &official, 13).await;
+    let token = credential(&app, &issued).await;
+    let verified = verify(&token, &trust_keys(&app).await, &app).unwrap();
+    assert!(
+        verified
+            .claims
+            .status
+            .status_list
+            .uri
+            .ends_with("/api/v1/status-lists/XA-1"),
+        "{}",
+        verified.claims.status.status_list.uri
+    );
+    let second: Value = app
+        .get("/api/v1/status-lists/XA-1")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(second["list"], "XA-1");
+}
