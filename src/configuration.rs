@@ -121,8 +121,13 @@ pub struct ApplicationSettings {
     pub workers: usize,
     /// Largest JSON body accepted, in bytes.
     pub json_limit_bytes: usize,
-    /// Time a client has to send its request head and body.
+    /// Time a client has to send its request head (actix drops the connection after it).
     pub client_request_timeout_ms: u64,
+    /// Time a client has to send a JSON body once its head arrived; a stalled or trickling
+    /// body would otherwise hold a worker's task and its memory for as long as the client likes.
+    pub body_timeout_ms: u64,
+    /// Time a client has to send an evidence upload (up to 10 MiB, from a phone on a slow link).
+    pub upload_timeout_ms: u64,
     /// Directory of reference data files, relative to the working directory unless absolute.
     pub reference_dir: PathBuf,
     /// Directory of the default scheme files, loaded into a new database.

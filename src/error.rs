@@ -41,6 +41,8 @@ pub enum ErrorCode {
     QuotaExhausted,
     /// 422: the card is not active, or not recognised where it is presented.
     CardNotValid,
+    /// 408: the body did not arrive within the allowed time (a slow or stalled client).
+    RequestTimeout,
     /// 413: the body is larger than allowed.
     PayloadTooLarge,
     /// 415: the body is not of a type this endpoint reads.
@@ -65,6 +67,7 @@ impl ErrorCode {
             NotFound => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Conflict | EmailTaken | InvalidTransition | QuotaExhausted => StatusCode::CONFLICT,
+            RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             RateLimited => StatusCode::TOO_MANY_REQUESTS,
@@ -90,6 +93,7 @@ impl ErrorCode {
             InvalidTransition => "invalid_transition",
             QuotaExhausted => "quota_exhausted",
             CardNotValid => "card_not_valid",
+            RequestTimeout => "request_timeout",
             PayloadTooLarge => "payload_too_large",
             UnsupportedMediaType => "unsupported_media_type",
             RateLimited => "rate_limited",

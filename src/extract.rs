@@ -15,9 +15,60 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{ApiError, ErrorCode, FieldError};
 
-/// The largest JSON body a handler reads; shared with the extractor through app data.
+/// How much of a request body a handler reads, and how long it waits for it; shared with the
+/// extractors through app data. Both bounds exist so that a client cannot hold memory or a
+/// task for as long as it likes by sending a huge or a trickling body.
 #[derive(Debug, Clone, Copy)]
-pub struct JsonLimit(pub usize);
+pub struct BodyLimits {
+    /// The largest JSON body read (413 beyond).
+    pub json_bytes: usize,
+    /// How long a JSON body may take to arrive (408 after it).
+    pub json_timeout: std::time::Duration,
+    /// How long an evidence upload may take to arrive (408 after it).
+    pub upload_timeout: std::time::Duration,
+}
+
+impl Default for BodyLimits {
+    fn default() -> Self {
+        BodyLimits {
+            json_bytes: 64 * 1024,
+            json_timeout: std::time::Duration::from_secs(10),
+            upload_timeout: std::time::Duration::from_secs(120),
+        }
+    }
+}
+
+/// Reads a whole body of at most `limit` bytes (413 beyond, without reading further) that
+/// arrives within `timeout` (408 after it).
+pub async fn read_body(
+    payload: &mut (
+             impl futures_util::Stream<Item = Result<web::Bytes, actix_web::error::PayloadError>> + Unpin
+         ),
+    limit: usize,
+    timeout: std::time::Duration,
+) -> Result<web::BytesMut, ApiError> {
+    let read = async {
+        let mut body = web::BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|_| {
+                ApiError::new(ErrorCode::MalformedRequest, "the body could not be read")
+            })?;
+            if body.len() + chunk.len() > limit {
+                return Err(too_large(limit));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    };
+    tokio::time::timeout(timeout, read)
+        .await
+        .map_err(|_| body_timed_out())?
+}
+
+/// The answer to a body that did not arrive in time.
+pub fn body_timed_out() -> ApiError {
+    ApiError::new(ErrorCode::RequestTimeout, "the body did not arrive in time")
+}
 
 /// A JSON body, deserialised with the path of the first bad field reported.
 #[derive(Debug)]
@@ -28,9 +79,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = req
-            .app_data::<JsonLimit>()
-            .map_or(64 * 1024, |limit| limit.0);
+        let limits = req.app_data::<BodyLimits>().copied().unwrap_or_default();
+        let limit = limits.json_bytes;
         let is_json = has_json_content_type(req);
         let declared_length = req
             .headers()
@@ -48,16 +98,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
             if declared_length.is_some_and(|len| len > limit) {
                 return Err(too_large(limit));
             }
-            let mut body = web::BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|_| {
-                    ApiError::new(ErrorCode::MalformedRequest, "the body could not be read")
-                })?;
-                if body.len() + chunk.len() > limit {
-                    return Err(too_large(limit));
-                }
-                body.extend_from_slice(&chunk);
-            }
+            let body = read_body(&mut payload, limit, limits.json_timeout).await?;
             parse_json(&body).map(ApiJson)
         })
     }
@@ -110,11 +151,12 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
 fn data_error(path: &str, error: &serde_json::Error) -> ApiError {
     // serde_json's message ends with " at line L column C"; the client gets the field instead.
     let message = error.to_string();
-    let message = message
-        .split(" at line ")
-        .next()
-        .unwrap_or("is not acceptable")
-        .to_owned();
+    let message = without_value(
+        message
+            .split(" at line ")
+            .next()
+            .unwrap_or("is not acceptable"),
+    );
     let parent = if path == "." { "" } else { path };
     let field = match message
         .strip_prefix("missing field `")
@@ -126,6 +168,35 @@ fn data_error(path: &str, error: &serde_json::Error) -> ApiError {
         None => parent.to_owned(),
     };
     ApiError::validation(vec![FieldError { field, message }])
+}
+
+/// serde's message without the value it quotes: `invalid type: string "110105…", expected u32`
+/// becomes `invalid type: string, expected u32`. The value may be personal data (an ID number
+/// in the wrong field), and problem bodies end up in logs, proxies and bug reports.
+fn without_value(message: &str) -> String {
+    let Some((found, expected)) = message.split_once(", expected") else {
+        return message.to_owned();
+    };
+    let kind = [
+        "invalid type: ",
+        "invalid value: ",
+        "invalid length ",
+        "unknown variant ",
+    ]
+    .iter()
+    .find_map(|prefix| {
+        found.strip_prefix(prefix).map(|rest| {
+            // `string "…"`, `integer `…``, `map`: keep the first word (the kind) only.
+            match rest.split([' ', '`', '"']).next().unwrap_or_default() {
+                "" => prefix.trim_end().to_owned(),
+                word => format!("{prefix}{word}"),
+            }
+        })
+    });
+    match kind {
+        Some(kind) => format!("{kind}, expected{expected}"),
+        None => message.to_owned(),
+    }
 }
 
 /// The client's address: the peer, or, when the peer is a configured trusted proxy, the last
@@ -185,6 +256,40 @@ pub fn query_config() -> web::QueryConfig {
 mod tests {
     use super::*;
     use serde::Deserialize;
+
+    #[test]
+    fn messages_name_the_kind_of_a_wrong_value_but_never_the_value() {
+        let cases = [
+            (
+                "invalid type: string \"110105198501010019\", expected u32",
+                "invalid type: string, expected u32",
+            ),
+            (
+                "invalid type: integer `110105198501010019`, expected a string",
+                "invalid type: integer, expected a string",
+            ),
+            (
+                "invalid value: string \"secret\", expected a date",
+                "invalid value: string, expected a date",
+            ),
+            (
+                "unknown variant `110105198501010019`, expected `resident_id` or `passport`",
+                "unknown variant, expected `resident_id` or `passport`",
+            ),
+            (
+                "invalid type: map, expected a string",
+                "invalid type: map, expected a string",
+            ),
+            ("missing field `email`", "missing field `email`"),
+            (
+                "unknown field `role`, expected one of `email`",
+                "unknown field `role`, expected one of `email`",
+            ),
+        ];
+        for (raw, cleaned) in cases {
+            assert_eq!(without_value(raw), cleaned);
+        }
+    }
 
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -260,7 +365,7 @@ mod tests {
     mod over_http {
         use actix_web::{App, HttpResponse, post, test};
 
-        use super::super::{ApiJson, JsonLimit};
+        use super::super::{ApiJson, BodyLimits};
 
         #[derive(serde::Deserialize)]
         struct Echo {
@@ -275,7 +380,7 @@ mod tests {
 
         async fn send(content_type: &str, body: Vec<u8>) -> (u16, serde_json::Value) {
             let app =
-                test::init_service(App::new().app_data(JsonLimit(64 * 1024)).service(echo)).await;
+                test::init_service(App::new().app_data(BodyLimits::default()).service(echo)).await;
             let request = test::TestRequest::post()
                 .uri("/echo")
                 .insert_header(("content-type", content_type))

@@ -19,7 +19,7 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::configuration::Settings;
 use crate::db::{self, DbPool};
 use crate::error::ApiError;
-use crate::extract::{self, JsonLimit};
+use crate::extract::{self, BodyLimits};
 use crate::state::AppState;
 use crate::{metrics, openapi, reference, routes, telemetry};
 
@@ -95,7 +95,11 @@ pub async fn prepare_database(settings: &Settings) -> anyhow::Result<()> {
 
 fn run(listener: TcpListener, state: AppState, settings: &Settings) -> anyhow::Result<Server> {
     let metrics = metrics::middleware(state.pool.clone())?;
-    let json_limit = JsonLimit(settings.application.json_limit_bytes);
+    let body_limits = BodyLimits {
+        json_bytes: settings.application.json_limit_bytes,
+        json_timeout: std::time::Duration::from_millis(settings.application.body_timeout_ms),
+        upload_timeout: std::time::Duration::from_millis(settings.application.upload_timeout_ms),
+    };
     let pool = web::Data::new(state.pool.clone());
     let state = web::Data::new(state);
     let mut server = HttpServer::new(move || {
@@ -106,7 +110,7 @@ fn run(listener: TcpListener, state: AppState, settings: &Settings) -> anyhow::R
             .wrap(from_fn(telemetry::trace_requests))
             .app_data(pool.clone())
             .app_data(state.clone())
-            .app_data(json_limit)
+            .app_data(body_limits)
             .app_data(extract::path_config())
             .app_data(extract::query_config())
             .into_utoipa_app()

@@ -43,10 +43,20 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<
 }
 
 /// All agencies, newest last.
-pub async fn list(conn: &mut AsyncPgConnection) -> QueryResult<Vec<Agency>> {
-    agencies::table
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    after: Option<Uuid>,
+    limit: i64,
+) -> QueryResult<Vec<Agency>> {
+    let query = agencies::table.into_boxed();
+    let query = match after {
+        Some(id) => query.filter(agencies::id.gt(id)),
+        None => query,
+    };
+    query
         .select(Agency::as_select())
         .order(agencies::id.asc())
+        .limit(limit)
         .load(conn)
         .await
 }

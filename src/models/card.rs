@@ -234,6 +234,7 @@ pub async fn find_visible(
 pub async fn list_visible(
     conn: &mut AsyncPgConnection,
     viewer: &crate::models::application::Viewer,
+    after: Option<(DateTime<Utc>, Uuid)>,
     limit: i64,
 ) -> QueryResult<Vec<(Card, String)>> {
     use crate::db::schema::accounts;
@@ -246,8 +247,17 @@ pub async fn list_visible(
         Viewer::Talent(holder) => query.filter(cards::holder_id.eq(*holder)),
         Viewer::Official(issuer) => query.filter(cards::issuer.eq(issuer.clone())),
     };
+    // Newest first; the cursor is the (issued_at, id) of the previous page's last card.
+    let query = match after {
+        Some((at, id)) => query.filter(
+            cards::issued_at
+                .lt(at)
+                .or(cards::issued_at.eq(at).and(cards::id.lt(id))),
+        ),
+        None => query,
+    };
     query
-        .order(cards::issued_at.desc())
+        .order((cards::issued_at.desc(), cards::id.desc()))
         .limit(limit)
         .select((Card::as_select(), accounts::full_name))
         .load(conn)

@@ -1,7 +1,11 @@
 //! `?limit=&cursor=` as the API contract defines them: a default of 50, at most 200.
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
 
 use crate::error::ApiError;
 
@@ -30,6 +34,55 @@ impl PageQuery {
                 "must be between 1 and 200",
             )),
         }
+    }
+}
+
+/// The cursor after a row ordered by (time, id): opaque to clients, so the order's keys can
+/// change without breaking them, and stable under inserts, unlike an offset.
+pub fn encode_cursor(at: DateTime<Utc>, id: Uuid) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}|{id}", at.to_rfc3339()))
+}
+
+/// Reads a cursor of [`encode_cursor`]; anything else is a 422 naming `cursor`.
+pub fn decode_cursor(cursor: &str) -> Result<(DateTime<Utc>, Uuid), ApiError> {
+    let bad = || ApiError::invalid_field("cursor", "is not a cursor from this list");
+    let text = URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(bad)?;
+    let (at, id) = text.split_once('|').ok_or_else(bad)?;
+    let at = DateTime::parse_from_rfc3339(at)
+        .map_err(|_| bad())?
+        .with_timezone(&Utc);
+    Ok((at, Uuid::parse_str(id).map_err(|_| bad())?))
+}
+
+/// The cursor after a row ordered by a time-ordered id (UUID v7) alone.
+pub fn encode_id_cursor(id: Uuid) -> String {
+    URL_SAFE_NO_PAD.encode(id.to_string())
+}
+
+impl PageQuery {
+    /// The checked cursor of a list ordered by id alone (see [`encode_id_cursor`]).
+    pub fn after_id(&self) -> Result<Option<Uuid>, ApiError> {
+        let bad = || ApiError::invalid_field("cursor", "is not a cursor from this list");
+        self.cursor
+            .as_deref()
+            .map(|cursor| {
+                URL_SAFE_NO_PAD
+                    .decode(cursor)
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .and_then(|text| Uuid::parse_str(&text).ok())
+                    .ok_or_else(bad)
+            })
+            .transpose()
+    }
+
+    /// The checked cursor, as the (time, id) of the last row of the previous page.
+    pub fn after(&self) -> Result<Option<(DateTime<Utc>, Uuid)>, ApiError> {
+        self.cursor.as_deref().map(decode_cursor).transpose()
     }
 }
 

@@ -370,19 +370,25 @@ async fn cards_are_private_and_trust_material_is_cacheable() {
         "not_found",
     )
     .await;
-    let own: Vec<Value> = app
-        .get_as("/api/v1/cards", &issued.talent.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let own: Vec<Value> = serde_json::from_value(
+        app.get_as("/api/v1/cards", &issued.talent.access)
+            .await
+            .json::<Value>()
+            .await
+            .unwrap()["items"]
+            .clone(),
+    )
+    .unwrap();
     assert_eq!(own.len(), 1);
-    let theirs: Vec<Value> = app
-        .get_as("/api/v1/cards", &tz.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let theirs: Vec<Value> = serde_json::from_value(
+        app.get_as("/api/v1/cards", &tz.access)
+            .await
+            .json::<Value>()
+            .await
+            .unwrap()["items"]
+            .clone(),
+    )
+    .unwrap();
     assert!(theirs.is_empty());
     assert_eq!(
         app.get_as(&format!("/api/v1/cards/{id}"), &official.access)
@@ -753,13 +759,36 @@ async fn an_upgrade_supersedes_the_card_it_replaces() {
         (old["status"].as_str(), old["status_reason"].as_str()),
         (Some("revoked"), Some("superseded"))
     );
-    let cards: Vec<Value> = app
-        .get_as("/api/v1/cards", &talent.access)
+    let cards: Vec<Value> = serde_json::from_value(
+        app.get_as("/api/v1/cards", &talent.access)
+            .await
+            .json::<Value>()
+            .await
+            .unwrap()["items"]
+            .clone(),
+    )
+    .unwrap();
+    assert_eq!(cards.len(), 2);
+    // A page at a time, newest first: the upgrade, then the card it replaced.
+    let first: Value = app
+        .get_as("/api/v1/cards?limit=1", &talent.access)
         .await
         .json()
         .await
         .unwrap();
-    assert_eq!(cards.len(), 2);
+    assert_eq!(first["items"][0], cards[0]);
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let second: Value = app
+        .get_as(
+            &format!("/api/v1/cards?limit=1&cursor={cursor}"),
+            &talent.access,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(second["items"][0], cards[1]);
+    assert!(second["next_cursor"].is_null());
     let again = json!({ "scheme": "XIONGAN", "issuer": "XA", "facts": crate::schemes::doctorate(40), "replaces_card": old_card });
     problem(
         app.send("POST", "/api/v1/applications", &talent.access, Some(&again))

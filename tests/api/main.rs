@@ -29,5 +29,6 @@ mod partners;
 mod profile;
 mod reference;
 mod schemes;
+mod security;
 mod sessions;
 mod users;

@@ -156,7 +156,7 @@ async fn recognition_across_districts_with_minimal_disclosure() {
     );
 
     // The holder sees who checked, and where the card counts.
-    let log: Vec<Value> = app
+    let log: Value = app
         .get_as(
             &format!("/api/v1/cards/{card_id}/verifications"),
             &talent.access,
@@ -165,8 +165,28 @@ async fn recognition_across_districts_with_minimal_disclosure() {
         .json()
         .await
         .unwrap();
+    let log = log["items"].as_array().unwrap().clone();
     assert_eq!(log.len(), 2);
     assert_eq!(log[0]["district"], "wuqing");
+    // A page at a time, newest first, the cursor leading to the rest.
+    let path = format!("/api/v1/cards/{card_id}/verifications?limit=1");
+    let first: Value = app
+        .get_as(&path, &talent.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first["items"].as_array().unwrap().len(), 1);
+    assert_eq!(first["items"][0]["district"], "wuqing");
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let second: Value = app
+        .get_as(&format!("{path}&cursor={cursor}"), &talent.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(second["items"][0], log[1]);
+    assert!(second["next_cursor"].is_null());
     let places: Vec<Value> = app
         .get_as(
             &format!("/api/v1/cards/{card_id}/entitlements"),
@@ -239,7 +259,7 @@ async fn unknown_malformed_and_invalid_cards() {
         .json()
         .await
         .unwrap();
-    let id = card[0]["id"].as_str().unwrap();
+    let id = card["items"][0]["id"].as_str().unwrap();
     let suspend = format!("/api/v1/cards/{id}/suspend");
     app.post_json(
         &suspend,
@@ -295,13 +315,15 @@ async fn unknown_malformed_and_invalid_cards() {
     let lf = app
         .staff("lf-revoker@example.cn", "official", Some("LF"))
         .await;
-    let cards: Vec<Value> = app
+    let cards: Value = app
         .get_as("/api/v1/cards", &lf.access)
         .await
         .json()
         .await
         .unwrap();
-    let revoked_id = cards
+    let revoked_id = cards["items"]
+        .as_array()
+        .unwrap()
         .iter()
         .find(|c| c["number"] == revoked_number.as_str())
         .unwrap()["id"]

@@ -16,6 +16,7 @@ use crate::db::schema::{districts, service_categories};
 use crate::error::{ApiError, FieldError, ProblemDetails};
 use crate::extract::ApiJson;
 use crate::models::agency::{self, Agency};
+use crate::routes::pagination::{Page, PageQuery, encode_id_cursor};
 use crate::state::AppState;
 
 /// A new partner agency.
@@ -108,20 +109,27 @@ pub async fn create_agency(
     Ok(HttpResponse::Created().json(created))
 }
 
-/// Lists every agency.
+/// Lists every agency, oldest first, a page at a time.
 #[utoipa::path(
     tag = "administration",
+    params(PageQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = Vec<Agency>),
+        (status = 200, body = Page<Agency>),
         (status = 403, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 #[get("/admin/agencies")]
 pub async fn list_agencies(
     _admin: Admin,
     state: web::Data<AppState>,
+    page: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    let limit = page.limit()?;
+    let after = page.after_id()?;
     let mut conn = state.pool.get().await?;
-    Ok(HttpResponse::Ok().json(agency::list(&mut conn).await?))
+    let rows = agency::list(&mut conn, after, limit + 1).await?;
+    let page = Page::from_rows(rows, limit, |a| encode_id_cursor(a.id));
+    Ok(HttpResponse::Ok().json(page))
 }

@@ -17,6 +17,7 @@ use crate::audit::{self, Actor, AuditEvent};
 use crate::auth::{AuthUser, Talent};
 use crate::domain::application_status::{Action, Status};
 use crate::error::{ApiError, ErrorCode, ProblemDetails};
+use crate::extract::{BodyLimits, body_timed_out};
 use crate::models::application::{self, Viewer};
 use crate::models::document::{self, DocumentInfo, NewDocument};
 use crate::state::AppState;
@@ -174,8 +175,15 @@ pub async fn upload_document(
         .await
         .map_err(|_| ApiError::unavailable())?
         .map_err(ApiError::internal)?;
+    let deadline = req
+        .app_data::<BodyLimits>()
+        .copied()
+        .unwrap_or_default()
+        .upload_timeout;
     let form = Multipart::new(req.headers(), capped(payload));
-    let (filename, content) = read_file(form).await?;
+    let (filename, content) = tokio::time::timeout(deadline, read_file(form))
+        .await
+        .map_err(|_| body_timed_out())??;
     if content.is_empty() {
         return Err(ApiError::invalid_field("file", "is empty"));
     }

@@ -2,8 +2,6 @@
 //! submitted work, oldest first, filterable, with the deadline and whether it has passed).
 
 use actix_web::{HttpResponse, get, web};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -14,7 +12,7 @@ use crate::auth::AuthUser;
 use crate::domain::application_status::Status;
 use crate::error::{ApiError, ProblemDetails};
 use crate::models::application::{self, ListFilter, Viewer};
-use crate::routes::pagination::{Page, PageQuery};
+use crate::routes::pagination::{Page, PageQuery, decode_cursor, encode_cursor};
 use crate::state::AppState;
 
 /// Queue filters.
@@ -51,24 +49,6 @@ pub struct ApplicationSummary {
     pub overdue: bool,
     /// Created.
     pub created_at: DateTime<Utc>,
-}
-
-fn encode_cursor(at: DateTime<Utc>, id: Uuid) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{}|{id}", at.to_rfc3339()))
-}
-
-fn decode_cursor(cursor: &str) -> Result<(DateTime<Utc>, Uuid), ApiError> {
-    let bad = || ApiError::invalid_field("cursor", "is not a cursor from this list");
-    let text = URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(bad)?;
-    let (at, id) = text.split_once('|').ok_or_else(bad)?;
-    let at = DateTime::parse_from_rfc3339(at)
-        .map_err(|_| bad())?
-        .with_timezone(&Utc);
-    Ok((at, Uuid::parse_str(id).map_err(|_| bad())?))
 }
 
 /// Lists applications the caller may see.

@@ -13,6 +13,7 @@ use crate::audit::{self, Actor, AuditEvent};
 use crate::auth::tokens::{Subject, TokenUse};
 use crate::crypto::random::{constant_time_eq, sha256_hex};
 use crate::error::ApiError;
+use crate::extract::{BodyLimits, read_body};
 use crate::models::account::Role;
 use crate::models::agency;
 use crate::state::AppState;
@@ -59,6 +60,9 @@ fn oauth_error(status: u16, error: &'static str) -> HttpResponse {
     response.json(OAuthError { error })
 }
 
+/// A client-credentials form is three short fields; anything much larger is not one.
+const FORM_LIMIT_BYTES: usize = 4096;
+
 fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
     let value = req.headers().get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, encoded) = value.split_once(' ')?;
@@ -86,8 +90,10 @@ fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
 pub async fn client_token(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Bytes,
+    mut payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    let limits = req.app_data::<BodyLimits>().copied().unwrap_or_default();
+    let body = read_body(&mut payload, FORM_LIMIT_BYTES, limits.json_timeout).await?;
     let is_form = req
         .headers()
         .get(CONTENT_TYPE)

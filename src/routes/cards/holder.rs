@@ -15,6 +15,7 @@ use crate::db::schema::{agencies, verifications};
 use crate::error::{ApiError, ProblemDetails};
 use crate::models::application::Viewer;
 use crate::models::card;
+use crate::routes::pagination::{Page, PageQuery, encode_cursor};
 use crate::state::AppState;
 use crate::verification::{self, EntitlementUse};
 
@@ -90,6 +91,9 @@ pub async fn get_entitlements(
 /// One check of the card by a partner agency.
 #[derive(Debug, Serialize, ToSchema, Queryable)]
 pub struct VerificationRecord {
+    /// The row's id: only the page cursor needs it.
+    #[serde(skip)]
+    pub id: Uuid,
     /// When.
     pub verified_at: DateTime<Utc>,
     /// The agency's name.
@@ -106,14 +110,16 @@ pub struct VerificationRecord {
     pub local_tier: Option<String>,
 }
 
-/// Who verified the holder's card, newest first.
+/// Who verified the holder's card, newest first, a page at a time (a card shown at a metro
+/// gate daily gathers hundreds a year).
 #[utoipa::path(
     tag = "cards",
-    params(("id" = Uuid, Path, description = "Card id")),
+    params(("id" = Uuid, Path, description = "Card id"), PageQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = Vec<VerificationRecord>),
+        (status = 200, body = Page<VerificationRecord>),
         (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 #[get("/cards/{id}/verifications")]
@@ -121,17 +127,33 @@ pub async fn get_verifications(
     talent: Talent,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
+    page: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    let limit = page.limit()?;
+    let after = page.after()?;
     let mut conn = state.pool.get().await?;
     let found = card::find_visible(&mut conn, *id, &Viewer::Talent(talent.0.account_id))
         .await?
         .ok_or_else(ApiError::not_found)?;
-    let records: Vec<VerificationRecord> = verifications::table
+    let query = verifications::table
         .inner_join(agencies::table)
         .filter(verifications::card_id.eq(found.id))
-        .order(verifications::verified_at.desc())
-        .limit(200)
+        .into_boxed();
+    let query = match after {
+        Some((at, id)) => query.filter(
+            verifications::verified_at
+                .lt(at)
+                .or(verifications::verified_at
+                    .eq(at)
+                    .and(verifications::id.lt(id))),
+        ),
+        None => query,
+    };
+    let records: Vec<VerificationRecord> = query
+        .order((verifications::verified_at.desc(), verifications::id.desc()))
+        .limit(limit + 1)
         .select((
+            verifications::id,
             verifications::verified_at,
             agencies::name,
             verifications::district,
@@ -142,5 +164,6 @@ pub async fn get_verifications(
         ))
         .load(&mut conn)
         .await?;
-    Ok(HttpResponse::Ok().json(records))
+    let page = Page::from_rows(records, limit, |r| encode_cursor(r.verified_at, r.id));
+    Ok(HttpResponse::Ok().json(page))
 }

@@ -8,31 +8,45 @@ use crate::auth::AuthUser;
 use crate::error::{ApiError, ProblemDetails};
 use crate::models::{account, card};
 use crate::routes::applications::viewer;
+use crate::routes::pagination::{Page, PageQuery, encode_cursor};
 use crate::state::AppState;
 
-/// Lists the caller's cards (talent) or the issuer's (officials), newest first.
+/// Lists the caller's cards (talent) or the issuer's (officials), newest first, a page at a
+/// time: an issuer holds hundreds of thousands.
 #[utoipa::path(
     tag = "cards",
+    params(PageQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = Vec<CardView>),
+        (status = 200, body = Page<CardView>),
         (status = 403, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 #[get("/cards")]
 pub async fn list_cards(
     user: AuthUser,
     state: web::Data<AppState>,
+    page: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let viewer = viewer(&user)?;
+    let limit = page.limit()?;
+    let after = page.after()?;
     let today = state.today();
     let mut conn = state.pool.get().await?;
-    let views: Vec<CardView> = card::list_visible(&mut conn, &viewer, 200)
-        .await?
-        .into_iter()
-        .map(|(found, name)| CardView::new(found, name, today))
-        .collect();
-    Ok(HttpResponse::Ok().json(views))
+    let rows = card::list_visible(&mut conn, &viewer, after, limit + 1).await?;
+    let rows = Page::from_rows(rows, limit, |(found, _)| {
+        encode_cursor(found.issued_at, found.id)
+    });
+    let page = Page {
+        items: rows
+            .items
+            .into_iter()
+            .map(|(found, name)| CardView::new(found, name, today))
+            .collect::<Vec<CardView>>(),
+        next_cursor: rows.next_cursor,
+    };
+    Ok(HttpResponse::Ok().json(page))
 }
 
 /// Reads a card: its holder or an official of its issuer; anyone else gets 404.
