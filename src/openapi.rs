@@ -2,10 +2,17 @@
 //! [`crate::routes::configure`] by utoipa-actix-web, so a route cannot be served without being
 //! documented (clippy's `disallowed-methods` forbids the undocumented `route(...)` calls).
 
+use std::sync::Arc;
+
+use actix_web::http::header::{ALLOW, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Content, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
-use crate::error::{ErrorCode, FieldError, ProblemDetails};
+use crate::error::{ApiError, ErrorCode, FieldError, ProblemDetails};
 
 /// Title, version, tags and shared schemas.
 #[derive(OpenApi)]
@@ -53,4 +60,238 @@ impl Modify for BearerAuth {
 /// The fixed parts, to which the registered paths are added.
 pub fn base() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
+}
+
+/// The served document: the registered paths, each operation completed with the answers the
+/// shared extractors give (see [`add_common_responses`]).
+pub fn complete(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    for (path, item) in api.paths.paths.iter_mut() {
+        let operations = [
+            ("GET", item.get.as_mut()),
+            ("PUT", item.put.as_mut()),
+            ("POST", item.post.as_mut()),
+            ("DELETE", item.delete.as_mut()),
+            ("PATCH", item.patch.as_mut()),
+        ];
+        for (method, operation) in operations {
+            if let Some(operation) = operation {
+                add_common_responses(method, path, operation);
+            }
+        }
+    }
+    api
+}
+
+/// Operations open to every authenticated caller: they never answer 403 for the role.
+const ANY_ROLE: &[(&str, &str)] = &[
+    ("GET", "/api/v1/me"),
+    ("POST", "/api/v1/auth/mfa/enroll"),
+    ("POST", "/api/v1/auth/mfa/confirm"),
+];
+
+/// Adds the answers an operation gives through the shared extractors, unless its own
+/// annotation already describes that status:
+/// - a bearer-secured operation: 401 `unauthorized` (no token, an expired one, an ended
+///   session) and, unless it is in [`ANY_ROLE`], 403 `forbidden` (the caller's role may not
+///   call it: the role extractors of [`crate::auth`]);
+/// - a JSON request body ([`crate::extract::ApiJson`]): 400 `malformed_request`, 408
+///   `request_timeout`, 413 `payload_too_large`, 415 `unsupported_media_type`, 422
+///   `validation_failed`;
+/// - query parameters ([`crate::extract::query_config`]): 422 `validation_failed`;
+/// - every operation under `/api/v1` (and `/readyz`) reads PostgreSQL: 503
+///   `service_unavailable` when it cannot.
+fn add_common_responses(method: &str, path: &str, operation: &mut Operation) {
+    let mut add = |status: u16, description: &str| {
+        operation
+            .responses
+            .responses
+            .entry(status.to_string())
+            .or_insert_with(|| problem(description));
+    };
+    let has_query = operation.parameters.iter().flatten().any(|parameter| {
+        matches!(parameter, RefOr::T(p)
+            if p.parameter_in == utoipa::openapi::path::ParameterIn::Query)
+    });
+    if has_query {
+        add(422, "validation_failed: the query string does not parse");
+    }
+    let secured = operation
+        .security
+        .as_ref()
+        .is_some_and(|requirements| !requirements.is_empty());
+    if secured {
+        add(401, "unauthorized: no valid access token");
+        if !ANY_ROLE.contains(&(method, path)) {
+            add(403, "forbidden: the caller's role may not do this");
+        }
+    }
+    let json_body = matches!(&operation.request_body, Some(RefOr::T(body))
+        if body.content.keys().any(|media| media == "application/json"));
+    if json_body {
+        add(400, "malformed_request: the body is not JSON");
+        add(408, "request_timeout: the body did not arrive in time");
+        add(413, "payload_too_large: the body is larger than allowed");
+        add(
+            415,
+            "unsupported_media_type: the body is not application/json",
+        );
+        add(
+            422,
+            "validation_failed: a field is missing or not acceptable",
+        );
+    }
+    if path.starts_with("/api/v1/") || path == "/readyz" {
+        add(
+            503,
+            "service_unavailable: the database is unavailable; try again",
+        );
+    }
+}
+
+/// A problem+json answer.
+fn problem(description: &str) -> RefOr<utoipa::openapi::Response> {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/problem+json",
+            Content::new(Some(Ref::from_schema_name("ProblemDetails"))),
+        )
+        .build()
+        .into()
+}
+
+/// The documented methods of every documented path, for the answer to a request no route
+/// takes: 405 `method_not_allowed` with `Allow` when the path exists with other methods
+/// (RFC 9110, 15.5.6), else 404 `not_found`.
+#[derive(Clone, Debug, Default)]
+pub struct AllowedMethods(Arc<Vec<(Vec<Segment>, String)>>);
+
+/// One segment of a path template: a literal, or a parameter between a literal prefix and
+/// suffix (`{list}.jws`).
+#[derive(Clone, Debug)]
+pub enum Segment {
+    /// Must equal the request's segment.
+    Literal(String),
+    /// Any non-empty text between these.
+    Parameter {
+        /// Text before the parameter.
+        prefix: String,
+        /// Text after it.
+        suffix: String,
+    },
+}
+
+impl Segment {
+    fn parse(template: &str) -> Segment {
+        match (template.find('{'), template.rfind('}')) {
+            (Some(open), Some(close)) if open < close => Segment::Parameter {
+                prefix: template[..open].to_owned(),
+                suffix: template[close + 1..].to_owned(),
+            },
+            _ => Segment::Literal(template.to_owned()),
+        }
+    }
+
+    fn matches(&self, segment: &str) -> bool {
+        match self {
+            Segment::Literal(literal) => literal == segment,
+            Segment::Parameter { prefix, suffix } => {
+                segment.len() > prefix.len() + suffix.len()
+                    && segment.starts_with(prefix.as_str())
+                    && segment.ends_with(suffix.as_str())
+            }
+        }
+    }
+}
+
+impl AllowedMethods {
+    /// The table of a document.
+    pub fn new(api: &utoipa::openapi::OpenApi) -> Self {
+        let table = api
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let segments = path.split('/').map(Segment::parse).collect();
+                let methods = [
+                    ("GET", item.get.is_some()),
+                    ("PUT", item.put.is_some()),
+                    ("POST", item.post.is_some()),
+                    ("DELETE", item.delete.is_some()),
+                    ("PATCH", item.patch.is_some()),
+                ]
+                .into_iter()
+                .filter_map(|(method, present)| present.then_some(method))
+                .collect::<Vec<_>>()
+                .join(", ");
+                (segments, methods)
+            })
+            .collect();
+        AllowedMethods(Arc::new(table))
+    }
+
+    /// The methods the request's path is documented with, if it is documented at all.
+    pub fn allowed(&self, path: &str) -> Option<String> {
+        let segments: Vec<&str> = path.split('/').collect();
+        let mut allowed: Vec<&str> = self
+            .0
+            .iter()
+            .filter(|(template, _)| {
+                template.len() == segments.len()
+                    && template.iter().zip(&segments).all(|(t, s)| t.matches(s))
+            })
+            .flat_map(|(_, methods)| methods.split(", "))
+            .collect();
+        allowed.sort_unstable();
+        allowed.dedup();
+        (!allowed.is_empty()).then(|| allowed.join(", "))
+    }
+
+    /// The answer to a request that no route took.
+    pub fn answer(&self, req: &HttpRequest) -> HttpResponse {
+        let Some(allowed) = self.allowed(req.path()) else {
+            return ApiError::not_found().error_response();
+        };
+        let mut response = ApiError::new(
+            ErrorCode::MethodNotAllowed,
+            format!("this resource answers {allowed} only"),
+        )
+        .error_response();
+        if let Ok(value) = HeaderValue::from_str(&allowed) {
+            response.headers_mut().insert(ALLOW, value);
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_documented_path_names_its_methods_and_an_unknown_one_none() -> serde_json::Result<()> {
+        let api: utoipa::openapi::OpenApi = serde_json::from_value(serde_json::json!({
+            "openapi": "3.1.0",
+            "info": {"title": "t", "version": "1"},
+            "paths": {
+                "/api/v1/cards/{id}": {"get": {"responses": {}}},
+                "/api/v1/applications": {"get": {"responses": {}}, "post": {"responses": {}}},
+                "/api/v1/status-lists/{list}.jws": {"get": {"responses": {}}}
+            }
+        }))?;
+        let table = AllowedMethods::new(&api);
+        assert_eq!(table.allowed("/api/v1/cards/x").as_deref(), Some("GET"));
+        assert_eq!(
+            table.allowed("/api/v1/applications").as_deref(),
+            Some("GET, POST")
+        );
+        assert_eq!(
+            table.allowed("/api/v1/status-lists/XA.jws").as_deref(),
+            Some("GET")
+        );
+        assert_eq!(table.allowed("/api/v1/status-lists/.jws"), None);
+        assert_eq!(table.allowed("/api/v1/cards/x/y"), None);
+        assert_eq!(table.allowed("/api/v1/nothing"), None);
+        Ok(())
+    }
 }

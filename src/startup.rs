@@ -10,7 +10,7 @@ use actix_web::http::header::{
     CACHE_CONTROL, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
 use actix_web::middleware::{DefaultHeaders, ErrorHandlerResponse, ErrorHandlers, from_fn};
-use actix_web::{App, HttpResponse, HttpServer, ResponseError, web};
+use actix_web::{App, HttpRequest, HttpServer, ResponseError, web};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
@@ -103,6 +103,7 @@ fn run(listener: TcpListener, state: AppState, settings: &Settings) -> anyhow::R
     let pool = web::Data::new(state.pool.clone());
     let state = web::Data::new(state);
     let mut server = HttpServer::new(move || {
+        let mut allowed = openapi::AllowedMethods::default();
         App::new()
             .wrap(ErrorHandlers::new().default_handler(ensure_problem_json))
             .wrap(security_headers())
@@ -116,9 +117,15 @@ fn run(listener: TcpListener, state: AppState, settings: &Settings) -> anyhow::R
             .into_utoipa_app()
             .openapi(openapi::base())
             .configure(routes::configure)
-            .openapi_service(|api| SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
-            .default_service(web::to(|| async {
-                Err::<HttpResponse, _>(ApiError::not_found())
+            .openapi_service(|api| {
+                let api = openapi::complete(api);
+                allowed = openapi::AllowedMethods::new(&api);
+                SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api)
+            })
+            // A path no route takes: 405 with Allow when it exists with other methods, else 404.
+            .default_service(web::to(move |req: HttpRequest| {
+                let answer = allowed.answer(&req);
+                async move { answer }
             }))
             .into_app()
     })

@@ -1,7 +1,7 @@
 use std::collections::BTreeSet;
 
 use crate::access::ENDPOINTS;
-use crate::helpers::spawn_app;
+use crate::helpers::{problem, spawn_app};
 
 #[tokio::test]
 async fn the_document_lists_every_registered_operation() {
@@ -39,4 +39,99 @@ async fn the_api_explorer_works_offline() {
         200,
         "assets are served by the service itself"
     );
+}
+
+/// Every status the access matrix observes for an operation, as any role, is one the document
+/// declares for it (with a problem+json body for the errors): clients generated from the
+/// document handle every answer they can get.
+#[tokio::test]
+async fn the_document_declares_every_status_the_access_matrix_observes() {
+    let app = spawn_app().await;
+    let doc: serde_json::Value = app.get("/openapi.json").await.json().await.unwrap();
+    let mut undeclared = Vec::new();
+    for endpoint in ENDPOINTS {
+        let responses = &doc["paths"][endpoint.template][endpoint.method]["responses"];
+        for status in BTreeSet::from(endpoint.expect) {
+            let response = &responses[status.to_string()];
+            if response.is_null() {
+                undeclared.push(format!(
+                    "{} {} {status}",
+                    endpoint.method, endpoint.template
+                ));
+            } else if status >= 400 && endpoint.template != "/api/v1/auth/token" {
+                assert!(
+                    response["content"]["application/problem+json"].is_object(),
+                    "{} {} {status} is not problem+json: {response}",
+                    endpoint.method,
+                    endpoint.template
+                );
+            }
+        }
+    }
+    assert!(undeclared.is_empty(), "undeclared: {undeclared:#?}");
+}
+
+/// The answers shared extractors give are declared on every operation that can give them.
+#[tokio::test]
+async fn every_operation_declares_the_answers_of_its_extractors() {
+    let app = spawn_app().await;
+    let doc: serde_json::Value = app.get("/openapi.json").await.json().await.unwrap();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let declared = |status: &str| operation["responses"][status].is_object();
+            let what = format!("{method} {path}");
+            if operation["security"].is_array() {
+                assert!(declared("401"), "{what}: 401");
+            }
+            if operation["requestBody"]["content"]["application/json"].is_object() {
+                for status in ["400", "413", "415", "422"] {
+                    assert!(declared(status), "{what}: {status}");
+                }
+            }
+            if path.starts_with("/api/v1/") {
+                assert!(declared("503"), "{what}: 503");
+            }
+        }
+    }
+}
+
+/// A documented path asked with a method it does not have answers 405 with `Allow` (RFC 9110)
+/// in problem+json; a path that does not exist stays 404.
+#[tokio::test]
+async fn a_method_a_path_does_not_have_is_405_with_allow() {
+    let app = spawn_app().await;
+    for (method, path, allow) in [
+        ("DELETE", "/api/v1/districts", "GET"),
+        ("TRACE", "/api/v1/applications", "GET, POST"),
+        (
+            "PUT",
+            "/api/v1/cards/01936c2e-0000-7000-8000-000000000001",
+            "GET",
+        ),
+        ("POST", "/api/v1/status-lists/XA.jws", "GET"),
+    ] {
+        let response = app
+            .client
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                format!("{}{path}", app.address),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.headers().get("allow").map(|v| v.to_str().unwrap()),
+            Some(allow),
+            "{method} {path}"
+        );
+        problem(response, 405, "method_not_allowed").await;
+    }
+    let missing = app
+        .client
+        .delete(format!("{}/api/v1/no-such-thing", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert!(missing.headers().get("allow").is_none());
+    problem(missing, 404, "not_found").await;
 }
