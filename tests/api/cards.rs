@@ -370,25 +370,9 @@ async fn cards_are_private_and_trust_material_is_cacheable() {
         "not_found",
     )
     .await;
-    let own: Vec<Value> = serde_json::from_value(
-        app.get_as("/api/v1/cards", &issued.talent.access)
-            .await
-            .json::<Value>()
-            .await
-            .unwrap()["items"]
-            .clone(),
-    )
-    .unwrap();
+    let own: Vec<Value> = app.items("/api/v1/cards", &issued.talent.access).await;
     assert_eq!(own.len(), 1);
-    let theirs: Vec<Value> = serde_json::from_value(
-        app.get_as("/api/v1/cards", &tz.access)
-            .await
-            .json::<Value>()
-            .await
-            .unwrap()["items"]
-            .clone(),
-    )
-    .unwrap();
+    let theirs: Vec<Value> = app.items("/api/v1/cards", &tz.access).await;
     assert!(theirs.is_empty());
     assert_eq!(
         app.get_as(&format!("/api/v1/cards/{id}"), &official.access)
@@ -759,15 +743,7 @@ async fn an_upgrade_supersedes_the_card_it_replaces() {
         (old["status"].as_str(), old["status_reason"].as_str()),
         (Some("revoked"), Some("superseded"))
     );
-    let cards: Vec<Value> = serde_json::from_value(
-        app.get_as("/api/v1/cards", &talent.access)
-            .await
-            .json::<Value>()
-            .await
-            .unwrap()["items"]
-            .clone(),
-    )
-    .unwrap();
+    let cards: Vec<Value> = app.items("/api/v1/cards", &talent.access).await;
     assert_eq!(cards.len(), 2);
     // A page at a time, newest first: the upgrade, then the card it replaced.
     let first: Value = app

@@ -41,6 +41,12 @@ impl TestApp {
         request.send().await.expect("request")
     }
 
+    /// The items of the first page of a list.
+    pub async fn items(&self, path: &str, token: &str) -> Vec<Value> {
+        let page: Value = self.get_as(path, token).await.json().await.unwrap();
+        serde_json::from_value(page["items"].clone()).unwrap()
+    }
+
     pub async fn get_as(&self, path: &str, token: &str) -> reqwest::Response {
         self.client
             .get(format!("{}{path}", self.address))
