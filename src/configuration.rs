@@ -214,6 +214,8 @@ pub struct AuthSettings {
     pub session_absolute_days: i64,
     /// The id recorded with personal data sealed under the current key.
     pub pii_key_id: String,
+    /// Accounts one client address may register per hour; 0 turns the limit off.
+    pub registrations_per_address_hour: i32,
 }
 
 /// Partner agencies' limits.

@@ -31,6 +31,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    address_rate_windows (key, window_start) {
+        key -> Text,
+        window_start -> Timestamptz,
+        count -> Int4,
+    }
+}
+
+diesel::table! {
     agency_clients (id) {
         id -> Uuid,
         agency_id -> Uuid,
@@ -361,6 +369,7 @@ diesel::joinable!(verifications -> cards (card_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
+    address_rate_windows,
     agencies,
     agency_clients,
     agency_rate_windows,

@@ -2,6 +2,7 @@
 //! turning a database answer into an HTTP answer is the handlers' business.
 
 pub mod account;
+pub mod address_rate;
 pub mod agency;
 pub mod application;
 pub mod card;

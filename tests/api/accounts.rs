@@ -3,7 +3,7 @@
 use chrono::Duration;
 use serde_json::{Value, json};
 
-use crate::helpers::{problem, spawn_app};
+use crate::helpers::{TestApp, problem, spawn_app, spawn_app_with};
 use crate::users::PASSWORD;
 
 fn registration(email: &str, password: &str) -> Value {
@@ -230,4 +230,65 @@ async fn successful_logins_never_count_against_the_account() {
         let response = app.login("frequent@example.cn", PASSWORD, None).await;
         assert_eq!(response.status().as_u16(), 200, "login {attempt}");
     }
+}
+
+async fn register_from(app: &TestApp, address: &str, n: u32) -> reqwest::Response {
+    let body = json!({ "email": format!("bulk{n}@example.cn"), "password": crate::users::PASSWORD, "full_name": "x" });
+    app.client
+        .post(format!("{}/api/v1/auth/register", app.address))
+        .header("X-Forwarded-For", address)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn one_address_registers_a_limited_number_of_accounts_an_hour() {
+    let app = spawn_app_with(|s| {
+        s.auth.registrations_per_address_hour = 3;
+        s.application.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    for n in 0..3 {
+        assert_eq!(
+            register_from(&app, "203.0.113.7", n)
+                .await
+                .status()
+                .as_u16(),
+            201
+        );
+    }
+    let refused = register_from(&app, "203.0.113.7", 3).await;
+    let wait: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=3600).contains(&wait), "Retry-After {wait}");
+    problem(refused, 429, "rate_limited").await;
+    let login = app
+        .login("bulk3@example.cn", crate::users::PASSWORD, None)
+        .await;
+    assert_eq!(
+        login.status().as_u16(),
+        401,
+        "the refused account was not created"
+    );
+    // Another address has its own allowance; the next hour, the first has a new one.
+    assert_eq!(
+        register_from(&app, "203.0.113.8", 4)
+            .await
+            .status()
+            .as_u16(),
+        201
+    );
+    app.clock.advance(Duration::hours(1));
+    assert_eq!(
+        register_from(&app, "203.0.113.7", 5)
+            .await
+            .status()
+            .as_u16(),
+        201
+    );
 }

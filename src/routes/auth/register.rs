@@ -1,6 +1,7 @@
 //! `POST /api/v1/auth/register`: talent self-registration.
 
-use actix_web::{HttpResponse, post, web};
+use actix_web::{HttpRequest, HttpResponse, post, web};
+use chrono::TimeDelta;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -11,8 +12,9 @@ use crate::auth::password;
 use crate::domain::email::Email;
 use crate::domain::password::NewPassword;
 use crate::error::{ApiError, ErrorCode, FieldError, ProblemDetails};
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, client_ip};
 use crate::models::account::{self, NewAccount, Role};
+use crate::models::address_rate;
 use crate::state::AppState;
 
 /// A new talent account. Role and status are not fields: every registration is a talent.
@@ -94,10 +96,12 @@ pub fn account_fields(
         (status = 201, body = AccountCreated),
         (status = 409, description = "email_taken", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 422, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 429, description = "rate_limited: too many registrations from this address, with Retry-After", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/register")]
 pub async fn register(
+    req: HttpRequest,
     state: web::Data<AppState>,
     body: ApiJson<Registration>,
 ) -> Result<HttpResponse, ApiError> {
@@ -113,6 +117,8 @@ pub async fn register(
     let Some((email, password, name)) = fields.filter(|_| errors.is_empty()) else {
         return Err(ApiError::validation(errors));
     };
+    // Counted before the password is hashed: a script is refused before it costs argon2 time.
+    admit_registration(&req, &state).await?;
     let created = create_account(
         &state,
         &email,
@@ -124,6 +130,28 @@ pub async fn register(
     )
     .await?;
     Ok(HttpResponse::Created().json(created))
+}
+
+/// Counts a registration against the client address's hourly allowance; 429 with
+/// `Retry-After` past it. Mass registration is the business flow a bot would script (API6).
+async fn admit_registration(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
+    let limit = state.auth.registrations_per_address_hour;
+    let Some(address) = client_ip(req, &state.trusted_proxies).filter(|_| limit > 0) else {
+        return Ok(());
+    };
+    let now = state.now();
+    let mut conn = state.pool.get().await?;
+    let key = format!("register:{address}");
+    let (count, window_end) = address_rate::take(&mut conn, &key, TimeDelta::hours(1), now).await?;
+    if count <= limit {
+        return Ok(());
+    }
+    let wait = u64::try_from((window_end - now).num_seconds().max(1)).unwrap_or(1);
+    Err(ApiError::new(
+        ErrorCode::RateLimited,
+        "too many registrations from this address; try again later",
+    )
+    .with_retry_after(wait))
 }
 
 /// Hashes the password and creates the account; a taken email is 409 `email_taken`.
