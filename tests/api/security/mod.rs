@@ -9,7 +9,7 @@
 //! | API3 property-level authorisation | mass assignment of role, status, issuer, owner, tier and ids; secrets and personal data absent from answers | `properties.rs` |
 //! | API4 resource consumption | page sizes, body and upload sizes, chunked bodies, deep JSON, long strings, slow heads, slow bodies, slow uploads, rate limits | `resources.rs`, `partners.rs` |
 //! | API5 function-level authorisation | every endpoint × every role, method overrides, query filters that name another issuer | `access.rs`, `functions.rs` |
-//! | API6 sensitive business flows | one card per application under racing approvals, quotas under concurrency, idempotent redemptions | `applications.rs`, `partners.rs`, `state_machine.rs` |
+//! | API6 sensitive business flows | registrations per address and hour, one card per application under racing approvals, quotas under concurrency, idempotent redemptions | `accounts.rs`, `applications.rs`, `partners.rs`, `state_machine.rs` |
 //! | API7 server-side request forgery | nothing fetches a client-supplied URL; `Host` and `X-Forwarded-*` do not steer the URLs we sign | `misconfiguration.rs` |
 //! | API8 misconfiguration | `no-store`, `nosniff`, `X-Frame-Options`, no CORS grant to any origin, no `TRACE`, error bodies without SQL, paths, panics or personal data | `misconfiguration.rs` |
 //! | API9 inventory | the served document lists exactly the operations the matrix tests; nothing undocumented answers | `openapi.rs`, `misconfiguration.rs` |
