@@ -31,4 +31,5 @@ mod reference;
 mod schemes;
 mod security;
 mod sessions;
+mod state_machine;
 mod users;
