@@ -17,6 +17,9 @@ pub enum Actor {
     Cli,
     /// The service itself (start-up data loads, scheduled work).
     System,
+    /// A partner agency's API client (verifications, redemptions): the client, not only its
+    /// agency, so a leaked secret's use can be told from its siblings'.
+    AgencyClient(Uuid),
     /// Someone not signed in (a failed login, a registration).
     Anonymous,
 }
@@ -28,6 +31,7 @@ impl Actor {
             Actor::Account(id) => format!("account:{id}"),
             Actor::Cli => "cli".to_owned(),
             Actor::System => "system".to_owned(),
+            Actor::AgencyClient(id) => format!("agency_client:{id}"),
             Actor::Anonymous => "anonymous".to_owned(),
         }
     }

@@ -355,7 +355,7 @@ async fn a_quota_of_one_is_used_once_under_concurrency_and_keys_replay() {
     let app = spawn_app().await;
     let admin = app.staff("root@example.cn", "admin", None).await;
     let (_, number) = twl_card(&app, 3).await;
-    let (_, _, _, token) = app
+    let (_, client_id, _, token) = app
         .agency(
             &admin,
             "tongzhou",
@@ -379,6 +379,19 @@ async fn a_quota_of_one_is_used_once_under_concurrency_and_keys_replay() {
         19,
         "{statuses:?}"
     );
+    // The one redemption is audited once, in the name of the client that made it.
+    let audit: Value = app
+        .get_as(
+            "/api/v1/admin/audit?action=redemption.recorded",
+            &admin.access,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let rows = audit["items"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{audit}");
+    assert_eq!(rows[0]["actor"], format!("agency_client:{client_id}"));
 
     let keyed = |key: &str, body: &Value| {
         app.client

@@ -177,7 +177,7 @@ async fn record(
         .execute(conn)
         .await?;
     let event = AuditEvent {
-        actor: Actor::Anonymous,
+        actor: Actor::AgencyClient(client.client_id),
         action: "redemption.recorded",
         entity_type: "card",
         entity_id: Some(found.id.to_string()),
