@@ -174,9 +174,13 @@ fn data_error(path: &str, error: &serde_json::Error) -> ApiError {
 /// becomes `invalid type: string, expected u32`. The value may be personal data (an ID number
 /// in the wrong field), and problem bodies end up in logs, proxies and bug reports.
 fn without_value(message: &str) -> String {
-    let Some((found, expected)) = message.split_once(", expected") else {
+    // The last ", expected": what follows it is serde's (the type's), what precedes it may hold
+    // the client's value, which may itself contain ", expected".
+    let Some((found, expected)) = message.rsplit_once(", expected") else {
         return message.to_owned();
     };
+    // The earliest known prefix is serde's (actix may put "Query deserialize error: " before
+    // it); a later one could sit inside the client's value.
     let kind = [
         "invalid type: ",
         "invalid value: ",
@@ -184,14 +188,15 @@ fn without_value(message: &str) -> String {
         "unknown variant ",
     ]
     .iter()
-    .find_map(|prefix| {
-        found.strip_prefix(prefix).map(|rest| {
-            // `string "…"`, `integer `…``, `map`: keep the first word (the kind) only.
-            match rest.split([' ', '`', '"']).next().unwrap_or_default() {
-                "" => prefix.trim_end().to_owned(),
-                word => format!("{prefix}{word}"),
-            }
-        })
+    .filter_map(|prefix| found.find(prefix).map(|at| (at, *prefix)))
+    .min()
+    .map(|(at, prefix)| {
+        let rest = &found[at + prefix.len()..];
+        // `string "…"`, `integer `…``, `map`: keep the first word (the kind) only.
+        match rest.split([' ', '`', '"']).next().unwrap_or_default() {
+            "" => prefix.trim_end().to_owned(),
+            word => format!("{prefix}{word}"),
+        }
     });
     match kind {
         Some(kind) => format!("{kind}, expected{expected}"),
@@ -248,8 +253,9 @@ pub fn path_config() -> web::PathConfig {
 
 /// Query strings that do not parse are 422 naming the problem.
 pub fn query_config() -> web::QueryConfig {
-    web::QueryConfig::default()
-        .error_handler(|error, _| ApiError::invalid_field("query", error.to_string()).into())
+    web::QueryConfig::default().error_handler(|error, _| {
+        ApiError::invalid_field("query", without_value(&error.to_string())).into()
+    })
 }
 
 #[cfg(test)]
@@ -281,6 +287,18 @@ mod tests {
                 "invalid type: map, expected a string",
             ),
             ("missing field `email`", "missing field `email`"),
+            (
+                "invalid type: string \"x, expected 110105198501010019\", expected u32",
+                "invalid type: string, expected u32",
+            ),
+            (
+                "Query deserialize error: unknown variant `110105198501010019`, expected `draft`",
+                "unknown variant, expected `draft`",
+            ),
+            (
+                "unknown variant `invalid type: secret`, expected `draft`",
+                "unknown variant, expected `draft`",
+            ),
             (
                 "unknown field `role`, expected one of `email`",
                 "unknown field `role`, expected one of `email`",

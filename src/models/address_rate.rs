@@ -36,5 +36,13 @@ pub async fn take(
         .returning(address_rate_windows::count)
         .get_result(conn)
         .await?;
+    if count == 1 {
+        // The first request of a new window sweeps the windows before the last one, so the
+        // table holds about two windows' worth of addresses, on however many instances.
+        diesel::delete(address_rate_windows::table)
+            .filter(address_rate_windows::window_start.lt(start - window))
+            .execute(conn)
+            .await?;
+    }
     Ok((count, start + window))
 }

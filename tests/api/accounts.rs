@@ -290,5 +290,40 @@ async fn one_address_registers_a_limited_number_of_accounts_an_hour() {
             .status()
             .as_u16(),
         201
-    );
+    ); // Old windows are swept when a new one opens: the table does not grow with time.
+    app.clock.advance(Duration::hours(2));
+    let fresh = register_from(&app, "203.0.113.9", 6).await;
+    assert_eq!(fresh.status().as_u16(), 201);
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut conn = app.connect().await;
+    let left: Count = diesel_async::RunQueryDsl::get_result(
+        diesel::sql_query("SELECT count(*) AS n FROM address_rate_windows"),
+        &mut conn,
+    )
+    .await
+    .unwrap();
+    assert_eq!(left.n, 1, "only the current window is left");
+}
+
+#[tokio::test]
+async fn an_oversized_client_credentials_form_is_an_oauth_invalid_request() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .post(format!("{}/api/v1/auth/token", app.address))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "grant_type=client_credentials&client_id={}",
+            "x".repeat(10_000)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_request");
 }

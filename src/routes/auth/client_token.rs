@@ -93,7 +93,11 @@ pub async fn client_token(
     mut payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let limits = req.app_data::<BodyLimits>().copied().unwrap_or_default();
-    let body = read_body(&mut payload, FORM_LIMIT_BYTES, limits.json_timeout).await?;
+    // A form that is too large, too slow or unreadable is an RFC 6749 `invalid_request`, like
+    // every other mistake at this endpoint.
+    let Ok(body) = read_body(&mut payload, FORM_LIMIT_BYTES, limits.json_timeout).await else {
+        return Ok(oauth_error(400, "invalid_request"));
+    };
     let is_form = req
         .headers()
         .get(CONTENT_TYPE)
