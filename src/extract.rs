@@ -38,6 +38,13 @@ impl Default for BodyLimits {
     }
 }
 
+impl BodyLimits {
+    /// The limits the app was configured with (the defaults outside an app, in unit tests).
+    pub fn of(req: &HttpRequest) -> BodyLimits {
+        req.app_data::<BodyLimits>().copied().unwrap_or_default()
+    }
+}
+
 /// Reads a whole body of at most `limit` bytes (413 beyond, without reading further) that
 /// arrives within `timeout` (408 after it).
 pub async fn read_body(
@@ -79,7 +86,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limits = req.app_data::<BodyLimits>().copied().unwrap_or_default();
+        let limits = BodyLimits::of(req);
         let limit = limits.json_bytes;
         let is_json = has_json_content_type(req);
         let declared_length = req

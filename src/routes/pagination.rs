@@ -43,19 +43,27 @@ pub fn encode_cursor(at: DateTime<Utc>, id: Uuid) -> String {
     URL_SAFE_NO_PAD.encode(format!("{}|{id}", at.to_rfc3339()))
 }
 
-/// Reads a cursor of [`encode_cursor`]; anything else is a 422 naming `cursor`.
-pub fn decode_cursor(cursor: &str) -> Result<(DateTime<Utc>, Uuid), ApiError> {
-    let bad = || ApiError::invalid_field("cursor", "is not a cursor from this list");
-    let text = URL_SAFE_NO_PAD
+fn bad_cursor() -> ApiError {
+    ApiError::invalid_field("cursor", "is not a cursor from this list")
+}
+
+/// The text inside a cursor (URL-safe base64 of UTF-8).
+fn cursor_text(cursor: &str) -> Result<String, ApiError> {
+    URL_SAFE_NO_PAD
         .decode(cursor)
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(bad)?;
-    let (at, id) = text.split_once('|').ok_or_else(bad)?;
+        .ok_or_else(bad_cursor)
+}
+
+/// Reads a cursor of [`encode_cursor`]; anything else is a 422 naming `cursor`.
+pub fn decode_cursor(cursor: &str) -> Result<(DateTime<Utc>, Uuid), ApiError> {
+    let text = cursor_text(cursor)?;
+    let (at, id) = text.split_once('|').ok_or_else(bad_cursor)?;
     let at = DateTime::parse_from_rfc3339(at)
-        .map_err(|_| bad())?
+        .map_err(|_| bad_cursor())?
         .with_timezone(&Utc);
-    Ok((at, Uuid::parse_str(id).map_err(|_| bad())?))
+    Ok((at, Uuid::parse_str(id).map_err(|_| bad_cursor())?))
 }
 
 /// The cursor after a row ordered by a time-ordered id (UUID v7) alone.
@@ -66,17 +74,9 @@ pub fn encode_id_cursor(id: Uuid) -> String {
 impl PageQuery {
     /// The checked cursor of a list ordered by id alone (see [`encode_id_cursor`]).
     pub fn after_id(&self) -> Result<Option<Uuid>, ApiError> {
-        let bad = || ApiError::invalid_field("cursor", "is not a cursor from this list");
         self.cursor
             .as_deref()
-            .map(|cursor| {
-                URL_SAFE_NO_PAD
-                    .decode(cursor)
-                    .ok()
-                    .and_then(|b| String::from_utf8(b).ok())
-                    .and_then(|text| Uuid::parse_str(&text).ok())
-                    .ok_or_else(bad)
-            })
+            .map(|cursor| Uuid::parse_str(&cursor_text(cursor)?).map_err(|_| bad_cursor()))
             .transpose()
     }
 

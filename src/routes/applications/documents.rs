@@ -175,11 +175,7 @@ pub async fn upload_document(
         .await
         .map_err(|_| ApiError::unavailable())?
         .map_err(ApiError::internal)?;
-    let deadline = req
-        .app_data::<BodyLimits>()
-        .copied()
-        .unwrap_or_default()
-        .upload_timeout;
+    let deadline = BodyLimits::of(&req).upload_timeout;
     let form = Multipart::new(req.headers(), capped(payload));
     let (filename, content) = tokio::time::timeout(deadline, read_file(form))
         .await

@@ -92,7 +92,7 @@ pub async fn client_token(
     state: web::Data<AppState>,
     mut payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let limits = req.app_data::<BodyLimits>().copied().unwrap_or_default();
+    let limits = BodyLimits::of(&req);
     // A form that is too large, too slow or unreadable is an RFC 6749 `invalid_request`, like
     // every other mistake at this endpoint.
     let Ok(body) = read_body(&mut payload, FORM_LIMIT_BYTES, limits.json_timeout).await else {
