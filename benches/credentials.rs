@@ -21,8 +21,9 @@ fn bench(c: &mut Criterion) {
     let der = signing.to_pkcs8_der().unwrap().as_bytes().to_vec();
     let x = URL_SAFE_NO_PAD.encode(signing.verifying_key().to_bytes());
     let now = Utc::now();
+    let number = talentcard::domain::card_number::format("XA", 2026, 123);
     let card = token::CardCredential {
-        card_number: "XA-2026-000123-7",
+        card_number: &number,
         scheme: "XIONGAN",
         tier: "B",
         issuer: "XA",
@@ -34,15 +35,17 @@ fn bench(c: &mut Criterion) {
         salt: "c2FsdHNhbHRzYWx0c2FsdA",
         issued_at: now,
     };
-    let credential = token::issue(&card, "XA-1", &der).unwrap();
+    let credential = token::issue(&card, "XA-1", &der)
+        .unwrap()
+        .presentation(true);
     let platform = SigningKey::from_bytes(&[7; 32]);
     let platform_der = platform.to_pkcs8_der().unwrap().as_bytes().to_vec();
     let platform_x = URL_SAFE_NO_PAD.encode(platform.verifying_key().to_bytes());
     let trust = serde_json::json!({ "issued_at": now, "issuers": [
         { "code": "XA", "keys": [ { "kid": "XA-1", "status": "active", "jwk": { "kty": "OKP", "crv": "Ed25519", "x": x } } ] }
-    ] });
+    ], "schemes": [ { "code": "XIONGAN", "issuers": ["XA"] } ] });
     let trust = signed::sign(&trust, signed::TRUST_LIST_TYP, "platform", &platform_der).unwrap();
-    let status = serde_json::json!({ "issuer": "XA", "bits": 2, "lst": status_list::encode(&status_list::empty()), "issued_at": now });
+    let status = serde_json::json!({ "issuer": "XA", "list": "XA", "bits": 2, "lst": status_list::encode(&status_list::empty()), "issued_at": now });
     let status = signed::sign(&status, signed::STATUS_LIST_TYP, "platform", &platform_der).unwrap();
     let mut group = c.benchmark_group("credential");
     group.throughput(Throughput::Elements(1));
@@ -57,16 +60,34 @@ fn bench(c: &mut Criterion) {
                 &[&status],
                 black_box(&credential),
                 now,
-                Duration::days(1),
+                offline::Freshness::default(),
             )
         })
     });
+    // A benchmark of the refusal path would measure nothing: the verdict must be valid.
+    let verdict = offline::verify(
+        &platform_x,
+        &trust,
+        &[&status],
+        &credential,
+        now,
+        offline::Freshness::default(),
+    );
+    assert!(verdict.unwrap().valid);
     let public: [u8; 32] = signing.verifying_key().to_bytes();
     group.bench_function("verify_signature_only", |b| {
         b.iter(|| {
             token::verify(
                 black_box(&credential),
-                |_| Some(("XA".to_owned(), public)),
+                |_| {
+                    Some(token::KeyInfo {
+                        issuer: "XA".to_owned(),
+                        public_key: public,
+                        schemes: vec!["XIONGAN".to_owned()],
+                        retired_at: None,
+                        not_after: None,
+                    })
+                },
                 now,
             )
         })

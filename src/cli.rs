@@ -74,9 +74,14 @@ enum Command {
         /// A signed status list (GET /api/v1/status-lists/{issuer}.jws); repeat for several.
         #[arg(long, required = true)]
         status_list: Vec<std::path::PathBuf>,
-        /// Refuse trust or status material issued longer ago than this.
-        #[arg(long, default_value_t = 86_400)]
+        /// Refuse trust or status material issued longer ago than this (a list is re-stamped at
+        /// least every half TTL and cached for one TTL: 600 s leaves room for skew only).
+        #[arg(long, default_value_t = crate::credentials::offline::DEFAULT_MAX_AGE_SECS)]
         max_age_secs: i64,
+        /// Accept material this much older than --max-age-secs all the same (a verifier that
+        /// works offline for longer opts into it); the verdict then says "grace_used": true.
+        #[arg(long, default_value_t = 0)]
+        grace_secs: i64,
         /// The credential (or `-` to read it from standard input).
         credential: String,
     },
@@ -119,6 +124,16 @@ enum KeysCommand {
         #[arg(long)]
         compromised: bool,
     },
+    /// Withdraw one of an issuer's keys, active or retired, at once: verifiers refuse what it
+    /// signed; an active key is replaced by a new one.
+    Compromise {
+        /// Issuer code, e.g. XA.
+        #[arg(long)]
+        issuer: String,
+        /// The key id (`GET /api/v1/admin/issuers/{code}/keys` lists them).
+        #[arg(long)]
+        kid: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -136,15 +151,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             trust_list,
             status_list,
             max_age_secs,
+            grace_secs,
             credential,
         } => {
-            return verify_offline(
-                platform_key,
-                trust_list,
-                status_list,
-                *max_age_secs,
-                credential,
-            );
+            let freshness = crate::credentials::offline::Freshness {
+                max_age: chrono::Duration::seconds(*max_age_secs),
+                grace: chrono::Duration::seconds(*grace_secs),
+            };
+            return verify_offline(platform_key, trust_list, status_list, freshness, credential);
         }
         _ => {}
     }
@@ -216,6 +230,37 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Keys {
+            command: KeysCommand::Compromise { issuer, kid },
+        } => {
+            prepare_database(&settings).await?;
+            let cipher =
+                crate::crypto::pii::PiiCipher::new(&settings.secrets()?, &settings.auth.pii_key_id);
+            let mut conn = AsyncPgConnection::establish(settings.database.url()).await?;
+            use crate::models::issuer_key::{Compromise, compromise};
+            match compromise(
+                &mut conn,
+                &issuer,
+                &kid,
+                &cipher,
+                Actor::Cli,
+                chrono::Utc::now(),
+            )
+            .await?
+            {
+                Compromise::Withdrawn { was, replaced_by } => {
+                    println!(
+                        "issuer {issuer}: key {kid} ({was}) withdrawn; active key {}",
+                        replaced_by.unwrap_or_else(|| "unchanged".into())
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Compromise::NotFound => anyhow::bail!("issuer {issuer} has no key {kid}"),
+                Compromise::AlreadyCompromised => {
+                    anyhow::bail!("key {kid} was withdrawn before")
+                }
+            }
+        }
         Command::PlatformKey => {
             let key = crate::state::PlatformKey::from_settings(&settings)?;
             println!("{}", serde_json::to_string_pretty(&key.jwk())?);
@@ -229,7 +274,7 @@ fn verify_offline(
     platform_key: &std::path::Path,
     trust_list: &std::path::Path,
     status_lists: &[std::path::PathBuf],
-    max_age_secs: i64,
+    freshness: crate::credentials::offline::Freshness,
     credential: &str,
 ) -> anyhow::Result<ExitCode> {
     let read = |path: &std::path::Path| {
@@ -254,14 +299,13 @@ fn verify_offline(
         credential.trim().to_owned()
     };
     let lists: Vec<&str> = lists.iter().map(String::as_str).collect();
-    let max_age = chrono::Duration::seconds(max_age_secs);
     match crate::credentials::offline::verify(
         &platform_x,
         &trust,
         &lists,
         &credential,
         chrono::Utc::now(),
-        max_age,
+        freshness,
     ) {
         Ok(verdict) => {
             println!("{}", serde_json::to_string_pretty(&verdict)?);

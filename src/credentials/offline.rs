@@ -16,6 +16,7 @@ use super::{signed, status_list};
 struct TrustList {
     issued_at: DateTime<Utc>,
     issuers: Vec<TrustedIssuer>,
+    schemes: Vec<TrustedScheme>,
 }
 
 #[derive(Deserialize)]
@@ -25,12 +26,20 @@ struct TrustedIssuer {
 }
 
 #[derive(Deserialize)]
+struct TrustedScheme {
+    code: String,
+    issuers: Vec<String>,
+}
+
+#[derive(Deserialize)]
 struct TrustedKey {
     kid: String,
     jwk: Jwk,
     status: String,
     #[serde(default)]
     retired_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    not_after: Option<DateTime<Utc>>,
 }
 
 #[derive(Deserialize)]
@@ -52,7 +61,7 @@ struct StatusList {
 pub struct Verdict {
     /// Signature, issuer, validity and status all check out.
     pub valid: bool,
-    /// `valid`, `revoked`, `suspended`, `expired` or `untrusted`.
+    /// `valid`, `revoked`, `suspended`, `expired`, `not_yet_valid` or `untrusted`.
     pub status: String,
     /// The card number, when the signature verified.
     pub card_number: Option<String>,
@@ -64,6 +73,8 @@ pub struct Verdict {
     pub issuer: Option<String>,
     /// The disclosed holder name, when presented.
     pub holder_name: Option<String>,
+    /// The material was older than `max_age` and accepted only within the explicit grace.
+    pub grace_used: bool,
 }
 
 /// Why the material itself was refused.
@@ -78,6 +89,10 @@ pub enum MaterialError {
     /// No copy of the status list the credential names.
     #[error("no status list {0}")]
     MissingStatusList(String),
+    /// Two different copies of one status list carry the same stamp: which is newer cannot be
+    /// told, so neither is believed.
+    #[error("two different copies of status list {0} carry the same stamp; fetch it again")]
+    Ambiguous(String),
     /// Not signed by the pinned platform key.
     #[error("{0} is not signed by the platform key")]
     Unsigned(&'static str),
@@ -86,22 +101,55 @@ pub enum MaterialError {
     FromTheFuture(&'static str),
 }
 
+/// The default age beyond which material is refused: a status list is re-stamped at least
+/// every half `ttl` (300 s) and may then be cached for one `ttl`, so honest material is at
+/// most 450 s old; 600 s leaves room for clock skew and nothing more.
+pub const DEFAULT_MAX_AGE_SECS: i64 = 600;
+
+/// How old the material may be: `max_age`, and beyond it an explicit `grace` a verifier
+/// working offline for longer opts into (the verdict then says `grace_used`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Freshness {
+    /// Material older than this is stale.
+    pub max_age: Duration,
+    /// Stale material is still accepted for this long, flagged in the verdict.
+    pub grace: Duration,
+}
+
+impl Freshness {
+    /// `max_age` and no grace.
+    pub fn strict(max_age: Duration) -> Self {
+        Freshness {
+            max_age,
+            grace: Duration::zero(),
+        }
+    }
+}
+
+impl Default for Freshness {
+    fn default() -> Self {
+        Freshness::strict(Duration::seconds(DEFAULT_MAX_AGE_SECS))
+    }
+}
+
 /// Clock skew tolerated on the material's `issued_at`.
 const SKEW: Duration = Duration::minutes(5);
 
+/// Checks the age of material issued at `issued_at`; answers whether the grace was needed.
 fn check_age(
     issued_at: DateTime<Utc>,
     now: DateTime<Utc>,
-    max_age: Duration,
+    freshness: Freshness,
     what: &'static str,
-) -> Result<(), MaterialError> {
+) -> Result<bool, MaterialError> {
     if issued_at > now + SKEW {
         return Err(MaterialError::FromTheFuture(what));
     }
-    if now - issued_at > max_age {
+    let age = now - issued_at;
+    if age > freshness.max_age + freshness.grace {
         return Err(MaterialError::Stale(what));
     }
-    Ok(())
+    Ok(age > freshness.max_age)
 }
 
 fn untrusted(status: &str) -> Verdict {
@@ -113,55 +161,93 @@ fn untrusted(status: &str) -> Verdict {
         tier: None,
         issuer: None,
         holder_name: None,
+        grace_used: false,
     }
+}
+
+impl TrustList {
+    /// What the list says of `kid`: only active keys, and retired ones with the bounds of
+    /// what they signed (a retired key without them vouches for nothing). Withdrawn
+    /// (compromised) keys are not in a list at all.
+    fn key(&self, kid: &str) -> Option<token::KeyInfo> {
+        self.issuers.iter().find_map(|issuer| {
+            let key = issuer.keys.iter().find(|k| k.kid == kid)?;
+            let (retired_at, not_after) = match key.status.as_str() {
+                "active" => (None, None),
+                "retired" => (
+                    Some(key.retired_at?.timestamp()),
+                    Some(key.not_after?.timestamp()),
+                ),
+                _ => return None,
+            };
+            Some(token::KeyInfo {
+                issuer: issuer.code.clone(),
+                public_key: URL_SAFE_NO_PAD.decode(&key.jwk.x).ok()?.try_into().ok()?,
+                schemes: self
+                    .schemes
+                    .iter()
+                    .filter(|s| s.issuers.contains(&issuer.code))
+                    .map(|s| s.code.clone())
+                    .collect(),
+                retired_at,
+                not_after,
+            })
+        })
+    }
+}
+
+/// The newest copy of status list `wanted` of `issuer` among `lists`; two different copies
+/// with the newest stamp are ambiguous.
+fn newest_list(
+    lists: &[&str],
+    platform_x: &str,
+    issuer: &str,
+    wanted: &str,
+) -> Result<StatusList, MaterialError> {
+    let mut copies: Vec<StatusList> = lists
+        .iter()
+        .filter_map(|jws| signed::open(jws, signed::STATUS_LIST_TYP, platform_x).ok())
+        .filter_map(|value| serde_json::from_value::<StatusList>(value).ok())
+        .filter(|l| l.issuer == issuer && l.list == wanted)
+        .collect();
+    copies.sort_by_key(|l| l.issued_at);
+    let newest = copies
+        .pop()
+        .ok_or_else(|| MaterialError::MissingStatusList(wanted.to_owned()))?;
+    let ambiguous = copies
+        .iter()
+        .any(|l| l.issued_at == newest.issued_at && (l.lst != newest.lst || l.bits != newest.bits));
+    if ambiguous {
+        return Err(MaterialError::Ambiguous(wanted.to_owned()));
+    }
+    Ok(newest)
 }
 
 /// Verifies `credential` with the signed trust list and status lists (compact JWS as the
 /// service publishes them), trusting only `platform_x` (the platform key's JWK `x`), at `now`;
-/// refuses material issued more than `max_age` ago.
+/// refuses material older than `freshness` allows.
 pub fn verify(
     platform_x: &str,
     trust_list_jws: &str,
     status_list_jws: &[&str],
     credential: &str,
     now: DateTime<Utc>,
-    max_age: Duration,
+    freshness: Freshness,
 ) -> Result<Verdict, MaterialError> {
     let trust = signed::open(trust_list_jws, signed::TRUST_LIST_TYP, platform_x)
         .map_err(|_| MaterialError::Unsigned("the trust list"))?;
     let trust: TrustList =
         serde_json::from_value(trust).map_err(|_| MaterialError::Malformed("the trust list"))?;
-    check_age(trust.issued_at, now, max_age, "the trust list")?;
-    // Only keys that may vouch for something: active ones, and retired ones for what they
-    // signed before retirement.
-    let lookup = |kid: &str| {
-        trust.issuers.iter().find_map(|issuer| {
-            let key = issuer
-                .keys
-                .iter()
-                .find(|k| k.kid == kid && matches!(k.status.as_str(), "active" | "retired"))?;
-            let bytes: [u8; 32] = URL_SAFE_NO_PAD.decode(&key.jwk.x).ok()?.try_into().ok()?;
-            Some((issuer.code.clone(), bytes))
-        })
-    };
-    let verified = match token::verify(credential, lookup, now) {
+    let trust_grace = check_age(trust.issued_at, now, freshness, "the trust list")?;
+    let verified = match token::verify(credential, |kid| trust.key(kid), now) {
         Ok(verified) => verified,
         Err(CredentialError::OutsideValidity) => return Ok(untrusted("expired")),
         Err(CredentialError::NotYetValid) => return Ok(untrusted("not_yet_valid")),
         Err(_) => return Ok(untrusted("untrusted")),
     };
     let claims = &verified.claims;
-    let retired_after_signing = trust
-        .issuers
-        .iter()
-        .flat_map(|i| &i.keys)
-        .find(|k| k.kid == verified.kid)
-        .and_then(|k| k.retired_at)
-        .is_some_and(|retired| claims.iat > retired.timestamp());
-    if retired_after_signing {
-        return Ok(untrusted("untrusted"));
-    }
-    // The credential names its list by URI; the list's name is the URI's last segment.
+    // The credential names its list by URI; the list's name is the URI's last segment (the
+    // token check made sure it is one of the signing issuer's lists).
     let wanted = claims
         .status
         .status_list
@@ -169,17 +255,11 @@ pub fn verify(
         .rsplit('/')
         .next()
         .unwrap_or_default();
-    let list = status_list_jws
-        .iter()
-        .filter_map(|jws| signed::open(jws, signed::STATUS_LIST_TYP, platform_x).ok())
-        .filter_map(|value| serde_json::from_value::<StatusList>(value).ok())
-        .filter(|l| l.issuer == claims.issuer && l.list == wanted)
-        .max_by_key(|l| l.issued_at)
-        .ok_or_else(|| MaterialError::MissingStatusList(wanted.to_owned()))?;
+    let list = newest_list(status_list_jws, platform_x, &claims.issuer, wanted)?;
     if list.bits != 2 {
         return Err(MaterialError::Malformed("the status list"));
     }
-    check_age(list.issued_at, now, max_age, "the status list")?;
+    let list_grace = check_age(list.issued_at, now, freshness, "the status list")?;
     let bits =
         status_list::decode(&list.lst).map_err(|_| MaterialError::Malformed("the status list"))?;
     let index = usize::try_from(claims.status.status_list.idx).unwrap_or(usize::MAX);
@@ -200,5 +280,6 @@ pub fn verify(
         tier: Some(claims.tier.clone()),
         issuer: Some(claims.issuer.clone()),
         holder_name: verified.holder_name,
+        grace_used: trust_grace || list_grace,
     })
 }

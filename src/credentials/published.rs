@@ -2,9 +2,11 @@
 //!
 //! Hospitals and gates fetch status lists far more often than cards change, and encoding a list
 //! (zlib) and signing it costs milliseconds. Each instance keeps the published bytes and their
-//! ETags, and checks the list's `updated_at` in PostgreSQL at most once per refresh interval,
-//! so a change made on any instance shows on every instance within that interval. Nothing here
-//! is state another instance needs: the database stays the source of truth.
+//! ETags, and checks the list's publication head in PostgreSQL at most once per refresh
+//! interval, so a change made on any instance shows on every instance within that interval.
+//! The publication stamp is taken in PostgreSQL too (see `models::status_list::stamp`), so all
+//! instances publish one content under one stamp, and stamps strictly increase. Nothing here is
+//! state another instance needs: the database stays the source of truth.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -39,7 +41,9 @@ pub struct StatusListView {
     pub lst: String,
     /// Seconds a verifier may cache it.
     pub ttl: u32,
-    /// When this copy was issued (rounded down to the TTL window).
+    /// The publication stamp of this content: exact, strictly increasing with every published
+    /// change of the list (two copies with one stamp hold the same entries), and renewed
+    /// at least every half `ttl`, so its age tells a verifier how fresh the copy is.
     pub issued_at: DateTime<Utc>,
 }
 
@@ -54,7 +58,6 @@ pub struct Published {
     pub jws: Bytes,
     /// Its strong ETag.
     pub jws_etag: String,
-    changed_at: DateTime<Utc>,
     issued_at: DateTime<Utc>,
 }
 
@@ -101,72 +104,98 @@ impl StatusListCache {
         );
     }
 
-    /// List `list_no` of `issuer` as issued at `issued_at` (the caller's cache window), or
-    /// `None` when it does not exist.
+    /// List `list_no` of `issuer` as published at `now`, or `None` when it does not exist.
+    ///
+    /// A copy is served while this instance checked it within the refresh interval and its
+    /// stamp is younger than half the TTL; otherwise the database says whether the stamp
+    /// still names the current bits, and a new stamp is taken when it does not (or it aged).
     pub async fn get(
         &self,
         pool: &DbPool,
         platform: &PlatformKey,
         issuer: &str,
         list_no: i32,
-        issued_at: DateTime<Utc>,
+        now: DateTime<Utc>,
     ) -> Result<Option<Arc<Published>>, ApiError> {
         let key = (issuer.to_owned(), list_no);
+        let stale_before = now - chrono::Duration::seconds(i64::from(TTL_SECS / 2));
         let cached = self.cached(&key);
         if let Some((list, true)) = &cached
-            && list.issued_at == issued_at
+            && list.issued_at > stale_before
         {
             return Ok(Some(list.clone()));
         }
         let mut conn = pool.get().await?;
-        let Some(changed_at) = models::status_list::changed_at(&mut conn, issuer, list_no).await?
-        else {
-            return Ok(None);
-        };
-        if let Some((list, _)) = cached
-            && list.changed_at == changed_at
-            && list.issued_at == issued_at
-        {
+        // A few rounds at most: each ends unless another instance stamped or the list
+        // changed between two statements.
+        for _ in 0..4 {
+            let Some(head) = models::status_list::head(&mut conn, issuer, list_no).await? else {
+                return Ok(None);
+            };
+            let (bits, stamped_at) = if head.current_since(stale_before) {
+                if let Some((list, _)) = &cached
+                    && list.issued_at == head.stamped_at
+                {
+                    self.store(key, list.clone());
+                    return Ok(Some(list.clone()));
+                }
+                match models::status_list::stamped_bits(&mut conn, issuer, list_no, head.stamped_at)
+                    .await?
+                {
+                    Some(bits) => (bits, head.stamped_at),
+                    None => continue,
+                }
+            } else {
+                match models::status_list::stamp(&mut conn, issuer, list_no, now, stale_before)
+                    .await?
+                {
+                    Some(stamped) => stamped,
+                    None => continue,
+                }
+            };
+            drop(conn);
+            let list = Arc::new(publish(platform, issuer, list_no, bits, stamped_at).await?);
             self.store(key, list.clone());
             return Ok(Some(list));
         }
-        let Some((bits, changed_at)) =
-            models::status_list::load(&mut conn, issuer, list_no).await?
-        else {
-            return Ok(None);
-        };
-        drop(conn);
-        let view = StatusListView {
-            issuer: issuer.to_owned(),
-            list: status_list::list_id(issuer, u32::try_from(list_no).unwrap_or(0)),
-            bits: 2,
-            lst: String::new(),
-            ttl: TTL_SECS,
-            issued_at,
-        };
-        let (kid, der) = (platform.kid.clone(), platform.der.clone());
-        // zlib at its best level and a signature: milliseconds, off the async workers.
-        let list = tokio::task::spawn_blocking(move || -> anyhow::Result<Published> {
-            let view = StatusListView {
-                lst: status_list::encode(&bits),
-                ..view
-            };
-            let json = serde_json::to_vec(&view)?;
-            let jws = signed::sign(&view, signed::STATUS_LIST_TYP, &kid, &der)?.into_bytes();
-            Ok(Published {
-                json_etag: etag_of(&json),
-                json: Bytes::from(json),
-                jws_etag: etag_of(&jws),
-                jws: Bytes::from(jws),
-                changed_at,
-                issued_at,
-            })
-        })
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
-        let list = Arc::new(list);
-        self.store(key, list.clone());
-        Ok(Some(list))
+        Err(ApiError::unavailable())
     }
+}
+
+/// Encodes and signs one list content under its stamp: zlib at its best level and a
+/// signature, milliseconds, so off the async workers.
+async fn publish(
+    platform: &PlatformKey,
+    issuer: &str,
+    list_no: i32,
+    bits: Vec<u8>,
+    issued_at: DateTime<Utc>,
+) -> Result<Published, ApiError> {
+    let view = StatusListView {
+        issuer: issuer.to_owned(),
+        list: status_list::list_id(issuer, u32::try_from(list_no).unwrap_or(0)),
+        bits: 2,
+        lst: String::new(),
+        ttl: TTL_SECS,
+        issued_at,
+    };
+    let (kid, der) = (platform.kid.clone(), platform.der.clone());
+    tokio::task::spawn_blocking(move || -> anyhow::Result<Published> {
+        let view = StatusListView {
+            lst: status_list::encode(&bits),
+            ..view
+        };
+        let json = serde_json::to_vec(&view)?;
+        let jws = signed::sign(&view, signed::STATUS_LIST_TYP, &kid, &der)?.into_bytes();
+        Ok(Published {
+            json_etag: etag_of(&json),
+            json: Bytes::from(json),
+            jws_etag: etag_of(&jws),
+            jws: Bytes::from(jws),
+            issued_at,
+        })
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)
 }

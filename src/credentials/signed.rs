@@ -4,7 +4,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::Serialize;
 
 /// `typ` of the signed trust list.
@@ -25,25 +25,19 @@ pub fn sign(
     jsonwebtoken::encode(&header, payload, &EncodingKey::from_ed_der(der))
 }
 
-/// The payload of a JWS of type `typ` signed by the platform key `x` (base64url raw key).
+/// The payload of a JWS of type `typ` signed by the platform key `x` (base64url raw key),
+/// checked with the strict Ed25519 rule (see `credentials::jws`).
 pub fn open(jws: &str, typ: &str, platform_x: &str) -> Result<serde_json::Value, &'static str> {
-    let header = jsonwebtoken::decode_header(jws.trim()).map_err(|_| "not a JWS")?;
-    if header.alg != Algorithm::EdDSA || header.typ.as_deref() != Some(typ) {
+    let header = super::jws::header(jws).map_err(|_| "not a JWS")?;
+    if !header.is_ed25519() || header.typ.as_deref() != Some(typ) || header.carries_key_or_crit {
         return Err("not the expected kind of document");
     }
-    let raw = URL_SAFE_NO_PAD
+    let raw: [u8; 32] = URL_SAFE_NO_PAD
         .decode(platform_x.trim())
-        .map_err(|_| "the platform key is not base64url")?;
-    if raw.len() != 32 {
-        return Err("the platform key is not an Ed25519 key");
-    }
-    let key = DecodingKey::from_ed_components(platform_x.trim())
-        .map_err(|_| "the platform key is invalid")?;
-    let mut validation = Validation::new(Algorithm::EdDSA);
-    validation.required_spec_claims.clear();
-    validation.validate_exp = false;
-    validation.validate_aud = false;
-    jsonwebtoken::decode::<serde_json::Value>(jws.trim(), &key, &validation)
-        .map(|data| data.claims)
-        .map_err(|_| "the platform signature does not verify")
+        .map_err(|_| "the platform key is not base64url")?
+        .try_into()
+        .map_err(|_| "the platform key is not an Ed25519 key")?;
+    let payload = super::jws::verify_ed25519(jws, &raw)
+        .map_err(|_| "the platform signature does not verify")?;
+    serde_json::from_slice(&payload).map_err(|_| "the payload is not JSON")
 }

@@ -6,9 +6,12 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+use super::{jws, status_list};
+use crate::domain::card_number;
 
 /// The JOSE `typ` of card credentials.
 pub const TYP: &str = "dc+sd-jwt";
@@ -86,8 +89,23 @@ pub struct CardCredential<'a> {
     /// The disclosure's salt: secret and stable per card, so the same card always yields the
     /// same credential (EdDSA is deterministic) and its QR code reads back exactly.
     pub salt: &'a str,
-    /// When the card was issued (`iat`).
+    /// `iat`: when the signing key first signed this card's credential (recorded, so the
+    /// same key always yields the same token).
     pub issued_at: DateTime<Utc>,
+}
+
+/// The disclosure salt of a card: 128 bits (RFC 9901 recommends at least that), base64url,
+/// from an HMAC under the blind-index key, so it is secret, stable (the same card always yields
+/// the same credential) and the same on every instance.
+pub fn disclosure_salt(pii: &crate::crypto::pii::PiiCipher, card: uuid::Uuid) -> String {
+    let mac =
+        hex::decode(pii.blind_index("credential-salt", &card.to_string())).unwrap_or_default();
+    URL_SAFE_NO_PAD.encode(mac.get(..16).unwrap_or_default())
+}
+
+/// The issuer's identifier in credentials (`iss`).
+pub fn issuer_id(issuer: &str) -> String {
+    format!("urn:talentcard:issuer:{issuer}")
 }
 
 /// Beijing midnight starting `day`, as a Unix time.
@@ -95,22 +113,48 @@ fn beijing_midnight(day: NaiveDate) -> i64 {
     day.and_time(NaiveTime::MIN).and_utc().timestamp() - 8 * 3600
 }
 
+/// The credential's `exp` for a card valid until `valid_until`: the end of that day in Beijing.
+pub fn expiry(valid_until: NaiveDate) -> DateTime<Utc> {
+    DateTime::from_timestamp(beijing_midnight(valid_until) + 24 * 3600, 0).unwrap_or_default()
+}
+
 fn digest(disclosure: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(disclosure.as_bytes()))
 }
 
+/// A signed credential: the issuer-signed JWS and the holder-name disclosure, kept apart so
+/// the holder decides when the name travels with it.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    /// The issuer-signed JWS (it carries only the disclosure's digest).
+    pub jws: String,
+    /// The salted holder-name disclosure.
+    pub disclosure: String,
+}
+
+impl Issued {
+    /// The SD-JWT to present: `<JWS>~` without the name, `<JWS>~<disclosure>~` with it.
+    pub fn presentation(&self, disclose_name: bool) -> String {
+        if disclose_name {
+            format!("{}~{}~", self.jws, self.disclosure)
+        } else {
+            format!("{}~", self.jws)
+        }
+    }
+}
+
 /// Signs the credential with the issuer key (`der`: PKCS#8) named `kid`.
-pub fn issue(card: &CardCredential<'_>, kid: &str, der: &[u8]) -> anyhow::Result<String> {
+pub fn issue(card: &CardCredential<'_>, kid: &str, der: &[u8]) -> anyhow::Result<Issued> {
     let disclosure = URL_SAFE_NO_PAD.encode(serde_json::to_string(&serde_json::json!([
         card.salt,
         "holder_name",
         card.holder_name
     ]))?);
     let claims = CardClaims {
-        iss: format!("urn:talentcard:issuer:{}", card.issuer),
+        iss: issuer_id(card.issuer),
         iat: card.issued_at.timestamp(),
         nbf: beijing_midnight(card.valid_from),
-        exp: beijing_midnight(card.valid_until) + 24 * 3600,
+        exp: expiry(card.valid_until).timestamp(),
         vct: VCT.to_owned(),
         card_number: card.card_number.to_owned(),
         scheme: card.scheme.to_owned(),
@@ -129,27 +173,50 @@ pub fn issue(card: &CardCredential<'_>, kid: &str, der: &[u8]) -> anyhow::Result
     header.kid = Some(kid.to_owned());
     header.typ = Some(TYP.to_owned());
     let jws = jsonwebtoken::encode(&header, &claims, &EncodingKey::from_ed_der(der))?;
-    Ok(format!("{jws}~{disclosure}~"))
+    Ok(Issued { jws, disclosure })
 }
 
 /// Why a credential was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CredentialError {
-    /// Not a credential of ours in shape.
+    /// Not a credential of ours in shape (including a disclosure no digest references).
     #[error("the credential is malformed")]
     Malformed,
-    /// The key is not in the trust list (or not for this issuer).
+    /// The key is not in the trust list (or was withdrawn).
     #[error("the credential's key is not trusted")]
     UnknownKey,
     /// The signature does not verify.
     #[error("the credential's signature is invalid")]
     BadSignature,
+    /// The key's issuer is not the card's: the claims, the card number, the scheme's issuers
+    /// and the status list must all name the issuer whose key signed.
+    #[error("the credential's key does not belong to the card's issuer")]
+    WrongIssuer,
+    /// Signed by a retired key after its retirement, or valid beyond what that key signed.
+    #[error("the credential is outside what its key may vouch for")]
+    OutsideKeyValidity,
     /// Past its validity.
     #[error("the credential has expired")]
     OutsideValidity,
     /// Before its validity.
     #[error("the credential is not valid yet")]
     NotYetValid,
+}
+
+/// What a verifier's trust anchor says about a key: whose it is, which schemes that issuer
+/// issues, and, for a retired key, what it may still vouch for.
+#[derive(Debug, Clone)]
+pub struct KeyInfo {
+    /// The issuer the key belongs to.
+    pub issuer: String,
+    /// The raw Ed25519 public key.
+    pub public_key: [u8; 32],
+    /// The schemes this issuer issues (a card of any other scheme is not its to vouch for).
+    pub schemes: Vec<String>,
+    /// For a retired key: when it stopped signing (a credential it signed has `iat` before).
+    pub retired_at: Option<i64>,
+    /// For a retired key: the latest `exp` of anything it signed.
+    pub not_after: Option<i64>,
 }
 
 /// A verified credential: its claims and the disclosed holder name.
@@ -163,50 +230,116 @@ pub struct Verified {
     pub holder_name: Option<String>,
 }
 
-/// Verifies a credential: `key_of(kid)` gives the trusted issuer code and raw public key.
+/// The `kid` and the card number a credential claims, read without verifying anything, so a
+/// verifier can fetch the key and the record of what it signed in one go.
+pub fn claimed(token: &str) -> Result<(String, String), CredentialError> {
+    #[derive(Deserialize)]
+    struct Number {
+        card_number: String,
+    }
+    let jws = token.trim().split('~').next().unwrap_or_default();
+    let kid = jws::header(jws)
+        .ok()
+        .and_then(|h| h.kid)
+        .ok_or(CredentialError::Malformed)?;
+    let payload = jws::unverified_payload(jws).map_err(|_| CredentialError::Malformed)?;
+    let number: Number =
+        serde_json::from_slice(&payload).map_err(|_| CredentialError::Malformed)?;
+    Ok((kid, number.card_number))
+}
+
+/// The disclosed holder name among `disclosures`; every disclosure must be referenced by a
+/// digest of the credential, once (RFC 9901, section 7.1).
+fn disclosed_name(disclosures: &[&str], sd: &[String]) -> Result<Option<String>, CredentialError> {
+    let mut seen = std::collections::HashSet::new();
+    if sd.iter().any(|d| !seen.insert(d.as_str())) {
+        return Err(CredentialError::Malformed);
+    }
+    let mut used = std::collections::HashSet::new();
+    let mut name = None;
+    for disclosure in disclosures {
+        let hash = digest(disclosure);
+        if !sd.contains(&hash) || !used.insert(hash) {
+            return Err(CredentialError::Malformed);
+        }
+        let json = URL_SAFE_NO_PAD
+            .decode(disclosure)
+            .map_err(|_| CredentialError::Malformed)?;
+        let value: serde_json::Value =
+            serde_json::from_slice(&json).map_err(|_| CredentialError::Malformed)?;
+        match value.as_array().map(Vec::as_slice) {
+            Some(
+                [
+                    serde_json::Value::String(_),
+                    serde_json::Value::String(claim),
+                    value,
+                ],
+            ) => {
+                if claim == "holder_name" {
+                    name = value.as_str().map(str::to_owned);
+                }
+            }
+            _ => return Err(CredentialError::Malformed),
+        }
+    }
+    Ok(name)
+}
+
+/// Whether the credential's every mention of an issuer names the key's issuer.
+fn names_only(issuer: &KeyInfo, claims: &CardClaims) -> bool {
+    let number_issuer = claims.card_number.split('-').next().unwrap_or_default();
+    let list_issuer = claims
+        .status
+        .status_list
+        .uri
+        .rsplit('/')
+        .next()
+        .and_then(status_list::parse_list_id)
+        .map(|(code, _)| code);
+    claims.issuer == issuer.issuer
+        && claims.iss == issuer_id(&issuer.issuer)
+        && card_number::is_valid(&claims.card_number)
+        && number_issuer == issuer.issuer
+        && list_issuer == Some(issuer.issuer.as_str())
+        && issuer.schemes.contains(&claims.scheme)
+}
+
+/// Verifies a credential: `key_of(kid)` gives what the trust anchor knows of the key.
 pub fn verify(
     token: &str,
-    key_of: impl Fn(&str) -> Option<(String, [u8; 32])>,
+    key_of: impl Fn(&str) -> Option<KeyInfo>,
     now: DateTime<Utc>,
 ) -> Result<Verified, CredentialError> {
-    let mut parts = token.trim().split('~');
-    let jws = parts
-        .next()
-        .filter(|j| !j.is_empty())
-        .ok_or(CredentialError::Malformed)?;
-    let header = jsonwebtoken::decode_header(jws).map_err(|_| CredentialError::Malformed)?;
-    if header.alg != Algorithm::EdDSA
-        || header.typ.as_deref() != Some(TYP)
-        || header.jwk.is_some()
-        || header.jku.is_some()
-        || header.x5u.is_some()
-        || header.x5c.is_some()
-    {
+    let parts: Vec<&str> = token.trim().split('~').collect();
+    let (jws, disclosures) = match parts.as_slice() {
+        [jws] => (*jws, &[][..]),
+        // `<JWS>~<disclosure>~…~`: the last part is empty (a key-binding JWT is not accepted
+        // here).
+        [jws, middle @ .., ""] => (*jws, middle),
+        _ => return Err(CredentialError::Malformed),
+    };
+    let header = jws::header(jws).map_err(|_| CredentialError::Malformed)?;
+    if !header.is_ed25519() || header.typ.as_deref() != Some(TYP) || header.carries_key_or_crit {
         return Err(CredentialError::Malformed);
     }
     let kid = header.kid.ok_or(CredentialError::Malformed)?;
-    let (issuer, public_key) = key_of(&kid).ok_or(CredentialError::UnknownKey)?;
-    let key = DecodingKey::from_ed_components(&URL_SAFE_NO_PAD.encode(public_key))
-        .map_err(|_| CredentialError::UnknownKey)?;
-    let mut validation = Validation::new(Algorithm::EdDSA);
-    validation.validate_exp = false;
-    validation.validate_nbf = false;
-    validation.required_spec_claims = ["exp", "nbf", "iss"]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect();
-    validation.validate_aud = false;
-    let data =
-        jsonwebtoken::decode::<CardClaims>(jws, &key, &validation).map_err(|e| match e.kind() {
-            jsonwebtoken::errors::ErrorKind::InvalidSignature => CredentialError::BadSignature,
-            _ => CredentialError::Malformed,
-        })?;
-    let claims = data.claims;
-    if claims.issuer != issuer
-        || claims.iss != format!("urn:talentcard:issuer:{issuer}")
-        || claims.vct != VCT
-    {
-        return Err(CredentialError::UnknownKey);
+    let key = key_of(&kid).ok_or(CredentialError::UnknownKey)?;
+    let payload = jws::verify_ed25519(jws, &key.public_key).map_err(|e| match e {
+        jws::JwsError::Malformed => CredentialError::Malformed,
+        jws::JwsError::BadSignature => CredentialError::BadSignature,
+    })?;
+    let claims: CardClaims =
+        serde_json::from_slice(&payload).map_err(|_| CredentialError::Malformed)?;
+    if claims.vct != VCT || claims.sd_alg != "sha-256" {
+        return Err(CredentialError::Malformed);
+    }
+    if !names_only(&key, &claims) {
+        return Err(CredentialError::WrongIssuer);
+    }
+    let signed_while_active = key.retired_at.is_none_or(|retired| claims.iat <= retired);
+    let within_key = key.not_after.is_none_or(|last| claims.exp <= last);
+    if !signed_while_active || !within_key {
+        return Err(CredentialError::OutsideKeyValidity);
     }
     let now = now.timestamp();
     if now < claims.nbf {
@@ -215,14 +348,7 @@ pub fn verify(
     if now >= claims.exp {
         return Err(CredentialError::OutsideValidity);
     }
-    let holder_name = parts
-        .filter(|d| !d.is_empty() && claims.sd.contains(&digest(d)))
-        .find_map(|d| {
-            let json = URL_SAFE_NO_PAD.decode(d).ok()?;
-            let value: serde_json::Value = serde_json::from_slice(&json).ok()?;
-            (value.get(1)?.as_str()? == "holder_name")
-                .then(|| value.get(2)?.as_str().map(str::to_owned))?
-        });
+    let holder_name = disclosed_name(disclosures, &claims.sd)?;
     Ok(Verified {
         claims,
         kid,
@@ -236,8 +362,8 @@ mod tests {
     use ed25519_dalek::SigningKey;
     use ed25519_dalek::pkcs8::EncodePrivateKey;
 
-    fn key() -> (Vec<u8>, [u8; 32]) {
-        let signing = SigningKey::from_bytes(&[7; 32]);
+    fn key(seed: u8) -> (Vec<u8>, [u8; 32]) {
+        let signing = SigningKey::from_bytes(&[seed; 32]);
         let der = signing
             .to_pkcs8_der()
             .map(|d| d.as_bytes().to_vec())
@@ -247,7 +373,7 @@ mod tests {
 
     fn card(now: DateTime<Utc>) -> CardCredential<'static> {
         CardCredential {
-            card_number: "XA-2026-000001-3",
+            card_number: "XA-2026-000001-7",
             scheme: "XIONGAN",
             tier: "B",
             issuer: "XA",
@@ -256,39 +382,80 @@ mod tests {
             status_index: 4242,
             status_uri: "http://localhost/api/v1/status-lists/XA".into(),
             holder_name: "李明",
-            salt: "c2FsdHNhbHRzYWx0",
+            salt: "c2FsdHNhbHRzYWx0c2FsdA",
             issued_at: now,
         }
     }
 
+    fn info(issuer: &str, public: [u8; 32], schemes: &[&str]) -> KeyInfo {
+        KeyInfo {
+            issuer: issuer.into(),
+            public_key: public,
+            schemes: schemes.iter().map(|s| (*s).to_owned()).collect(),
+            retired_at: None,
+            not_after: None,
+        }
+    }
+
+    fn signed(now: DateTime<Utc>) -> (Issued, [u8; 32]) {
+        let (der, public) = key(7);
+        let issued = issue(&card(now), "XA-1", &der).unwrap_or_else(|e| panic!("{e}"));
+        (issued, public)
+    }
+
     #[test]
     fn a_credential_verifies_and_discloses_the_name_only_on_request() {
-        let (der, public) = key();
         let now = Utc::now();
-        let token = issue(&card(now), "XA-1", &der).unwrap_or_default();
-        let lookup = |kid: &str| (kid == "XA-1").then(|| ("XA".to_owned(), public));
+        let (issued, public) = signed(now);
+        let lookup = |kid: &str| (kid == "XA-1").then(|| info("XA", public, &["XIONGAN"]));
+        let token = issued.presentation(true);
         let verified = verify(&token, lookup, now).map_err(|e| e.to_string());
         let verified = verified.unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(verified.claims.card_number, "XA-2026-000001-3");
+        assert_eq!(verified.claims.card_number, "XA-2026-000001-7");
         assert_eq!(verified.claims.status.status_list.idx, 4242);
         assert_eq!(verified.holder_name.as_deref(), Some("李明"));
-        let jws_only = token.split('~').next().unwrap_or_default();
-        assert!(!jws_only.contains("李明"));
-        let undisclosed = verify(&format!("{jws_only}~"), lookup, now).map(|v| v.holder_name);
+        assert!(!issued.jws.contains("李明"));
+        let undisclosed = verify(&issued.presentation(false), lookup, now).map(|v| v.holder_name);
         assert_eq!(
             undisclosed,
             Ok(None),
             "without the disclosure the name stays hidden"
         );
+        assert_eq!(
+            verify(&issued.jws, lookup, now).map(|v| v.holder_name),
+            Ok(None)
+        );
+    }
+
+    #[test]
+    fn disclosures_no_digest_references_and_duplicates_are_refused() {
+        let now = Utc::now();
+        let (issued, public) = signed(now);
+        let lookup = |_: &str| Some(info("XA", public, &["XIONGAN"]));
+        let stray = URL_SAFE_NO_PAD.encode(r#"["c2FsdA","holder_name","王五"]"#);
+        for token in [
+            format!("{}~{stray}~", issued.jws),
+            format!(
+                "{}~{}~{}~",
+                issued.jws, issued.disclosure, issued.disclosure
+            ),
+            format!("{}~{}~{stray}~", issued.jws, issued.disclosure),
+            format!("{}~{}", issued.jws, issued.disclosure),
+        ] {
+            assert_eq!(
+                verify(&token, lookup, now).err(),
+                Some(CredentialError::Malformed)
+            );
+        }
     }
 
     #[test]
     fn tampering_wrong_keys_and_time_are_refused() {
-        let (der, public) = key();
         let now = Utc::now();
-        let token = issue(&card(now), "XA-1", &der).unwrap_or_default();
-        let lookup = |kid: &str| (kid == "XA-1").then(|| ("XA".to_owned(), public));
-        let mut bytes = token.into_bytes();
+        let (issued, public) = signed(now);
+        let token = issued.presentation(true);
+        let lookup = |kid: &str| (kid == "XA-1").then(|| info("XA", public, &["XIONGAN"]));
+        let mut bytes = token.clone().into_bytes();
         let payload_at = bytes.iter().position(|b| *b == b'.').unwrap_or(0) + 5;
         bytes[payload_at] = if bytes[payload_at] == b'A' {
             b'B'
@@ -297,20 +464,114 @@ mod tests {
         };
         let tampered = String::from_utf8(bytes).unwrap_or_default();
         assert!(verify(&tampered, lookup, now).is_err());
-        let token = issue(&card(now), "XA-1", &der).unwrap_or_default();
         assert_eq!(
             verify(&token, |_| None, now).err(),
-            Some(CredentialError::UnknownKey)
-        );
-        let other_issuer = |_: &str| Some(("TZ".to_owned(), public));
-        assert_eq!(
-            verify(&token, other_issuer, now).err(),
             Some(CredentialError::UnknownKey)
         );
         let later = now + chrono::Duration::days(400);
         assert_eq!(
             verify(&token, lookup, later).err(),
             Some(CredentialError::OutsideValidity)
+        );
+    }
+
+    #[test]
+    fn a_key_vouches_only_for_its_own_issuers_cards() {
+        let now = Utc::now();
+        let (der, public) = key(9);
+        let (xa, tz_number) = (
+            card_number::format("XA", 2026, 1),
+            card_number::format("TZ", 2026, 1),
+        );
+        let typo = format!("{}0", &tz_number[..tz_number.len() - 1]);
+        let typo = if card_number::is_valid(&typo) {
+            format!("{}1", &tz_number[..tz_number.len() - 1])
+        } else {
+            typo
+        };
+        // Each forgery signed by TZ's key names something that is not TZ's.
+        let forgeries = [
+            (
+                "XA",
+                xa.as_str(),
+                "XIONGAN",
+                "http://x/api/v1/status-lists/XA",
+            ),
+            ("TZ", xa.as_str(), "TWL", "http://x/api/v1/status-lists/TZ"),
+            (
+                "TZ",
+                tz_number.as_str(),
+                "XIONGAN",
+                "http://x/api/v1/status-lists/TZ",
+            ),
+            (
+                "TZ",
+                tz_number.as_str(),
+                "TWL",
+                "http://x/api/v1/status-lists/XA",
+            ),
+            (
+                "TZ",
+                typo.as_str(),
+                "TWL",
+                "http://x/api/v1/status-lists/TZ",
+            ),
+        ];
+        let tz = |_: &str| Some(info("TZ", public, &["TWL", "TBT"]));
+        for (issuer, number, scheme, uri) in forgeries {
+            let claims = CardCredential {
+                card_number: number,
+                scheme,
+                issuer,
+                status_uri: uri.into(),
+                ..card(now)
+            };
+            let token = issue(&claims, "TZ-1", &der)
+                .unwrap_or_else(|e| panic!("{e}"))
+                .presentation(false);
+            assert_eq!(
+                verify(&token, tz, now).err(),
+                Some(CredentialError::WrongIssuer),
+                "{issuer} {number} {scheme} {uri}"
+            );
+        }
+        let own = CardCredential {
+            card_number: &tz_number,
+            scheme: "TWL",
+            issuer: "TZ",
+            status_uri: "http://x/api/v1/status-lists/TZ-1".into(),
+            ..card(now)
+        };
+        let token = issue(&own, "TZ-1", &der).unwrap_or_else(|e| panic!("{e}"));
+        assert!(verify(&token.presentation(false), tz, now).is_ok());
+    }
+
+    #[test]
+    fn a_retired_key_vouches_only_for_what_it_signed_while_active() {
+        let now = Utc::now();
+        let (issued, public) = signed(now);
+        let token = issued.presentation(false);
+        let retired = |retired_at: i64, not_after: i64| {
+            move |_: &str| {
+                Some(KeyInfo {
+                    retired_at: Some(retired_at),
+                    not_after: Some(not_after),
+                    ..info("XA", public, &["XIONGAN"])
+                })
+            }
+        };
+        let exp = expiry(card(now).valid_until).timestamp();
+        let iat = now.timestamp();
+        assert!(verify(&token, retired(iat, exp), now).is_ok());
+        assert_eq!(
+            verify(&token, retired(iat - 1, exp), now).err(),
+            Some(CredentialError::OutsideKeyValidity),
+            "signed after retirement"
+        );
+        assert_eq!(
+            verify(&token, retired(iat, exp - 1), now).err(),
+            Some(CredentialError::OutsideKeyValidity),
+            "valid beyond anything the key signed"
         );
     }
 }

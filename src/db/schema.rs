@@ -123,6 +123,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    card_credentials (card_id, kid) {
+        card_id -> Uuid,
+        kid -> Text,
+        iat -> Timestamptz,
+        exp -> Timestamptz,
+        first_served_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     card_serials (issuer, year) {
         issuer -> Text,
         year -> Int4,
@@ -180,6 +190,7 @@ diesel::table! {
         status -> Text,
         created_at -> Timestamptz,
         retired_at -> Nullable<Timestamptz>,
+        compromised_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -324,6 +335,9 @@ diesel::table! {
         bits -> Bytea,
         updated_at -> Timestamptz,
         list_no -> Int4,
+        version -> Int8,
+        stamped_version -> Int8,
+        stamped_at -> Timestamptz,
     }
 }
 
@@ -348,6 +362,8 @@ diesel::joinable!(agency_rate_windows -> agencies (agency_id));
 diesel::joinable!(application_documents -> applications (application_id));
 diesel::joinable!(card_serials -> issuers (issuer));
 diesel::joinable!(cards -> accounts (holder_id));
+diesel::joinable!(card_credentials -> cards (card_id));
+diesel::joinable!(card_credentials -> issuer_keys (kid));
 diesel::joinable!(cards -> issuer_keys (kid));
 diesel::joinable!(cards -> issuers (issuer));
 diesel::joinable!(cards -> schemes (scheme));
@@ -377,6 +393,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     applications,
     audit_chain_head,
     audit_log,
+    card_credentials,
     card_serials,
     cards,
     districts,

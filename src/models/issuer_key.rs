@@ -1,11 +1,11 @@
 //! Issuer signing keys and the per-issuer status lists.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::credentials::keys::NewKey;
-use crate::db::schema::{cards, issuer_keys, issuers};
+use crate::db::schema::{card_credentials, issuer_keys, issuers};
 
 /// A stored key.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -19,12 +19,14 @@ pub struct IssuerKey {
     pub public_key: Vec<u8>,
     /// Sealed seed.
     pub private_key_sealed: Vec<u8>,
-    /// `active` or `retired`.
+    /// `active`, `retired` or `compromised`.
     pub status: String,
     /// Created.
     pub created_at: DateTime<Utc>,
-    /// Retired.
+    /// Retired (or, for a key compromised while active, withdrawn).
     pub retired_at: Option<DateTime<Utc>>,
+    /// When it was marked compromised.
+    pub compromised_at: Option<DateTime<Utc>>,
 }
 
 /// Stores a new active key.
@@ -71,6 +73,7 @@ pub async fn retire_active(
     .set((
         issuer_keys::status.eq(status),
         issuer_keys::retired_at.eq(now),
+        issuer_keys::compromised_at.eq(compromised.then_some(now)),
     ))
     .execute(conn)
     .await
@@ -97,35 +100,85 @@ pub async fn find(conn: &mut AsyncPgConnection, kid: &str) -> QueryResult<Option
         .optional()
 }
 
-/// Every key still to be published: active ones, and retired ones while a card they signed
-/// is still valid; with the last day of validity of what they signed.
+/// A published key with the latest expiry of the credentials recorded as signed by it.
+#[derive(Debug, Clone)]
+pub struct PublishedKey {
+    /// The key.
+    pub key: IssuerKey,
+    /// The latest `exp` of anything it signed (`None`: nothing yet).
+    pub not_after: Option<DateTime<Utc>>,
+}
+
+/// Every key still to be published: active ones, and retired ones while a credential they
+/// signed (as recorded when it was served) is unexpired. Compromised keys never.
 pub async fn published(
     conn: &mut AsyncPgConnection,
-    today: NaiveDate,
-) -> QueryResult<Vec<(IssuerKey, Option<NaiveDate>)>> {
-    let keys: Vec<IssuerKey> = issuer_keys::table
-        .select(IssuerKey::as_select())
+    now: DateTime<Utc>,
+) -> QueryResult<Vec<PublishedKey>> {
+    let keys: Vec<(IssuerKey, Option<DateTime<Utc>>)> = issuer_keys::table
+        .filter(issuer_keys::status.ne("compromised"))
+        .select((
+            IssuerKey::as_select(),
+            card_credentials::table
+                .filter(card_credentials::kid.eq(issuer_keys::kid))
+                .select(diesel::dsl::max(card_credentials::exp))
+                .single_value(),
+        ))
         .order(issuer_keys::created_at.asc())
-        .load(conn)
-        .await?;
-    let last_days: Vec<(Option<String>, Option<NaiveDate>)> = cards::table
-        .group_by(cards::kid)
-        .select((cards::kid, diesel::dsl::max(cards::valid_until)))
         .load(conn)
         .await?;
     Ok(keys
         .into_iter()
-        .filter_map(|key| {
-            let last = last_days
-                .iter()
-                .find(|(kid, _)| kid.as_deref() == Some(key.kid.as_str()))
-                .and_then(|(_, d)| *d);
-            // A compromised key is withdrawn at once, whatever it signed.
-            let keep = key.status == "active"
-                || (key.status == "retired" && last.is_some_and(|d| d >= today));
-            keep.then_some((key, last))
-        })
+        .filter(|(key, last)| key.status == "active" || last.is_some_and(|exp| exp > now))
+        .map(|(key, not_after)| PublishedKey { key, not_after })
         .collect())
+}
+
+/// Every key an issuer ever had, newest first: the rotation history operators read.
+pub async fn history(conn: &mut AsyncPgConnection, issuer: &str) -> QueryResult<Vec<IssuerKey>> {
+    issuer_keys::table
+        .filter(issuer_keys::issuer.eq(issuer))
+        .order(issuer_keys::created_at.desc())
+        .select(IssuerKey::as_select())
+        .load(conn)
+        .await
+}
+
+/// The record of a credential served: the `iat` and `exp` its key signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Signed {
+    /// The credential's `iat`.
+    pub iat: DateTime<Utc>,
+    /// The credential's `exp`.
+    pub exp: DateTime<Utc>,
+}
+
+/// Records that `kid` signs the credential of `card_id` with `proposed` times, unless it
+/// signed one before; answers the times on record, so the same key always yields the same
+/// credential.
+pub async fn record_signed(
+    conn: &mut AsyncPgConnection,
+    card_id: uuid::Uuid,
+    kid: &str,
+    proposed: Signed,
+    now: DateTime<Utc>,
+) -> QueryResult<Signed> {
+    // A no-op update on conflict returns the row on record in the same statement.
+    let (iat, exp) = diesel::insert_into(card_credentials::table)
+        .values((
+            card_credentials::card_id.eq(card_id),
+            card_credentials::kid.eq(kid),
+            card_credentials::iat.eq(proposed.iat),
+            card_credentials::exp.eq(proposed.exp),
+            card_credentials::first_served_at.eq(now),
+        ))
+        .on_conflict((card_credentials::card_id, card_credentials::kid))
+        .do_update()
+        .set(card_credentials::kid.eq(diesel::upsert::excluded(card_credentials::kid)))
+        .returning((card_credentials::iat, card_credentials::exp))
+        .get_result(conn)
+        .await?;
+    Ok(Signed { iat, exp })
 }
 
 /// Creates an active key for every issuer that has none, and every missing status list.
@@ -188,4 +241,162 @@ pub async fn rotate(
         Err(diesel::result::Error::RollbackTransaction) => Ok(None),
         other => Ok(other?),
     }
+}
+
+/// What a compromise did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Compromise {
+    /// The key is withdrawn; when it was the active key, `replaced_by` signs from now on.
+    Withdrawn {
+        /// What the key was before: `active` or `retired`.
+        was: String,
+        /// The new active key, when the compromised key was the active one.
+        replaced_by: Option<String>,
+    },
+    /// No such key of this issuer.
+    NotFound,
+    /// It was withdrawn before.
+    AlreadyCompromised,
+}
+
+/// Marks key `kid` of `issuer` compromised, active or retired, in one transaction under the
+/// key's row lock: it leaves the trust list at once and both verifiers refuse what it signed.
+/// An active key is replaced by a new one in the same transaction. Audited.
+pub async fn compromise(
+    conn: &mut AsyncPgConnection,
+    issuer: &str,
+    kid: &str,
+    cipher: &crate::crypto::pii::PiiCipher,
+    actor: crate::audit::Actor,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Compromise> {
+    use diesel_async::AsyncConnection;
+    let new = crate::credentials::keys::generate(issuer, crate::clock::china_date(now), cipher)?;
+    let outcome = conn
+        .transaction(async |c| {
+            let Some((status, retired_at)) = issuer_keys::table
+                .filter(issuer_keys::kid.eq(kid))
+                .filter(issuer_keys::issuer.eq(issuer))
+                .select((issuer_keys::status, issuer_keys::retired_at))
+                .for_update()
+                .first::<(String, Option<DateTime<Utc>>)>(c)
+                .await
+                .optional()?
+            else {
+                return Ok(Compromise::NotFound);
+            };
+            if status == "compromised" {
+                return Ok(Compromise::AlreadyCompromised);
+            }
+            // A retired key keeps the time it stopped signing; an active one stops now.
+            diesel::update(issuer_keys::table.find(kid))
+                .set((
+                    issuer_keys::status.eq("compromised"),
+                    issuer_keys::compromised_at.eq(now),
+                    issuer_keys::retired_at.eq(retired_at.unwrap_or(now)),
+                ))
+                .execute(c)
+                .await?;
+            let replaced_by = if status == "active" {
+                if insert_active(c, issuer, &new, cipher.key_id(), now).await? != 1 {
+                    return Err(diesel::result::Error::RollbackTransaction);
+                }
+                Some(new.kid.clone())
+            } else {
+                None
+            };
+            let event = crate::audit::AuditEvent {
+                actor,
+                action: "issuer.key_compromised",
+                entity_type: "issuer",
+                entity_id: Some(issuer.to_owned()),
+                detail: serde_json::json!({ "kid": kid, "was": status, "replaced_by": replaced_by }),
+            };
+            crate::audit::record(c, &event).await?;
+            Ok(Compromise::Withdrawn {
+                was: status,
+                replaced_by,
+            })
+        })
+        .await;
+    Ok(outcome?)
+}
+
+/// What an online verification needs to know of a credential's key, read in one statement:
+/// the key (unless withdrawn), the schemes its issuer issues, and the record of the
+/// credential this key signed for the card the token names.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct OnlineKey {
+    /// The key's issuer.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub issuer: String,
+    /// Its raw public key.
+    #[diesel(sql_type = diesel::sql_types::Bytea)]
+    pub public_key: Vec<u8>,
+    /// `active` or `retired`.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub status: String,
+    /// When it was retired.
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
+    pub retired_at: Option<DateTime<Utc>>,
+    /// The schemes its issuer issues.
+    #[diesel(sql_type = diesel::sql_types::Array<diesel::sql_types::Text>)]
+    pub schemes: Vec<String>,
+    /// The `iat` this key signed for the card, when it signed one.
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
+    pub signed_iat: Option<DateTime<Utc>>,
+    /// The `exp` it signed.
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
+    pub signed_exp: Option<DateTime<Utc>>,
+}
+
+/// Key `kid` (not compromised) with the record of what it signed for card `number`.
+pub async fn for_online_check(
+    conn: &mut AsyncPgConnection,
+    kid: &str,
+    number: &str,
+) -> QueryResult<Option<OnlineKey>> {
+    OnlineKeyLookup { kid, number }
+        .get_result(conn)
+        .await
+        .optional()
+}
+
+/// The statement behind [`for_online_check`], with a static query id so each connection
+/// prepares it once (diesel never caches raw SQL).
+pub struct OnlineKeyLookup<'a> {
+    kid: &'a str,
+    number: &'a str,
+}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for OnlineKeyLookup<'_> {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        out.push_sql(
+            "SELECT k.issuer, k.public_key, k.status, k.retired_at,
+                    ARRAY(SELECT s.scheme FROM scheme_issuers s WHERE s.issuer = k.issuer
+                          ORDER BY s.scheme) AS schemes,
+                    cc.iat AS signed_iat, cc.exp AS signed_exp
+               FROM issuer_keys k
+               LEFT JOIN cards c ON c.number = ",
+        );
+        out.push_bind_param::<diesel::sql_types::Text, _>(&self.number)?;
+        out.push_sql(
+            " LEFT JOIN card_credentials cc ON cc.card_id = c.id AND cc.kid = k.kid
+              WHERE k.status <> 'compromised' AND k.kid = ",
+        );
+        out.push_bind_param::<diesel::sql_types::Text, _>(&self.kid)?;
+        Ok(())
+    }
+}
+
+impl diesel::query_builder::QueryId for OnlineKeyLookup<'_> {
+    type QueryId = OnlineKeyLookup<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl diesel::query_builder::Query for OnlineKeyLookup<'_> {
+    type SqlType = diesel::sql_types::Untyped;
 }

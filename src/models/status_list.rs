@@ -47,18 +47,100 @@ pub async fn load(
         .optional()
 }
 
-/// When a list last changed, without its bytes: what a cached copy is checked against.
-pub async fn changed_at(
+/// Where a list's publication stands: its change count, the change count its stamp was
+/// taken for, and the stamp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Head {
+    /// Bumped by every change of the bits.
+    pub version: i64,
+    /// The version `stamped_at` was taken for.
+    pub stamped_version: i64,
+    /// The publication stamp (whole seconds).
+    pub stamped_at: DateTime<Utc>,
+}
+
+impl Head {
+    /// Whether the stamp names the current bits and was taken after `since`.
+    pub fn current_since(&self, since: DateTime<Utc>) -> bool {
+        self.version == self.stamped_version && self.stamped_at > since
+    }
+}
+
+/// A list's publication head, without its bytes: what a cached copy is checked against.
+pub async fn head(
     conn: &mut AsyncPgConnection,
     issuer: &str,
     list_no: i32,
-) -> QueryResult<Option<DateTime<Utc>>> {
+) -> QueryResult<Option<Head>> {
     status_lists::table
         .find((issuer, list_no))
-        .select(status_lists::updated_at)
+        .select((
+            status_lists::version,
+            status_lists::stamped_version,
+            status_lists::stamped_at,
+        ))
         .first(conn)
         .await
         .optional()
+        .map(|row| {
+            row.map(|(version, stamped_version, stamped_at)| Head {
+                version,
+                stamped_version,
+                stamped_at,
+            })
+        })
+}
+
+/// The bits the stamp `stamped_at` was taken for, or `None` when the list changed since.
+pub async fn stamped_bits(
+    conn: &mut AsyncPgConnection,
+    issuer: &str,
+    list_no: i32,
+    stamped_at: DateTime<Utc>,
+) -> QueryResult<Option<Vec<u8>>> {
+    status_lists::table
+        .find((issuer, list_no))
+        .filter(status_lists::stamped_version.eq(status_lists::version))
+        .filter(status_lists::stamped_at.eq(stamped_at))
+        .select(status_lists::bits)
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Takes a new publication stamp for the current bits, unless the stamp names them already
+/// and is newer than `stale_before`: the new stamp is `now` in whole seconds, and at least one
+/// second after the previous one, so stamps strictly increase with every published change and
+/// one stamp always names one content. Returns the bits and the new stamp; `None` when no new
+/// stamp was needed (another instance took it: read the head again).
+pub async fn stamp(
+    conn: &mut AsyncPgConnection,
+    issuer: &str,
+    list_no: i32,
+    now: DateTime<Utc>,
+    stale_before: DateTime<Utc>,
+) -> QueryResult<Option<(Vec<u8>, DateTime<Utc>)>> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::Timestamptz;
+    let whole_second = DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now);
+    let next = sql::<Timestamptz>("GREATEST(")
+        .bind::<Timestamptz, _>(whole_second)
+        .sql(", stamped_at + interval '1 second')");
+    diesel::update(
+        status_lists::table.find((issuer, list_no)).filter(
+            status_lists::stamped_version
+                .ne(status_lists::version)
+                .or(status_lists::stamped_at.le(stale_before)),
+        ),
+    )
+    .set((
+        status_lists::stamped_at.eq(next),
+        status_lists::stamped_version.eq(status_lists::version),
+    ))
+    .returning((status_lists::bits, status_lists::stamped_at))
+    .get_result(conn)
+    .await
+    .optional()
 }
 
 /// Sets the entry of the card with issuer-wide `index` under its list's row lock; call in the
@@ -89,6 +171,7 @@ pub async fn set_status(
         .set((
             status_lists::bits.eq(bits),
             status_lists::updated_at.eq(now),
+            status_lists::version.eq(status_lists::version + 1),
         ))
         .execute(conn)
         .await

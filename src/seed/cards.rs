@@ -166,6 +166,7 @@ pub async fn cards(
         .set(card_serials::last.eq(last))
         .execute(&mut conn)
         .await?;
+    record_credentials(&mut conn, &plan, credentials.len()).await?;
     credentials.sort();
     let numbers: String = (0..count)
         .map(|i| number(&plan, i) + "\n")
@@ -374,10 +375,7 @@ fn batch(
         let number = number(plan, i);
         if i < CREDENTIALS {
             let (list_no, entry) = status_list::locate(u32::try_from(index)?);
-            let salt = plan
-                .cipher
-                .blind_index("credential-salt", &card_id.to_string())[..22]
-                .to_owned();
+            let salt = token::disclosure_salt(&plan.cipher, card_id);
             let card = token::CardCredential {
                 card_number: &number,
                 scheme: "XIONGAN",
@@ -391,7 +389,8 @@ fn batch(
                 salt: &salt,
                 issued_at: plan.now,
             };
-            credentials.push((i, token::issue(&card, &plan.kid, &plan.der)?));
+            let issued = token::issue(&card, &plan.kid, &plan.der)?;
+            credentials.push((i, issued.presentation(false)));
         }
         apps.push(SeedApplication {
             id,
@@ -436,6 +435,28 @@ fn batch(
         });
     }
     Ok((people, apps, issued))
+}
+
+/// Records the credentials written to `credentials.txt` as signed by the seed's key, as the
+/// service records each credential it serves: online verification accepts a key only for the
+/// credentials on record.
+async fn record_credentials(
+    conn: &mut AsyncPgConnection,
+    plan: &Plan,
+    signed: usize,
+) -> anyhow::Result<()> {
+    let numbers: Vec<String> = (0..signed).map(|i| number(plan, i)).collect();
+    diesel::sql_query(
+        "INSERT INTO card_credentials (card_id, kid, iat, exp, first_served_at)
+         SELECT id, kid, date_trunc('second', issued_at),
+                (valid_until + 1)::timestamp AT TIME ZONE 'Asia/Shanghai', issued_at
+           FROM cards WHERE number = ANY($1) AND kid IS NOT NULL
+         ON CONFLICT DO NOTHING",
+    )
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(&numbers)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// With the reference triggers skipped, proves what they would have: every card's application

@@ -41,6 +41,10 @@ except Exception:
     String::from_utf8_lossy(&output.stdout).trim() == "valid"
 }
 
+fn fresh(max_age: chrono::Duration) -> talentcard::credentials::offline::Freshness {
+    talentcard::credentials::offline::Freshness::strict(max_age)
+}
+
 struct Issued {
     card: Value,
     talent: TestUser,
@@ -77,20 +81,50 @@ async fn credential(app: &TestApp, issued: &Issued) -> String {
     body["credential"].as_str().unwrap().to_owned()
 }
 
-async fn trust_keys(app: &TestApp) -> Vec<(String, String, String)> {
+/// Every published key as (kid, issuer, x), with what the trust list says it may vouch for.
+/// The credential with the holder's name disclosed (`?disclose=holder_name`).
+async fn credential_disclosing(app: &TestApp, issued: &Issued) -> String {
+    let path = format!(
+        "/api/v1/cards/{}/credential?disclose=holder_name",
+        issued.card["id"].as_str().unwrap()
+    );
+    let body: Value = app
+        .get_as(&path, &issued.talent.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    body["credential"].as_str().unwrap().to_owned()
+}
+
+async fn trust_keys(app: &TestApp) -> Vec<(String, String, String, token::KeyInfo)> {
     let list: Value = app.get("/api/v1/trust-list").await.json().await.unwrap();
+    let schemes = list["schemes"].as_array().unwrap().clone();
+    let time = |v: &Value| {
+        v.as_str()
+            .map(|t| chrono::DateTime::parse_from_rfc3339(t).unwrap().timestamp())
+    };
     list["issuers"]
         .as_array()
         .unwrap()
         .iter()
         .flat_map(|i| {
             let code = i["code"].as_str().unwrap().to_owned();
+            let schemes: Vec<String> = schemes
+                .iter()
+                .filter(|s| s["issuers"].as_array().unwrap().contains(&json!(code)))
+                .map(|s| s["code"].as_str().unwrap().to_owned())
+                .collect();
             i["keys"].as_array().unwrap().iter().map(move |k| {
-                (
-                    k["kid"].as_str().unwrap().to_owned(),
-                    code.clone(),
-                    k["jwk"]["x"].as_str().unwrap().to_owned(),
-                )
+                let x = k["jwk"]["x"].as_str().unwrap().to_owned();
+                let info = token::KeyInfo {
+                    issuer: code.clone(),
+                    public_key: URL_SAFE_NO_PAD.decode(&x).unwrap().try_into().unwrap(),
+                    schemes: schemes.clone(),
+                    retired_at: time(&k["retired_at"]).filter(|_| k["status"] == "retired"),
+                    not_after: time(&k["not_after"]),
+                };
+                (k["kid"].as_str().unwrap().to_owned(), code.clone(), x, info)
             })
         })
         .collect()
@@ -98,16 +132,13 @@ async fn trust_keys(app: &TestApp) -> Vec<(String, String, String)> {
 
 fn verify(
     token: &str,
-    keys: &[(String, String, String)],
+    keys: &[(String, String, String, token::KeyInfo)],
     app: &TestApp,
 ) -> Result<token::Verified, token::CredentialError> {
     let lookup = |kid: &str| {
         keys.iter()
-            .find(|(k, _, _)| k == kid)
-            .map(|(_, issuer, x)| {
-                let bytes: [u8; 32] = URL_SAFE_NO_PAD.decode(x).unwrap().try_into().unwrap();
-                (issuer.clone(), bytes)
-            })
+            .find(|(k, _, _, _)| k == kid)
+            .map(|(_, _, _, info)| info.clone())
     };
     token::verify(token, lookup, app.clock.now())
 }
@@ -132,7 +163,10 @@ async fn a_credential_verifies_against_the_trust_list_with_a_second_implementati
         issued.card["number"].as_str().unwrap()
     );
     assert_eq!(verified.claims.tier, "B");
-    assert_eq!(verified.holder_name.as_deref(), Some("测试 Talent"));
+    assert_eq!(verified.holder_name, None, "no name unless asked for");
+    let disclosed = credential_disclosing(&app, &issued).await;
+    let named = verify(&disclosed, &keys, &app).unwrap();
+    assert_eq!(named.holder_name.as_deref(), Some("测试 Talent"));
     assert!(
         verified
             .claims
@@ -143,7 +177,11 @@ async fn a_credential_verifies_against_the_trust_list_with_a_second_implementati
     );
 
     let jws = token.split('~').next().unwrap();
-    let x = &keys.iter().find(|(k, _, _)| *k == verified.kid).unwrap().2;
+    let x = &keys
+        .iter()
+        .find(|(k, _, _, _)| *k == verified.kid)
+        .unwrap()
+        .2;
     assert!(python_verifies(jws, x), "OpenSSL accepts what we signed");
     let parts: Vec<&str> = jws.split('.').collect();
     let flip = |s: &str, at: usize| {
@@ -485,13 +523,17 @@ async fn the_offline_verifier_checks_signatures_status_and_the_age_of_its_materi
         .unwrap();
     let now = app.clock.now();
     let day = chrono::Duration::days(1);
-    let verdict = offline::verify(&platform.x, &trust, &[&status], &token, now, day).unwrap();
+    let verdict =
+        offline::verify(&platform.x, &trust, &[&status], &token, now, fresh(day)).unwrap();
     assert!(verdict.valid, "{verdict:?}");
     assert_eq!(
         verdict.card_number.as_deref(),
         issued.card["number"].as_str()
     );
-    assert_eq!(verdict.holder_name.as_deref(), Some("测试 Talent"));
+    assert_eq!(verdict.holder_name, None);
+    let disclosed = credential_disclosing(&app, &issued).await;
+    let named = offline::verify(&platform.x, &trust, &[&status], &disclosed, now, fresh(day));
+    assert_eq!(named.unwrap().holder_name.as_deref(), Some("测试 Talent"));
 
     let stale = offline::verify(
         &platform.x,
@@ -499,24 +541,24 @@ async fn the_offline_verifier_checks_signatures_status_and_the_age_of_its_materi
         &[&status],
         &token,
         now + chrono::Duration::days(2),
-        day,
+        fresh(day),
     );
     assert_eq!(stale, Err(offline::MaterialError::Stale("the trust list")));
     let forged = token.replacen('.', ".x", 1);
     assert_eq!(
-        offline::verify(&platform.x, &trust, &[&status], &forged, now, day)
+        offline::verify(&platform.x, &trust, &[&status], &forged, now, fresh(day))
             .unwrap()
             .status,
         "untrusted"
     );
     assert!(matches!(
-        offline::verify(&platform.x, &trust, &[], &token, now, day),
+        offline::verify(&platform.x, &trust, &[], &token, now, fresh(day)),
         Err(offline::MaterialError::MissingStatusList(_))
     ));
     // Unsigned or otherwise-signed material is not believed.
     let plain = app.get("/api/v1/trust-list").await.text().await.unwrap();
     assert_eq!(
-        offline::verify(&platform.x, &plain, &[&status], &token, now, day),
+        offline::verify(&platform.x, &plain, &[&status], &token, now, fresh(day)),
         Err(offline::MaterialError::Unsigned("the trust list"))
     );
     let other = talentcard::state::PlatformKey::from_settings(&{
@@ -528,7 +570,7 @@ async fn the_offline_verifier_checks_signatures_status_and_the_age_of_its_materi
         .unwrap()
     })
     .unwrap();
-    assert!(offline::verify(&other.x, &trust, &[&status], &token, now, day).is_err());
+    assert!(offline::verify(&other.x, &trust, &[&status], &token, now, fresh(day)).is_err());
     // A signed list dated tomorrow, or with a truncated lst, is refused.
     let mut future: Value = app
         .get("/api/v1/status-lists/XA")
@@ -545,7 +587,7 @@ async fn the_offline_verifier_checks_signatures_status_and_the_age_of_its_materi
     )
     .unwrap();
     assert_eq!(
-        offline::verify(&platform.x, &trust, &[&future], &token, now, day),
+        offline::verify(&platform.x, &trust, &[&future], &token, now, fresh(day)),
         Err(offline::MaterialError::FromTheFuture("the status list"))
     );
     let mut short: Value = app
@@ -563,7 +605,7 @@ async fn the_offline_verifier_checks_signatures_status_and_the_age_of_its_materi
     )
     .unwrap();
     assert_eq!(
-        offline::verify(&platform.x, &trust, &[&short], &token, now, day),
+        offline::verify(&platform.x, &trust, &[&short], &token, now, fresh(day)),
         Err(offline::MaterialError::Malformed("the status list"))
     );
 
@@ -580,7 +622,8 @@ async fn the_offline_verifier_checks_signatures_status_and_the_age_of_its_materi
         .text()
         .await
         .unwrap();
-    let suspended = offline::verify(&platform.x, &trust, &[&status], &token, now, day).unwrap();
+    let suspended =
+        offline::verify(&platform.x, &trust, &[&status], &token, now, fresh(day)).unwrap();
     assert_eq!(
         (suspended.valid, suspended.status.as_str()),
         (false, "suspended")
@@ -660,7 +703,7 @@ async fn a_compromised_key_leaves_the_trust_list_at_once() {
         .unwrap();
     let keys = trust_keys(&app).await;
     assert!(
-        keys.iter().all(|(kid, _, _)| *kid != kid_of(&before)),
+        keys.iter().all(|(kid, _, _, _)| *kid != kid_of(&before)),
         "withdrawn at once"
     );
     assert!(
@@ -796,7 +839,12 @@ async fn the_signed_trust_list_verifies_with_the_platform_key() {
             .unwrap(),
     )
     .unwrap();
-    let plain: Value = app.get("/api/v1/trust-list").await.json().await.unwrap();
+    let mut plain: Value = app.get("/api/v1/trust-list").await.json().await.unwrap();
+    let mut payload = payload;
+    // The two requests may straddle the five-minute window the issue time is rounded to.
+    for list in [&mut payload, &mut plain] {
+        list.as_object_mut().unwrap().remove("issued_at");
+    }
     assert_eq!(payload, plain, "the same list, signed");
     let other = talentcard::state::PlatformKey::from_settings(&{
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
@@ -889,14 +937,21 @@ async fn a_card_in_an_issuers_second_list_is_named_and_checked_there() {
         .await
         .unwrap();
     let (now, day) = (app.clock.now(), chrono::Duration::days(1));
-    let verdict =
-        offline::verify(&platform.x, &trust, &[&first, &second], &token, now, day).unwrap();
+    let verdict = offline::verify(
+        &platform.x,
+        &trust,
+        &[&first, &second],
+        &token,
+        now,
+        fresh(day),
+    )
+    .unwrap();
     assert_eq!(
         (verdict.valid, verdict.status.as_str()),
         (false, "suspended")
     );
     assert_eq!(
-        offline::verify(&platform.x, &trust, &[&first], &token, now, day),
+        offline::verify(&platform.x, &trust, &[&first], &token, now, fresh(day)),
         Err(offline::MaterialError::MissingStatusList("XA-1".into())),
         "list 0 says nothing about a card in list 1"
     );

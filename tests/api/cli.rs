@@ -164,6 +164,23 @@ async fn keys_rotate_from_the_command_line() {
     assert!(text(&rotated.stdout).contains(active_of(&before).as_str().unwrap()));
     let unknown = talentcard(&app.database.url, &["keys", "rotate", "--issuer", "ZZ"], "");
     assert!(!unknown.status.success());
+
+    // Any key, active or retired, can be withdrawn from the command line too.
+    let retired = active_of(&before).as_str().unwrap().to_owned();
+    let args = ["keys", "compromise", "--issuer", "TZ", "--kid", &retired];
+    let withdrawn = talentcard(&app.database.url, &args, "");
+    assert!(withdrawn.status.success(), "{}", text(&withdrawn.stderr));
+    assert!(text(&withdrawn.stdout).contains("(retired) withdrawn"));
+    let again = talentcard(&app.database.url, &args, "");
+    assert!(!again.status.success());
+    assert!(text(&again.stderr).contains("withdrawn before"));
+    let active = active_of(&after).as_str().unwrap().to_owned();
+    let args = ["keys", "compromise", "--issuer", "TZ", "--kid", &active];
+    let replaced = talentcard(&app.database.url, &args, "");
+    assert!(replaced.status.success(), "{}", text(&replaced.stderr));
+    let last: serde_json::Value = app.get("/api/v1/trust-list").await.json().await.unwrap();
+    assert_ne!(active_of(&last).as_str(), Some(active.as_str()));
+    assert!(!last.to_string().contains(&active), "withdrawn at once");
 }
 
 #[tokio::test]

@@ -185,11 +185,12 @@ static TEMPLATE: OnceCell<String> = OnceCell::const_new();
 const TEMPLATE_LOCK: i64 = 0x7470_6c74_6c63;
 
 /// The name of a database holding every migration and the reference data, made once per
-/// content of `migrations/` and `config/reference/` and shared by every test process.
+/// checkout and content of `migrations/` and `config/reference/`, and shared by every test
+/// process of that checkout. Two checkouts on one machine (two worktrees) each keep their own.
 async fn template_database(settings: &Settings) -> String {
     TEMPLATE
         .get_or_init(|| async {
-            let name = format!("talentcard_tpl_{}", &content_hash()[..16]);
+            let name = format!("{}{}", template_prefix(), &content_hash()[..16]);
             create_template(settings, &name)
                 .await
                 .expect("template database");
@@ -227,8 +228,9 @@ async fn create_template_locked(
 ) -> anyhow::Result<()> {
     let existing: Vec<Database> = diesel::sql_query(
         "SELECT datname::text AS datname, datistemplate FROM pg_database \
-         WHERE datname LIKE 'talentcard\\_tpl\\_%'",
+         WHERE starts_with(datname::text, $1)",
     )
+    .bind::<diesel::sql_types::Text, _>(template_prefix())
     .load(conn)
     .await?;
     if existing
@@ -237,7 +239,7 @@ async fn create_template_locked(
     {
         return Ok(());
     }
-    // Templates of older migrations, and a half-made one of ours, are dropped.
+    // This checkout's templates of older migrations, and a half-made one of ours, are dropped.
     for stale in &existing {
         diesel::sql_query(format!(
             "ALTER DATABASE \"{}\" IS_TEMPLATE false",
@@ -259,6 +261,12 @@ async fn create_template_locked(
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// `talentcard_template_` and a digest of this checkout's path: the templates of this checkout.
+fn template_prefix() -> String {
+    let checkout = Sha256::digest(manifest_dir().to_string_lossy().as_bytes());
+    format!("talentcard_template_{}_", &hex::encode(checkout)[..8])
 }
 
 fn content_hash() -> String {

@@ -32,4 +32,5 @@ mod schemes;
 mod security;
 mod sessions;
 mod state_machine;
+mod trust;
 mod users;

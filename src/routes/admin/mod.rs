@@ -23,6 +23,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(audit_log::list_audit)
         .service(scheme_rules::publish_rules)
         .service(keys::rotate_key)
+        .service(keys::compromise_key)
+        .service(keys::list_keys)
         .service(policies::publish_recognitions)
         .service(policies::publish_entitlements);
 }

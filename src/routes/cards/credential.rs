@@ -1,10 +1,12 @@
 //! The holder's credential: `GET /api/v1/cards/{id}/credential`, the same as a QR code
-//! (`qr.svg`, `qr.png`) and on a printable card face (`card.svg`).
+//! (`qr.svg`, `qr.png`) and on a printable card face (`card.svg`). The QR codes never carry the
+//! holder's name: a code anyone photographs discloses nothing personal; the download adds the
+//! name disclosure only on `?disclose=holder_name`.
 
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpResponse, get, web};
-use serde::Serialize;
-use utoipa::ToSchema;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::Talent;
@@ -21,16 +23,42 @@ use crate::state::AppState;
 pub struct CredentialView {
     /// `dc+sd-jwt`.
     pub format: &'static str,
-    /// `<JWS>~<holder-name disclosure>~`; a verifier checks the JWS against the trust list.
+    /// `<JWS>~`, or `<JWS>~<holder-name disclosure>~` when asked for; a verifier checks the JWS
+    /// against the trust list.
     pub credential: String,
 }
 
-/// The caller's card and its credential (stable: the same card always yields the same token).
+/// Which claims the holder discloses beyond what every verifier sees.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Disclose {
+    /// The holder's full name.
+    HolderName,
+}
+
+/// `?disclose=holder_name` adds the name disclosure.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialQuery {
+    /// `holder_name` to include the name disclosure (agencies otherwise see a masked name
+    /// from the service, and offline verifiers none).
+    pub disclose: Option<Disclose>,
+}
+
+/// The caller's card, its signed credential and the holder's name.
+///
+/// Signed with the issuer's active key: after a rotation (or a compromise) holders get a
+/// credential under the new key, and a retired key signs nothing new. Each (card, key) pair
+/// is recorded with the `iat` and `exp` signed, before the credential leaves: the record binds
+/// the key to what it signed (online verification accepts nothing else from it) and keeps the
+/// key published while that credential is in force. The same key always yields the same
+/// credential (EdDSA is deterministic, the salt is stable, the times come from the record).
 async fn holder_credential(
     state: &AppState,
     holder: Uuid,
     id: Uuid,
-) -> Result<(Card, String, String), ApiError> {
+) -> Result<(Card, token::Issued, String), ApiError> {
+    let now = state.now();
     let mut conn = state.pool.get().await?;
     let found = card::find_visible(&mut conn, id, &Viewer::Talent(holder))
         .await?
@@ -45,23 +73,22 @@ async fn holder_credential(
         return Err(ApiError::internal("a card without a status index"));
     };
     let (list_no, entry) = status_list::locate(index);
-    // Signed with the issuer's active key: after a rotation (or a compromise) holders get a
-    // credential under the new key, and a retired key signs nothing new.
     let key = issuer_key::active(&mut conn, &found.issuer)
         .await?
         .ok_or_else(|| ApiError::internal("the issuer has no active key"))?;
-    let kid = key.kid.clone();
+    // A key signs with `iat` inside its own active life: never before it existed.
+    let proposed = issuer_key::Signed {
+        iat: found.issued_at.max(key.created_at),
+        exp: token::expiry(found.valid_until),
+    };
+    let signed = issuer_key::record_signed(&mut conn, found.id, &key.kid, proposed, now).await?;
     let holder = account::find(&mut conn, found.holder_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
     drop(conn);
-    let der =
-        keys::signing_der(&kid, &key.private_key_sealed, &state.pii).map_err(ApiError::internal)?;
-    // A secret, stable salt per card: HMAC under the blind-index key.
-    let salt = state
-        .pii
-        .blind_index("credential-salt", &found.id.to_string())[..22]
-        .to_owned();
+    let der = keys::signing_der(&key.kid, &key.private_key_sealed, &state.pii)
+        .map_err(ApiError::internal)?;
+    let salt = token::disclosure_salt(&state.pii, found.id);
     let credential = token::CardCredential {
         card_number: &found.number,
         scheme: &found.scheme,
@@ -73,16 +100,16 @@ async fn holder_credential(
         status_uri: status_list::uri(&state.public_base_url, &found.issuer, list_no),
         holder_name: &holder.full_name,
         salt: &salt,
-        issued_at: found.issued_at,
+        issued_at: signed.iat,
     };
-    let credential = token::issue(&credential, &kid, &der).map_err(ApiError::internal)?;
-    Ok((found, credential, holder.full_name))
+    let issued = token::issue(&credential, &key.kid, &der).map_err(ApiError::internal)?;
+    Ok((found, issued, holder.full_name))
 }
 
 /// The holder's card as a signed credential.
 #[utoipa::path(
     tag = "cards",
-    params(("id" = Uuid, Path, description = "Card id")),
+    params(("id" = Uuid, Path, description = "Card id"), CredentialQuery),
     security(("bearer" = [])),
     responses(
         (status = 200, body = CredentialView),
@@ -95,11 +122,13 @@ pub async fn get_credential(
     talent: Talent,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
+    query: web::Query<CredentialQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, credential, _) = holder_credential(&state, talent.0.account_id, *id).await?;
+    let (_, issued, _) = holder_credential(&state, talent.0.account_id, *id).await?;
+    let disclose = query.disclose == Some(Disclose::HolderName);
     Ok(HttpResponse::Ok().json(CredentialView {
         format: token::TYP,
-        credential,
+        credential: issued.presentation(disclose),
     }))
 }
 
@@ -123,8 +152,8 @@ pub async fn get_qr_svg(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, credential, _) = holder_credential(&state, talent.0.account_id, *id).await?;
-    let svg = qr::svg(&qr_of(&credential)?);
+    let (_, issued, _) = holder_credential(&state, talent.0.account_id, *id).await?;
+    let svg = qr::svg(&qr_of(&issued.presentation(false))?);
     Ok(HttpResponse::Ok()
         .insert_header((CONTENT_TYPE, "image/svg+xml"))
         .body(svg))
@@ -146,8 +175,8 @@ pub async fn get_qr_png(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, credential, _) = holder_credential(&state, talent.0.account_id, *id).await?;
-    let png = qr::png(&qr_of(&credential)?).map_err(ApiError::internal)?;
+    let (_, issued, _) = holder_credential(&state, talent.0.account_id, *id).await?;
+    let png = qr::png(&qr_of(&issued.presentation(false))?).map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok()
         .insert_header((CONTENT_TYPE, "image/png"))
         .body(png))
@@ -193,8 +222,8 @@ pub async fn get_card_svg(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let (found, credential, holder) = holder_credential(&state, talent.0.account_id, *id).await?;
-    let qr = qr::svg(&qr_of(&credential)?);
+    let (found, issued, holder) = holder_credential(&state, talent.0.account_id, *id).await?;
+    let qr = qr::svg(&qr_of(&issued.presentation(false))?);
     // The QR's drawing nests inside the card face in an <svg> element of our own, keeping its
     // viewBox, so no attribute appears twice and the face stays one well-formed document.
     let qr = nested_qr(&qr);

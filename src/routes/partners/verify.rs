@@ -94,6 +94,7 @@ pub async fn verify_card(
     let now = state.now();
     let today = state.today();
     let agency = &client.agency;
+    let mut presented = None;
     let (method, number) = match (&body.0.card_number, &body.0.credential) {
         (Some(number), None) => {
             let number = number.trim();
@@ -105,7 +106,15 @@ pub async fn verify_card(
             }
             ("card_number", Ok(number.to_owned()))
         }
-        (None, Some(credential)) => ("credential", check_credential(&state, credential).await?),
+        (None, Some(credential)) => {
+            let checked = check_credential(&state, credential).await?;
+            let number = checked
+                .as_ref()
+                .map(|c| c.card_number.clone())
+                .map_err(|s| *s);
+            presented = checked.ok();
+            ("credential", number)
+        }
         _ => {
             return Err(ApiError::invalid_field(
                 "card_number",
@@ -120,6 +129,12 @@ pub async fn verify_card(
             .ok_or("unknown"),
         Err(status) => Err(status),
     };
+    // A credential vouches only for the card it was signed for: the card on record must be
+    // exactly what it claims.
+    let found = found.and_then(|f| match &presented {
+        Some(claims) if !credential_matches(claims, &f.card) => Err("untrusted"),
+        _ => Ok(f),
+    });
     let card_id = found.as_ref().ok().map(|f| f.card.id);
     let result = match found {
         Err(status) => nothing(status),
@@ -152,36 +167,71 @@ pub async fn verify_card(
     Ok(HttpResponse::Ok().json(result))
 }
 
-/// The card number a credential vouches for, or the status to answer when it vouches for
-/// nothing (`expired`, `untrusted`); 422 when it is not a credential at all. The key is looked
-/// up by its `kid` (active or retired; a compromised key vouches for nothing).
+/// The claims of a credential that verified, or the status to answer when it vouches for
+/// nothing (`expired`, `untrusted`); 422 when it is not a credential at all.
+///
+/// One statement reads the key (unless withdrawn), the schemes its issuer issues and the record
+/// of the credential that key signed for the card the token names. A key vouches only for
+/// its own issuer's cards (see `token::verify`) and only for the credential on record: a
+/// leaked key, active or retired, cannot vouch for anything it did not sign.
 async fn check_credential(
     state: &AppState,
     credential: &str,
-) -> Result<Result<String, &'static str>, ApiError> {
+) -> Result<Result<token::CardClaims, &'static str>, ApiError> {
     let not_a_credential = || ApiError::invalid_field("credential", "is not a card credential");
-    let kid = jsonwebtoken::decode_header(credential.split('~').next().unwrap_or_default())
-        .ok()
-        .and_then(|h| h.kid)
-        .ok_or_else(not_a_credential)?;
+    let (kid, number) = token::claimed(credential).map_err(|_| not_a_credential())?;
     let key = {
         let mut conn = state.pool.get().await?;
-        issuer_key::find(&mut conn, &kid)
-            .await?
-            .filter(|k| k.status != "compromised")
+        issuer_key::for_online_check(&mut conn, &kid, &number).await?
     };
     let lookup = |wanted: &str| {
-        key.as_ref().filter(|k| k.kid == wanted).and_then(|k| {
-            let raw: [u8; 32] = k.public_key.clone().try_into().ok()?;
-            Some((k.issuer.clone(), raw))
+        let key = key.as_ref().filter(|_| wanted == kid)?;
+        Some(token::KeyInfo {
+            issuer: key.issuer.clone(),
+            public_key: key.public_key.clone().try_into().ok()?,
+            schemes: key.schemes.clone(),
+            retired_at: key
+                .retired_at
+                .filter(|_| key.status == "retired")
+                .map(|t| t.timestamp()),
+            not_after: key.signed_exp.map(|t| t.timestamp()),
         })
     };
     match token::verify(credential, lookup, state.now()) {
-        Ok(verified) => Ok(Ok(verified.claims.card_number)),
+        Ok(verified) => {
+            let on_record = key.as_ref().is_some_and(|k| {
+                k.signed_iat.map(|t| t.timestamp()) == Some(verified.claims.iat)
+                    && k.signed_exp.map(|t| t.timestamp()) == Some(verified.claims.exp)
+            });
+            Ok(if on_record {
+                Ok(verified.claims)
+            } else {
+                Err("untrusted")
+            })
+        }
         Err(CredentialError::Malformed) => Err(not_a_credential()),
         Err(CredentialError::OutsideValidity) => Ok(Err("expired")),
         Err(_) => Ok(Err("untrusted")),
     }
+}
+
+/// Whether the card on record is exactly the one the credential's claims describe.
+fn credential_matches(claims: &token::CardClaims, card: &crate::models::card::Card) -> bool {
+    let listed = card
+        .status_index
+        .and_then(|i| u32::try_from(i).ok())
+        .map(crate::credentials::status_list::locate)
+        .is_some_and(|(list_no, entry)| {
+            let list = crate::credentials::status_list::list_id(&card.issuer, list_no);
+            claims.status.status_list.idx == entry
+                && claims.status.status_list.uri.rsplit('/').next() == Some(list.as_str())
+        });
+    listed
+        && claims.card_number == card.number
+        && claims.issuer == card.issuer
+        && claims.scheme == card.scheme
+        && claims.tier == card.tier
+        && claims.exp == token::expiry(card.valid_until).timestamp()
 }
 
 /// What the agency learns about a found card: its live status, the local tier in the agency's

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
 
-use super::{as_jwt, issued_at, respond_cached};
+use super::{as_jwt, respond_cached};
 use crate::credentials::published::{Published, TTL_SECS};
 use crate::credentials::status_list;
 use crate::error::{ApiError, ProblemDetails};
@@ -23,7 +23,7 @@ async fn published(state: &AppState, list: &str) -> Result<Arc<Published>, ApiEr
             &state.platform_key,
             issuer,
             list_no,
-            issued_at(state.now(), TTL_SECS),
+            state.now(),
         )
         .await?
         .ok_or_else(ApiError::not_found)

@@ -3,7 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
@@ -12,7 +12,7 @@ use super::{cacheable, issued_at};
 use crate::credentials::signed;
 use crate::domain::recognition::RecognitionRule;
 use crate::error::ApiError;
-use crate::models::{issuer_key, policy, reference};
+use crate::models::{issuer_key, policy, reference, scheme};
 use crate::state::AppState;
 
 /// A published key.
@@ -25,13 +25,15 @@ pub struct TrustedKey {
     /// The public key as a JWK (`OKP`, `Ed25519`).
     #[schema(value_type = Object)]
     pub jwk: serde_json::Value,
-    /// `active` signs new cards; `retired` only verifies what it signed.
+    /// `active` signs new credentials; `retired` only verifies what it signed while active.
+    /// A compromised key is not listed at all.
     pub status: String,
     /// When the key was created.
     pub not_before: DateTime<Utc>,
-    /// For retired keys: the last day a card it signed is valid.
-    pub not_after: Option<NaiveDate>,
-    /// For retired keys: when it stopped signing (credentials it signed are dated before).
+    /// For retired keys: the latest `exp` of any credential it signed; a credential valid
+    /// longer is not its to vouch for.
+    pub not_after: Option<DateTime<Utc>>,
+    /// For retired keys: when it stopped signing (credentials it signed have `iat` before).
     pub retired_at: Option<DateTime<Utc>>,
 }
 
@@ -48,6 +50,15 @@ pub struct TrustedIssuer {
     pub keys: Vec<TrustedKey>,
 }
 
+/// A scheme and the issuers whose keys may vouch for its cards.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TrustedScheme {
+    /// Scheme code.
+    pub code: String,
+    /// Issuer codes.
+    pub issuers: Vec<String>,
+}
+
 /// The trust list.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TrustList {
@@ -55,6 +66,9 @@ pub struct TrustList {
     pub issued_at: DateTime<Utc>,
     /// Issuers.
     pub issuers: Vec<TrustedIssuer>,
+    /// Which issuers issue which scheme: a key vouches only for cards of its own issuer's
+    /// schemes.
+    pub schemes: Vec<TrustedScheme>,
     /// The mutual-recognition rules in force, so offline verifiers know the local tier too.
     pub recognitions: Vec<RecognitionRule>,
 }
@@ -63,7 +77,15 @@ pub struct TrustList {
 async fn build(state: &AppState) -> Result<TrustList, ApiError> {
     let mut conn = state.pool.get().await?;
     let issuers = reference::list_issuers(&mut conn).await?;
-    let keys = issuer_key::published(&mut conn, state.today()).await?;
+    let keys = issuer_key::published(&mut conn, state.now()).await?;
+    let schemes = scheme::list(&mut conn)
+        .await?
+        .into_iter()
+        .map(|s| TrustedScheme {
+            code: s.row.code,
+            issuers: s.issuers,
+        })
+        .collect();
     let recognitions = policy::recognitions(&mut conn, state.today())
         .await?
         .map(|p| p.rules)
@@ -75,15 +97,15 @@ async fn build(state: &AppState) -> Result<TrustList, ApiError> {
             .map(|issuer| TrustedIssuer {
                 keys: keys
                     .iter()
-                    .filter(|(k, _)| k.issuer == issuer.code)
-                    .map(|(k, last)| TrustedKey {
-                        kid: k.kid.clone(),
+                    .filter(|p| p.key.issuer == issuer.code)
+                    .map(|p| TrustedKey {
+                        kid: p.key.kid.clone(),
                         alg: "EdDSA",
-                        jwk: json!({ "kty": "OKP", "crv": "Ed25519", "x": URL_SAFE_NO_PAD.encode(&k.public_key), "kid": k.kid, "use": "sig" }),
-                        status: k.status.clone(),
-                        not_before: k.created_at,
-                        not_after: if k.status == "retired" { *last } else { None },
-                        retired_at: k.retired_at,
+                        jwk: json!({ "kty": "OKP", "crv": "Ed25519", "x": URL_SAFE_NO_PAD.encode(&p.key.public_key), "kid": p.key.kid, "use": "sig" }),
+                        status: p.key.status.clone(),
+                        not_before: p.key.created_at,
+                        not_after: p.not_after.filter(|_| p.key.status == "retired"),
+                        retired_at: p.key.retired_at,
                     })
                     .collect(),
                 code: issuer.code,
@@ -91,6 +113,7 @@ async fn build(state: &AppState) -> Result<TrustList, ApiError> {
                 district: issuer.district,
             })
             .collect(),
+        schemes,
         recognitions,
     };
     Ok(list)
