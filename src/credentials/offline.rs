@@ -1,8 +1,11 @@
 //! Offline verification, for partners to embed: a credential checked against a signed trust
 //! list and signed status lists they downloaded earlier (`/trust-list.jws`,
 //! `/status-lists/{issuer}.jws`), with no call to the service. The material must verify under
-//! the platform key the partner pinned; material older than a configured age, or dated in the
-//! future, is refused, so a verifier cannot keep trusting a stale revocation picture.
+//! the platform key the partner pinned (strict Ed25519); material older than a configured age,
+//! or dated in the future, is refused, so a verifier cannot keep trusting a stale revocation
+//! picture. A key vouches only for its own issuer's cards and, once retired, only within the
+//! bounds the trust list gives it. Among several copies of one status list the newest stamp
+//! wins whatever their order; two different copies under one stamp are refused.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -177,6 +177,13 @@ pub const ENDPOINTS: &[Endpoint] = &[
         "/api/v1/admin/issuers/{code}/keys/rotate",
         [401, 403, 403, 403, 403, 403, 200],
     ),
+    row("get", "/api/v1/admin/issuers/{code}/keys", ADMIN_ONLY),
+    // Withdraws XA's first key, retired by the rotation above.
+    row(
+        "post",
+        "/api/v1/admin/issuers/{code}/keys/{kid}/compromise",
+        ADMIN_ONLY,
+    ),
     // Withdraws a second, draft application of talent A.
     row(
         "post",
@@ -198,6 +205,8 @@ struct Fixtures {
     document: String,
     draft: String,
     card: String,
+    /// XA's first key (retired by the rotation row before the compromise row withdraws it).
+    kid: String,
 }
 
 fn path(template: &str, f: &Fixtures) -> String {
@@ -225,6 +234,7 @@ fn path(template: &str, f: &Fixtures) -> String {
         .replace("accounts/{id}", &format!("accounts/{}", f.victim))
         .replace("{code}", code)
         .replace("{version}", "1")
+        .replace("{kid}", &f.kid)
 }
 
 /// A valid body for `template`, unique to `role` where uniqueness matters.
@@ -242,6 +252,7 @@ fn body(template: &str, role: usize, tokens: &[Option<String>]) -> Option<Value>
             json!({ "email": format!("{unique}@example.cn"), "password": "not the password" })
         }
         "/api/v1/auth/refresh" => json!({ "refresh_token": "rt_bogus" }),
+        "/api/v1/admin/issuers/{code}/keys/{kid}/compromise" => json!({ "comment": "leaked" }),
         "/api/v1/auth/mfa/confirm" => json!({ "totp": "123456" }),
         "/api/v1/me/profile" => {
             json!({ "id_type": "passport", "id_number": format!("P{role}0000{role}") })
@@ -376,7 +387,15 @@ async fn every_endpoint_for_every_role() {
         .json()
         .await
         .unwrap();
+    let keys: Value = app
+        .get_as("/api/v1/admin/issuers/XA/keys", &admin.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let kid = keys[0]["kid"].as_str().unwrap().to_owned();
     let fixtures = Fixtures {
+        kid,
         agency: agency.to_string(),
         client,
         victim: victim.id.to_string(),

@@ -2,7 +2,8 @@
 //!
 //! Proptest generates random sequences (10 to 30 operations) of submit, decide (approve with a
 //! tier, reject with a coded reason, request material), suspend, resume, revoke, verify and
-//! redeem, each by a random actor (the owning talent, another talent, the official of the
+//! redeem, fetching a credential and presenting one, rotating an issuer's key and marking any
+//! of its keys compromised, each by a random actor (the owning talent, another talent, the official of the
 //! application's issuer, an official of another issuer, an administrator, a partner agency in
 //! Xiong'an, another agency in Tongzhou), over a small pool of applications (two XIONGAN ones at
 //! XA, one TBT at TZ) and the cards their approvals issue. A reference model predicts every
@@ -14,7 +15,10 @@
 //! and through it: the database and the API agree with the model, at most one live card per
 //! application, revoked is final (probed once more, and the status list says revoked), every
 //! successful transition is audited exactly once (by action, entity and actor) and nothing else
-//! on these entities is, redemptions never exceed a quota, and the audit hash chain verifies.
+//! on these entities is, redemptions never exceed a quota, a credential under a withdrawn key
+//! verifies as `untrusted` while every other one answers its card's live status, the trust list
+//! publishes exactly the active keys and the retired keys that signed a credential, and the
+//! audit hash chain verifies.
 //!
 //! Each case runs on a freshly spawned application (its own database), inside a Tokio runtime of
 //! its own. `PROPTEST_CASES` sets the number of cases (default 12, well under a minute on two
@@ -165,6 +169,28 @@ enum Op {
         who: Who,
         service: &'static str,
     },
+    /// The holder fetches the card's credential (signed by the issuer's active key).
+    Fetch {
+        app: usize,
+        who: Who,
+    },
+    /// An agency verifies one of the credentials fetched so far.
+    Present {
+        app: usize,
+        who: Who,
+        pick: usize,
+    },
+    /// An issuer's key is rotated.
+    Rotate {
+        issuer: usize,
+        who: Who,
+    },
+    /// One of an issuer's keys (active or retired) is marked compromised.
+    Compromise {
+        issuer: usize,
+        key: usize,
+        who: Who,
+    },
 }
 
 /// Mostly the actor who may do it, sometimes anyone.
@@ -211,8 +237,15 @@ fn op() -> impl Strategy<Value = Op> {
         5 => (app.clone(), who(&[Who::Official]), change())
             .prop_map(|(app, who, change)| Op::Card { app, who, change }),
         2 => (app.clone(), who(agencies)).prop_map(|(app, who)| Op::Verify { app, who }),
-        5 => (app, who(agencies), prop::sample::select(SERVICES))
+        5 => (app.clone(), who(agencies), prop::sample::select(SERVICES))
             .prop_map(|(app, who, service)| Op::Redeem { app, who, service }),
+        2 => (app.clone(), who(&[Who::Owner])).prop_map(|(app, who)| Op::Fetch { app, who }),
+        3 => (app, who(agencies), 0..4usize)
+            .prop_map(|(app, who, pick)| Op::Present { app, who, pick }),
+        1 => (0..ISSUERS.len(), who(&[Who::Admin]))
+            .prop_map(|(issuer, who)| Op::Rotate { issuer, who }),
+        1 => (0..ISSUERS.len(), 0..4usize, who(&[Who::Admin]))
+            .prop_map(|(issuer, key, who)| Op::Compromise { issuer, key, who }),
     ]
 }
 
@@ -314,6 +347,24 @@ struct CardModel {
     status: CardStatus,
     /// Redemptions by (district, service); a case stays within one quota period.
     uses: BTreeMap<(String, String), i64>,
+    /// Credentials fetched, with the key that signed each.
+    credentials: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyStatus {
+    Active,
+    Retired,
+    Compromised,
+}
+
+/// An issuer key as the model knows it.
+#[derive(Debug, Clone)]
+struct KeyModel {
+    kid: String,
+    status: KeyStatus,
+    /// Whether it signed a credential (which keeps it published once retired).
+    signed: bool,
 }
 
 #[derive(Debug)]
@@ -330,6 +381,17 @@ type AuditCounts = BTreeMap<(String, String, String), i64>;
 struct Model {
     apps: Vec<AppModel>,
     audit: AuditCounts,
+    /// By [`ISSUERS`] index, oldest first.
+    keys: Vec<Vec<KeyModel>>,
+}
+
+impl Model {
+    fn active_key(&self, issuer: &str) -> Option<&KeyModel> {
+        let index = ISSUERS.iter().position(|i| *i == issuer)?;
+        self.keys[index]
+            .iter()
+            .find(|k| k.status == KeyStatus::Active)
+    }
 }
 
 impl Model {
@@ -573,6 +635,23 @@ async fn setup(submitted: [bool; POOL]) -> (World, Model) {
         policy,
     };
     let mut model = Model::default();
+    for issuer in ISSUERS {
+        let path = format!("/api/v1/admin/issuers/{issuer}/keys");
+        let keys: Value = world
+            .app
+            .get_as(&path, &world.admin.access)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let keys = keys.as_array().unwrap();
+        assert_eq!(keys.len(), 1, "one key per issuer at start: {keys:?}");
+        model.keys.push(vec![KeyModel {
+            kid: keys[0]["kid"].as_str().unwrap().to_owned(),
+            status: KeyStatus::Active,
+            signed: false,
+        }]);
+    }
     for (spec, submit) in APPS.iter().zip(submitted) {
         let mut facts = doctorate(40);
         facts["employer"]["district"] = json!(spec.employer_district);
@@ -677,6 +756,10 @@ async fn step(world: &World, model: &mut Model, op: &Op) -> Result<u16, String> 
         Op::Card { app, who, change } => change_card(world, model, app, who, change).await,
         Op::Verify { app, who } => verify(world, model, app, who).await,
         Op::Redeem { app, who, service } => redeem(world, model, app, who, service).await,
+        Op::Fetch { app, who } => fetch(world, model, app, who).await,
+        Op::Present { app, who, pick } => present(world, model, app, who, pick).await,
+        Op::Rotate { issuer, who } => rotate(world, model, issuer, who).await,
+        Op::Compromise { issuer, key, who } => compromise(world, model, issuer, key, who).await,
     }
 }
 
@@ -756,6 +839,7 @@ async fn decide(
                 tier: tier.to_owned(),
                 status: CardStatus::Active,
                 uses: BTreeMap::new(),
+                credentials: Vec::new(),
             });
             (AppStatus::Approved, "application.approved")
         }
@@ -837,6 +921,174 @@ async fn change_card(
         }
         model.audited(action, &id, world.actor(who, spec));
     }
+    Ok(answer.status)
+}
+
+/// The holder fetches the credential: the owner gets one signed by the issuer's active key
+/// (a revoked card has none: 409), another talent 404, anyone else 403.
+async fn fetch(world: &World, model: &mut Model, app: usize, who: Who) -> Result<u16, String> {
+    let spec = &APPS[app];
+    let active = model.active_key(spec.issuer).map(|k| k.kid.clone());
+    let Some(card) = model.apps[app].card.as_mut() else {
+        return Ok(0);
+    };
+    let expected = match who {
+        Who::Owner if card.status == CardStatus::Revoked => Expect::Refused(409, "conflict"),
+        Who::Owner => Expect::Success(200),
+        Who::OtherTalent => NOT_FOUND,
+        _ => FORBIDDEN,
+    };
+    let path = format!("/api/v1/cards/{}/credential", card.id);
+    let answer = world.call("GET", &path, who, spec, None).await;
+    if !expected.check(&answer)? {
+        return Ok(answer.status);
+    }
+    let credential = answer.body["credential"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let kid = talentcard::credentials::jws::header(credential.split('~').next().unwrap_or(""))
+        .ok()
+        .and_then(|h| h.kid)
+        .unwrap_or_default();
+    ensure!(
+        Some(&kid) == active.as_ref(),
+        "signed by {kid}, the active key is {active:?}"
+    );
+    card.credentials.push((credential, kid.clone()));
+    let issuer = ISSUERS.iter().position(|i| *i == spec.issuer).unwrap_or(0);
+    for key in &mut model.keys[issuer] {
+        if key.kid == kid {
+            key.signed = true;
+        }
+    }
+    Ok(answer.status)
+}
+
+/// An agency verifies a credential fetched earlier: one signed by a withdrawn key is
+/// `untrusted` and names no card; any other answers the card's live status.
+async fn present(
+    world: &World,
+    model: &Model,
+    app: usize,
+    who: Who,
+    pick: usize,
+) -> Result<u16, String> {
+    let spec = &APPS[app];
+    let Some(card) = model.apps[app].card.as_ref() else {
+        return Ok(0);
+    };
+    if card.credentials.is_empty() {
+        return Ok(0);
+    }
+    let (credential, kid) = &card.credentials[pick % card.credentials.len()];
+    let expected = match who {
+        Who::Agency | Who::OtherAgency => Expect::Success(200),
+        _ => FORBIDDEN,
+    };
+    let body = json!({ "credential": credential });
+    let answer = world
+        .call("POST", "/api/v1/verifications", who, spec, Some(&body))
+        .await;
+    if !expected.check(&answer)? {
+        return Ok(answer.status);
+    }
+    let b = &answer.body;
+    let withdrawn = model
+        .keys
+        .iter()
+        .flatten()
+        .any(|k| k.kid == *kid && k.status == KeyStatus::Compromised);
+    if withdrawn {
+        ensure!(
+            b["valid"] == false && b["status"] == "untrusted" && b["card"].is_null(),
+            "a credential under the withdrawn key {kid}: {b}"
+        );
+    } else {
+        ensure!(
+            b["valid"] == (card.status == CardStatus::Active)
+                && b["status"] == card.status.as_str()
+                && b["card"]["number"] == card.number.as_str(),
+            "a credential under {kid} of a {} card: {b}",
+            card.status.as_str()
+        );
+    }
+    Ok(answer.status)
+}
+
+/// An administrator rotates an issuer's key; anyone else is refused.
+async fn rotate(world: &World, model: &mut Model, issuer: usize, who: Who) -> Result<u16, String> {
+    let code = ISSUERS[issuer];
+    let expected = match who {
+        Who::Admin => Expect::Success(200),
+        _ => FORBIDDEN,
+    };
+    let path = format!("/api/v1/admin/issuers/{code}/keys/rotate");
+    let answer = world
+        .call("POST", &path, who, &APPS[0], Some(&json!({})))
+        .await;
+    if !expected.check(&answer)? {
+        return Ok(answer.status);
+    }
+    let kid = answer.body["kid"].as_str().unwrap_or_default().to_owned();
+    for key in &mut model.keys[issuer] {
+        if key.status == KeyStatus::Active {
+            key.status = KeyStatus::Retired;
+        }
+    }
+    model.keys[issuer].push(KeyModel {
+        kid,
+        status: KeyStatus::Active,
+        signed: false,
+    });
+    let admin = world.actor(Who::Admin, &APPS[0]);
+    model.audited("issuer.key_rotated", code, admin);
+    Ok(answer.status)
+}
+
+/// An administrator withdraws one of an issuer's keys (409 when withdrawn before); an active
+/// one is replaced by a new key.
+async fn compromise(
+    world: &World,
+    model: &mut Model,
+    issuer: usize,
+    key: usize,
+    who: Who,
+) -> Result<u16, String> {
+    let code = ISSUERS[issuer];
+    let index = key % model.keys[issuer].len();
+    let target = model.keys[issuer][index].clone();
+    let expected = match who {
+        Who::Admin if target.status == KeyStatus::Compromised => Expect::Refused(409, "conflict"),
+        Who::Admin => Expect::Success(200),
+        _ => FORBIDDEN,
+    };
+    let path = format!(
+        "/api/v1/admin/issuers/{code}/keys/{}/compromise",
+        target.kid
+    );
+    let answer = world
+        .call("POST", &path, who, &APPS[0], Some(&json!({})))
+        .await;
+    if !expected.check(&answer)? {
+        return Ok(answer.status);
+    }
+    model.keys[issuer][index].status = KeyStatus::Compromised;
+    let replaced_by = answer.body["replaced_by"].as_str().map(str::to_owned);
+    ensure!(
+        replaced_by.is_some() == (target.status == KeyStatus::Active),
+        "an active key is replaced, a retired one not: {}",
+        answer.body
+    );
+    if let Some(kid) = replaced_by {
+        model.keys[issuer].push(KeyModel {
+            kid,
+            status: KeyStatus::Active,
+            signed: false,
+        });
+    }
+    let admin = world.actor(Who::Admin, &APPS[0]);
+    model.audited("issuer.key_compromised", code, admin);
     Ok(answer.status)
 }
 
@@ -1254,9 +1506,47 @@ async fn invariants(world: &World, model: &Model) -> Result<(), String> {
         "{counted} redemptions stored, {modelled} modelled"
     );
 
+    // The trust list publishes exactly the keys in force: each issuer's active key and the
+    // retired keys that signed a credential; never a withdrawn one.
+    let trust: Value = app
+        .get("/api/v1/trust-list")
+        .await
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
+    for (code, keys) in ISSUERS.iter().zip(&model.keys) {
+        let issuer = trust["issuers"]
+            .as_array()
+            .and_then(|all| all.iter().find(|i| i["code"] == *code))
+            .cloned()
+            .unwrap_or_default();
+        let mut published: Vec<String> = issuer["keys"]
+            .as_array()
+            .map(|ks| {
+                ks.iter()
+                    .filter_map(|k| k["kid"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        published.sort();
+        let mut expected: Vec<String> = keys
+            .iter()
+            .filter(|k| {
+                k.status == KeyStatus::Active || (k.status == KeyStatus::Retired && k.signed)
+            })
+            .map(|k| k.kid.clone())
+            .collect();
+        expected.sort();
+        ensure!(
+            published == expected,
+            "{code} publishes {published:?}, the model {expected:?} of {keys:?}"
+        );
+    }
+
     // Every successful transition is audited exactly once, by whom it was done, and nothing
     // else happened to these applications and cards.
     let mut entities: Vec<String> = model.apps.iter().map(|m| m.id.clone()).collect();
+    entities.extend(ISSUERS.iter().map(|i| (*i).to_owned()));
     entities.extend(
         model
             .apps
