@@ -45,12 +45,24 @@ fn fresh(max_age: chrono::Duration) -> talentcard::credentials::offline::Freshne
     talentcard::credentials::offline::Freshness::strict(max_age)
 }
 
-struct Issued {
-    card: Value,
-    talent: TestUser,
+/// A card and its holder.
+pub struct Issued {
+    pub card: Value,
+    pub talent: TestUser,
 }
 
-async fn issue_card(app: &TestApp, official: &TestUser, n: u32) -> Issued {
+impl Issued {
+    pub fn id(&self) -> &str {
+        self.card["id"].as_str().unwrap()
+    }
+
+    pub fn number(&self) -> &str {
+        self.card["number"].as_str().unwrap()
+    }
+}
+
+/// A fresh XIONGAN card (tier B) issued by the XA `official` to a new talent.
+pub async fn issue_card(app: &TestApp, official: &TestUser, n: u32) -> Issued {
     let talent = app.talent(&format!("holder{n}@example.cn")).await;
     app.put_profile(&talent, 100 + n).await;
     let id = app.submitted(&talent, 40).await;
@@ -66,11 +78,9 @@ async fn issue_card(app: &TestApp, official: &TestUser, n: u32) -> Issued {
     }
 }
 
-async fn credential(app: &TestApp, issued: &Issued) -> String {
-    let path = format!(
-        "/api/v1/cards/{}/credential",
-        issued.card["id"].as_str().unwrap()
-    );
+/// The holder's credential with `query` (`""`, or `?disclose=holder_name`).
+async fn credential_with(app: &TestApp, issued: &Issued, query: &str) -> String {
+    let path = format!("/api/v1/cards/{}/credential{query}", issued.id());
     let body: Value = app
         .get_as(&path, &issued.talent.access)
         .await
@@ -81,22 +91,29 @@ async fn credential(app: &TestApp, issued: &Issued) -> String {
     body["credential"].as_str().unwrap().to_owned()
 }
 
-/// Every published key as (kid, issuer, x), with what the trust list says it may vouch for.
-/// The credential with the holder's name disclosed (`?disclose=holder_name`).
-async fn credential_disclosing(app: &TestApp, issued: &Issued) -> String {
-    let path = format!(
-        "/api/v1/cards/{}/credential?disclose=holder_name",
-        issued.card["id"].as_str().unwrap()
-    );
-    let body: Value = app
-        .get_as(&path, &issued.talent.access)
-        .await
-        .json()
-        .await
-        .unwrap();
-    body["credential"].as_str().unwrap().to_owned()
+/// The holder's credential as the QR code carries it (no name).
+pub async fn credential(app: &TestApp, issued: &Issued) -> String {
+    credential_with(app, issued, "").await
 }
 
+/// The credential with the holder's name disclosed (`?disclose=holder_name`).
+async fn credential_disclosing(app: &TestApp, issued: &Issued) -> String {
+    credential_with(app, issued, "?disclose=holder_name").await
+}
+
+/// The keys the trust list publishes for `issuer`.
+pub async fn published_keys(app: &TestApp, issuer: &str) -> Vec<Value> {
+    let list: Value = app.get("/api/v1/trust-list").await.json().await.unwrap();
+    let found = list["issuers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["code"] == issuer)
+        .unwrap();
+    found["keys"].as_array().unwrap().clone()
+}
+
+/// Every published key as (kid, issuer, x), with what the trust list says it may vouch for.
 async fn trust_keys(app: &TestApp) -> Vec<(String, String, String, token::KeyInfo)> {
     let list: Value = app.get("/api/v1/trust-list").await.json().await.unwrap();
     let schemes = list["schemes"].as_array().unwrap().clone();
@@ -234,19 +251,8 @@ async fn rotation_keeps_old_cards_verifiable_and_signs_new_ones_with_the_new_key
         verify(&credential(&app, &before).await, &keys, &app).is_ok(),
         "an old card keeps its key"
     );
-    let list: Value = app.get("/api/v1/trust-list").await.json().await.unwrap();
-    let xa = list["issuers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["code"] == "XA")
-        .unwrap();
-    let statuses: Vec<&str> = xa["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| k["status"].as_str().unwrap())
-        .collect();
+    let xa = published_keys(&app, "XA").await;
+    let statuses: Vec<&str> = xa.iter().map(|k| k["status"].as_str().unwrap()).collect();
     assert_eq!(statuses, ["retired", "active"]);
     problem(
         app.post_json(

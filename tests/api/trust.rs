@@ -12,51 +12,32 @@ use talentcard::credentials::{keys, signed, token};
 use talentcard::crypto::pii::PiiCipher;
 use talentcard::db::schema::issuer_keys;
 
+use crate::cards::{credential, issue_card as xa_card, published_keys};
 use crate::helpers::{TestApp, problem, spawn_app};
 use crate::users::TestUser;
 
-/// A card and its holder.
-struct Held {
-    card: Value,
-    talent: TestUser,
+/// An application with an XA official, an administrator and an agency in Xiong'an.
+struct Scene {
+    app: TestApp,
+    official: TestUser,
+    admin: TestUser,
+    /// The agency's access token.
+    agency: String,
 }
 
-impl Held {
-    fn id(&self) -> &str {
-        self.card["id"].as_str().unwrap()
+async fn scene() -> Scene {
+    let app = spawn_app().await;
+    let official = app.staff("xa@example.cn", "official", Some("XA")).await;
+    let admin = app.staff("root@example.cn", "admin", None).await;
+    let (_, _, _, agency) = app
+        .agency(&admin, "xiongan", &["annual_health_check"])
+        .await;
+    Scene {
+        app,
+        official,
+        admin,
+        agency,
     }
-    fn number(&self) -> &str {
-        self.card["number"].as_str().unwrap()
-    }
-}
-
-/// A fresh XIONGAN card (tier B) issued by XA.
-async fn xa_card(app: &TestApp, official: &TestUser, n: u32) -> Held {
-    let talent = app.talent(&format!("trust{n}@example.cn")).await;
-    app.put_profile(&talent, 500 + n).await;
-    let id = app.submitted(&talent, 40).await;
-    let decided: Value = app
-        .decide(official, &id, json!({ "decision": "approve", "tier": "B" }))
-        .await
-        .json()
-        .await
-        .unwrap();
-    Held {
-        card: decided["card"].clone(),
-        talent,
-    }
-}
-
-/// The holder's credential as the QR code carries it.
-async fn credential(app: &TestApp, held: &Held) -> String {
-    let path = format!("/api/v1/cards/{}/credential", held.id());
-    let body: Value = app
-        .get_as(&path, &held.talent.access)
-        .await
-        .json()
-        .await
-        .unwrap();
-    body["credential"].as_str().unwrap().to_owned()
 }
 
 /// The kid of the issuer's active key.
@@ -135,8 +116,8 @@ fn assert_untrusted_online(answer: &Value, what: &str) {
     );
 }
 
-/// Offline verification against what the service publishes now, with the default freshness.
-async fn offline(app: &TestApp, credential: &str) -> Result<offline::Verdict, MaterialError> {
+/// The platform key a partner pins and the signed trust list it downloads.
+async fn pinned(app: &TestApp) -> (talentcard::state::PlatformKey, String) {
     let platform =
         talentcard::state::PlatformKey::from_settings(&crate::helpers::test_settings()).unwrap();
     let trust = app
@@ -145,6 +126,12 @@ async fn offline(app: &TestApp, credential: &str) -> Result<offline::Verdict, Ma
         .text()
         .await
         .unwrap();
+    (platform, trust)
+}
+
+/// Offline verification against what the service publishes now, with the default freshness.
+async fn offline(app: &TestApp, credential: &str) -> Result<offline::Verdict, MaterialError> {
+    let (platform, trust) = pinned(app).await;
     let mut lists = Vec::new();
     for list in ["XA", "TZ"] {
         let path = format!("/api/v1/status-lists/{list}.jws");
@@ -182,12 +169,12 @@ fn claims_of(credential: &str) -> Value {
 
 #[tokio::test]
 async fn one_issuers_key_vouches_for_no_other_issuers_card() {
-    let app = spawn_app().await;
-    let official = app.staff("xa@example.cn", "official", Some("XA")).await;
-    let admin = app.staff("root@example.cn", "admin", None).await;
-    let (_, _, _, agency) = app
-        .agency(&admin, "xiongan", &["annual_health_check"])
-        .await;
+    let Scene {
+        app,
+        official,
+        agency,
+        ..
+    } = scene().await;
     let held = xa_card(&app, &official, 1).await;
     let genuine = credential(&app, &held).await;
     let claims = claims_of(&genuine);
@@ -233,12 +220,12 @@ async fn one_issuers_key_vouches_for_no_other_issuers_card() {
 
 #[tokio::test]
 async fn a_leaked_retired_key_vouches_only_for_what_it_signed_and_can_be_withdrawn() {
-    let app = spawn_app().await;
-    let official = app.staff("xa@example.cn", "official", Some("XA")).await;
-    let admin = app.staff("root@example.cn", "admin", None).await;
-    let (_, _, _, agency) = app
-        .agency(&admin, "xiongan", &["annual_health_check"])
-        .await;
+    let Scene {
+        app,
+        official,
+        admin,
+        agency,
+    } = scene().await;
     let first = xa_card(&app, &official, 2).await;
     let leaked = active_kid(&app, "XA").await;
     let under_leaked = credential(&app, &first).await;
@@ -394,12 +381,12 @@ async fn a_leaked_retired_key_vouches_only_for_what_it_signed_and_can_be_withdra
 
 #[tokio::test]
 async fn credentials_fetched_under_every_key_keep_verifying_through_rotations() {
-    let app = spawn_app().await;
-    let official = app.staff("xa@example.cn", "official", Some("XA")).await;
-    let admin = app.staff("root@example.cn", "admin", None).await;
-    let (_, _, _, agency) = app
-        .agency(&admin, "xiongan", &["annual_health_check"])
-        .await;
+    let Scene {
+        app,
+        official,
+        admin,
+        agency,
+    } = scene().await;
     let held = xa_card(&app, &official, 4).await;
     let mut fetched = Vec::new();
     for _ in 0..2 {
@@ -427,25 +414,15 @@ async fn credentials_fetched_under_every_key_keep_verifying_through_rotations() 
     // The same key always gives the same credential.
     assert_eq!(credential(&app, &held).await, fetched[2]);
     // A retired key is published with the bound of what it signed.
-    let trust: Value = app.get("/api/v1/trust-list").await.json().await.unwrap();
-    let xa = trust["issuers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["code"] == "XA")
-        .unwrap();
-    let retired: Vec<&Value> = xa["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|k| k["status"] == "retired")
-        .collect();
+    let xa = published_keys(&app, "XA").await;
+    let retired: Vec<&Value> = xa.iter().filter(|k| k["status"] == "retired").collect();
     assert_eq!(retired.len(), 2);
     let exp = claims_of(&fetched[0])["exp"].as_i64().unwrap();
     for key in retired {
         let not_after = chrono::DateTime::parse_from_rfc3339(key["not_after"].as_str().unwrap());
         assert_eq!(not_after.unwrap().timestamp(), exp);
     }
+    let trust: Value = app.get("/api/v1/trust-list").await.json().await.unwrap();
     let schemes = trust["schemes"].as_array().unwrap();
     let xiongan = schemes.iter().find(|s| s["code"] == "XIONGAN").unwrap();
     assert_eq!(xiongan["issuers"], json!(["XA"]));
@@ -474,14 +451,7 @@ async fn offline_status_lists_are_ordered_by_an_exact_stamp_and_ambiguity_is_ref
     let official = app.staff("xa@example.cn", "official", Some("XA")).await;
     let held = xa_card(&app, &official, 5).await;
     let token = credential(&app, &held).await;
-    let platform =
-        talentcard::state::PlatformKey::from_settings(&crate::helpers::test_settings()).unwrap();
-    let trust = app
-        .get("/api/v1/trust-list.jws")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let (platform, trust) = pinned(&app).await;
     let (valid, valid_view) = xa_list(&app).await;
     let suspend = format!("/api/v1/cards/{}/suspend", held.id());
     let body = json!({ "reason_code": "under_investigation" });
@@ -536,14 +506,7 @@ async fn offline_material_is_fresh_by_default_and_older_only_with_an_explicit_gr
     let official = app.staff("xa@example.cn", "official", Some("XA")).await;
     let held = xa_card(&app, &official, 6).await;
     let token = credential(&app, &held).await;
-    let platform =
-        talentcard::state::PlatformKey::from_settings(&crate::helpers::test_settings()).unwrap();
-    let trust = app
-        .get("/api/v1/trust-list.jws")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let (platform, trust) = pinned(&app).await;
     let lists = app
         .get("/api/v1/status-lists/XA.jws")
         .await
