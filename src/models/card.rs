@@ -167,6 +167,41 @@ pub fn valid_until(from: NaiveDate, years: i32) -> NaiveDate {
     anniversary.pred_opt().unwrap_or(from)
 }
 
+/// A card by id, whoever holds it (callers decide who may see it).
+pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<Card>> {
+    cards::table
+        .find(id)
+        .select(Card::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The holder's live cards (active or suspended, valid on `today`), of `scheme` when given,
+/// newest first: what stands in the way of another card of the same scheme, and what the
+/// official deciding an application sees.
+pub async fn live_of_holder(
+    conn: &mut AsyncPgConnection,
+    holder_id: Uuid,
+    scheme: Option<&str>,
+    today: NaiveDate,
+) -> QueryResult<Vec<Card>> {
+    let query = cards::table
+        .filter(cards::holder_id.eq(holder_id))
+        .filter(cards::status.eq_any(["active", "suspended"]))
+        .filter(cards::valid_until.ge(today))
+        .into_boxed();
+    let query = match scheme {
+        Some(scheme) => query.filter(cards::scheme.eq(scheme.to_owned())),
+        None => query,
+    };
+    query
+        .order((cards::issued_at.desc(), cards::id.desc()))
+        .select(Card::as_select())
+        .load(conn)
+        .await
+}
+
 /// A card by its number (what agencies present).
 pub async fn find_by_number(
     conn: &mut AsyncPgConnection,

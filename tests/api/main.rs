@@ -20,6 +20,7 @@ mod errors;
 mod forged_tokens;
 mod health;
 mod helpers;
+mod live_cards;
 mod metrics;
 mod mfa;
 mod migrations;
