@@ -233,7 +233,8 @@ pub struct ForVerification {
     /// The entitlement version in force.
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
     pub entitlements_version: Option<i32>,
-    /// The card's uses in the verifying district: `{"service period_key": count}`.
+    /// The uses in the verifying district of the card's holder under its scheme (quotas are the
+    /// holder's, across renewals), reversed ones left out: `{"service period_key": count}`.
     #[diesel(sql_type = diesel::sql_types::Jsonb)]
     pub uses: serde_json::Value,
 }
@@ -256,20 +257,6 @@ pub async fn find_for_verification(
     .get_result(conn)
     .await
     .optional()
-}
-
-/// A card by its number, locked for a redemption so concurrent ones queue up.
-pub async fn lock_by_number(
-    conn: &mut AsyncPgConnection,
-    number: &str,
-) -> QueryResult<Option<Card>> {
-    cards::table
-        .filter(cards::number.eq(number))
-        .select(Card::as_select())
-        .for_update()
-        .first(conn)
-        .await
-        .optional()
 }
 
 /// A card visible to `viewer`: its holder, or an official of its issuer.
