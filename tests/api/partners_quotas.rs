@@ -113,3 +113,111 @@ async fn partners_quota_used_on_the_old_card_stays_used_after_renewal() {
     let xiongan = places.iter().find(|p| p["district"] == "xiongan").unwrap();
     assert_eq!(uses(&xiongan["entitlements"]), expected);
 }
+
+#[tokio::test]
+async fn partners_two_agencies_racing_on_a_quota_of_one_use_it_once() {
+    let app = spawn_app().await;
+    let admin = app.staff("root@example.cn", "admin", None).await;
+    let (holder, _, card_id) = crate::partners::issue_twl(&app, 90).await;
+    let (_, _, _, first) = app
+        .agency(&admin, "tongzhou", &["annual_health_check"])
+        .await;
+    let (_, _, _, second) = app.agency(&admin, "wuqing", &["annual_health_check"]).await;
+    // Tongzhou and Wuqing count separately (quotas are per district); two Tongzhou agencies
+    // share one.
+    let (_, _, _, third) = app
+        .agency(&admin, "tongzhou", &["annual_health_check"])
+        .await;
+    let mut bodies = Vec::new();
+    for token in [&first, &third, &second] {
+        let shown = present(&app, token, &holder, &card_id).await;
+        bodies.push((
+            token.to_owned(),
+            json!({ "presentation_id": shown["presentation_id"], "service": "annual_health_check" }),
+        ));
+    }
+    let attempts = (0..12).map(|i| {
+        let (token, body) = &bodies[i % 3];
+        app.post_json("/api/v1/redemptions", body, Some(token))
+    });
+    let statuses: Vec<u16> = futures_util::future::join_all(attempts)
+        .await
+        .iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        2,
+        "one in Tongzhou (whichever agency), one in Wuqing: {statuses:?}"
+    );
+    assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 10);
+}
+
+#[tokio::test]
+async fn partners_two_cards_of_one_holder_share_a_quota_even_when_redeemed_at_once() {
+    use diesel_async::RunQueryDsl;
+    let app = spawn_app().await;
+    let admin = app.staff("root@example.cn", "admin", None).await;
+    let xa = app.staff("xa@example.cn", "official", Some("XA")).await;
+    let talent = app.talent("two-cards@example.cn").await;
+    app.put_profile(&talent, 510).await;
+    // Two live XIONGAN cards of one holder, as the register may hold from before the
+    // one-live-card rule: the first is set aside while the second is approved.
+    let mut cards = Vec::new();
+    let mut conn = app.connect().await;
+    for _ in 0..2 {
+        let id = app.submitted(&talent, 40).await;
+        let approved: Value = app
+            .decide(
+                &xa,
+                &id,
+                json!({ "decision": "approve", "tier": "B", "comment": "ok" }),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        cards.push(approved["card"]["id"].as_str().unwrap().to_owned());
+        diesel::sql_query("UPDATE cards SET status = 'revoked' WHERE holder_id = (SELECT holder_id FROM cards WHERE id = $1::uuid)")
+            .bind::<diesel::sql_types::Text, _>(&cards[cards.len() - 1])
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    diesel::sql_query("UPDATE cards SET status = 'active' WHERE id IN ($1::uuid, $2::uuid)")
+        .bind::<diesel::sql_types::Text, _>(&cards[0])
+        .bind::<diesel::sql_types::Text, _>(&cards[1])
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let (_, _, _, first) = app
+        .agency(&admin, "xiongan", &["annual_health_check"])
+        .await;
+    let (_, _, _, second) = app
+        .agency(&admin, "xiongan", &["annual_health_check"])
+        .await;
+    let one = present(&app, &first, &talent, &cards[0]).await;
+    let other = present(&app, &second, &talent, &cards[1]).await;
+    let bodies = [
+        json!({ "presentation_id": one["presentation_id"], "service": "annual_health_check" }),
+        json!({ "presentation_id": other["presentation_id"], "service": "annual_health_check" }),
+    ];
+    let tokens = [&first, &second];
+    let attempts =
+        (0..10).map(|i| app.post_json("/api/v1/redemptions", &bodies[i % 2], Some(tokens[i % 2])));
+    let statuses: Vec<u16> = futures_util::future::join_all(attempts)
+        .await
+        .iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        9,
+        "{statuses:?}"
+    );
+}
