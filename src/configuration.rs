@@ -223,6 +223,10 @@ pub struct AuthSettings {
 pub struct PartnerSettings {
     /// Verifications one agency may make per minute.
     pub verifications_per_minute: i64,
+    /// Answers of `unknown` to one agency's checks by number per hour, after which its further
+    /// checks by number are refused (429) until the hour ends: guessing numbers shows as many
+    /// unknown answers, an honest desk mistypes a few.
+    pub unknown_numbers_per_hour: i64,
     /// How long an instance serves its in-memory copy of a status list before checking the
     /// database for a change (milliseconds; 0 checks on every request).
     pub status_list_refresh_ms: u64,
@@ -394,6 +398,13 @@ impl Settings {
             return Err(ConfigError::invalid(
                 "TALENTCARD__AUTH__SESSION_ABSOLUTE_DAYS",
                 "sessions need an idle limit of at least a day and an absolute limit no shorter",
+            ));
+        }
+        // The counter is an INTEGER column; 0 would refuse every check by number.
+        if !(1..=i64::from(i32::MAX)).contains(&self.partners.unknown_numbers_per_hour) {
+            return Err(ConfigError::invalid(
+                "TALENTCARD__PARTNERS__UNKNOWN_NUMBERS_PER_HOUR",
+                "must be between 1 and 2147483647",
             ));
         }
         if !matches!(self.log.format.as_str(), "pretty" | "json") {

@@ -41,6 +41,9 @@ pub enum ErrorCode {
     QuotaExhausted,
     /// 422: the card is not active, or not recognised where it is presented.
     CardNotValid,
+    /// 422: the redemption needs the card shown: a `presentation_id` of this agency's valid
+    /// check by credential in the last 10 minutes, not a number.
+    PresentationRequired,
     /// 408: the body did not arrive within the allowed time (a slow or stalled client).
     RequestTimeout,
     /// 413: the body is larger than allowed.
@@ -60,7 +63,9 @@ impl ErrorCode {
     pub fn status(self) -> StatusCode {
         use ErrorCode::*;
         match self {
-            ValidationFailed | CardNotValid => StatusCode::UNPROCESSABLE_ENTITY,
+            ValidationFailed | CardNotValid | PresentationRequired => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             MalformedRequest => StatusCode::BAD_REQUEST,
             Unauthorized | InvalidCredentials | MfaRequired => StatusCode::UNAUTHORIZED,
             Forbidden => StatusCode::FORBIDDEN,
@@ -93,6 +98,7 @@ impl ErrorCode {
             InvalidTransition => "invalid_transition",
             QuotaExhausted => "quota_exhausted",
             CardNotValid => "card_not_valid",
+            PresentationRequired => "presentation_required",
             RequestTimeout => "request_timeout",
             PayloadTooLarge => "payload_too_large",
             UnsupportedMediaType => "unsupported_media_type",
@@ -347,6 +353,11 @@ mod tests {
             (ErrorCode::InvalidCredentials, 401, "invalid_credentials"),
             (ErrorCode::EmailTaken, 409, "email_taken"),
             (ErrorCode::QuotaExhausted, 409, "quota_exhausted"),
+            (
+                ErrorCode::PresentationRequired,
+                422,
+                "presentation_required",
+            ),
             (ErrorCode::PayloadTooLarge, 413, "payload_too_large"),
             (ErrorCode::RateLimited, 429, "rate_limited"),
             (ErrorCode::ServiceUnavailable, 503, "service_unavailable"),

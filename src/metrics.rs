@@ -1,4 +1,5 @@
-//! Prometheus metrics: requests and latency by route (actix-web-prom) and the pool's use.
+//! Prometheus metrics: requests and latency by route (actix-web-prom), the pool's use, and the
+//! partner agencies' signs of enumeration (unknown numbers, refused checks by number).
 //!
 //! Each application gets its own registry, so several instances in one process (the tests)
 //! never collide on metric names.
@@ -6,7 +7,7 @@
 use actix_web_prom::{PrometheusMetrics, PrometheusMetricsBuilder};
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
-use prometheus::{IntGauge, Opts, Registry};
+use prometheus::{IntCounterVec, IntGauge, Opts, Registry};
 
 use crate::db::DbPool;
 
@@ -63,10 +64,44 @@ impl Collector for PoolCollector {
     }
 }
 
-/// The middleware that counts requests by route and serves `GET /metrics`.
-pub fn middleware(pool: DbPool) -> anyhow::Result<PrometheusMetrics> {
+/// Counters of what partner agencies do that may be an attack: each agency's `unknown` answers
+/// to checks by number, and its checks by number refused once those passed the hourly limit.
+/// Labelled by agency id (agencies are a few hundred, created by administrators), so an
+/// operator sees which one is guessing.
+#[derive(Clone)]
+pub struct PartnerMetrics {
+    /// `talentcard_verification_unknown_numbers_total{agency}`.
+    pub unknown_numbers: IntCounterVec,
+    /// `talentcard_verification_number_checks_refused_total{agency}`.
+    pub refused_number_checks: IntCounterVec,
+}
+
+impl PartnerMetrics {
+    /// New counters, at zero; [`middleware`] registers them.
+    pub fn new() -> prometheus::Result<Self> {
+        let counter = |name: &str, help: &str| {
+            IntCounterVec::new(Opts::new(name, help).namespace("talentcard"), &["agency"])
+        };
+        Ok(PartnerMetrics {
+            unknown_numbers: counter(
+                "verification_unknown_numbers_total",
+                "Answers of unknown to an agency's checks by card number",
+            )?,
+            refused_number_checks: counter(
+                "verification_number_checks_refused_total",
+                "Checks by card number refused because the agency had too many unknown answers",
+            )?,
+        })
+    }
+}
+
+/// The middleware that counts requests by route and serves `GET /metrics`, with the pool's
+/// gauges and the partner counters in the same registry.
+pub fn middleware(pool: DbPool, partners: &PartnerMetrics) -> anyhow::Result<PrometheusMetrics> {
     let registry = Registry::new();
     registry.register(Box::new(PoolCollector::new(pool)?))?;
+    registry.register(Box::new(partners.unknown_numbers.clone()))?;
+    registry.register(Box::new(partners.refused_number_checks.clone()))?;
     PrometheusMetricsBuilder::new("talentcard")
         .registry(registry)
         .endpoint("/metrics")

@@ -94,7 +94,7 @@ pub async fn prepare_database(settings: &Settings) -> anyhow::Result<()> {
 }
 
 fn run(listener: TcpListener, state: AppState, settings: &Settings) -> anyhow::Result<Server> {
-    let metrics = metrics::middleware(state.pool.clone())?;
+    let metrics = metrics::middleware(state.pool.clone(), &state.partner_metrics)?;
     let body_limits = BodyLimits {
         json_bytes: settings.application.json_limit_bytes,
         json_timeout: std::time::Duration::from_millis(settings.application.body_timeout_ms),

@@ -33,6 +33,8 @@ pub struct AppState {
     pub auth: AuthSettings,
     /// Partner agencies' limits.
     pub partners: crate::configuration::PartnerSettings,
+    /// Counters of unknown numbers and refused checks per agency (served at `/metrics`).
+    pub partner_metrics: crate::metrics::PartnerMetrics,
     /// Working days, for review deadlines.
     pub calendar: Calendar,
     /// Parsed eligibility rules, by scheme and version.
@@ -74,6 +76,7 @@ impl AppState {
                 std::time::Duration::from_millis(settings.partners.status_list_refresh_ms),
             ),
             partners: settings.partners.clone(),
+            partner_metrics: crate::metrics::PartnerMetrics::new()?,
             calendar: load_calendar(&settings.config_dir).await?,
             platform_key: PlatformKey::new(&secrets)?,
             public_base_url: settings

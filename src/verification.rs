@@ -10,10 +10,11 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use crate::db::schema::{issuers, redemptions};
-use crate::domain::recognition::{EntitlementRule, Period, RecognitionRule, local_tier};
+use crate::domain::recognition::{
+    EntitlementRule, Period, Presentation, RecognitionRule, local_tier,
+};
 use crate::models::card::Card;
 use crate::models::policy;
 
@@ -32,6 +33,8 @@ pub struct EntitlementUse {
     pub used: i64,
     /// Left in the current period (`null`: unlimited).
     pub remaining: Option<i64>,
+    /// Whether a redemption needs the card presented (`presentation_id`) or a number suffices.
+    pub presentation: Presentation,
 }
 
 /// The live status of a card on `today`: `active`, `suspended`, `revoked` or `expired`.
@@ -123,18 +126,19 @@ pub fn local_tier_in(
     )
 }
 
-/// A card's uses in one district: (service, period key) → count.
+/// A holder's uses in one district: (service, period key) → count.
 pub type Uses = HashMap<(String, String), i64>;
 
-/// The card's uses in `district`, every service and period, in one query.
-pub async fn uses(
-    conn: &mut AsyncPgConnection,
-    card_id: Uuid,
-    district: &str,
-) -> QueryResult<Uses> {
+/// The uses in `district` of the card's holder under the card's scheme, every service and
+/// period, in one query. Quotas belong to the holder and scheme, not the card: a renewed or
+/// upgraded card (or any other card of the same person and scheme) shares them. Reversed
+/// redemptions count nowhere.
+pub async fn uses(conn: &mut AsyncPgConnection, card: &Card, district: &str) -> QueryResult<Uses> {
     let rows: Vec<(String, String, i64)> = redemptions::table
-        .filter(redemptions::card_id.eq(card_id))
+        .filter(redemptions::holder_id.eq(card.holder_id))
+        .filter(redemptions::scheme.eq(&card.scheme))
         .filter(redemptions::district.eq(district))
+        .filter(redemptions::reversed_at.is_null())
         .group_by((redemptions::service, redemptions::period_key))
         .select((
             redemptions::service,
@@ -153,7 +157,6 @@ pub async fn uses(
 /// use taken from `uses`.
 pub fn entitlements_with(
     policies: &Policies,
-    card: &Card,
     local_tier: &str,
     district: &str,
     services: Option<&[String]>,
@@ -167,7 +170,7 @@ pub fn entitlements_with(
         .filter(|r| services.is_none_or(|offered| offered.contains(&r.service)))
         .map(|rule| {
             let used = rule
-                .period_key(today, card.valid_from)
+                .period_key(today)
                 .and_then(|key| uses.get(&(rule.service.clone(), key)).copied())
                 .unwrap_or(0);
             EntitlementUse {
@@ -177,6 +180,7 @@ pub fn entitlements_with(
                 quota: rule.quota,
                 used,
                 remaining: rule.quota.map(|q| (i64::from(q) - used).max(0)),
+                presentation: rule.presentation,
             }
         })
         .collect()
@@ -192,8 +196,8 @@ pub async fn entitlements(
     services: Option<&[String]>,
     today: NaiveDate,
 ) -> QueryResult<Vec<EntitlementUse>> {
-    let uses = uses(conn, card.id, district).await?;
+    let uses = uses(conn, card, district).await?;
     Ok(entitlements_with(
-        policies, card, local_tier, district, services, today, &uses,
+        policies, local_tier, district, services, today, &uses,
     ))
 }

@@ -1,4 +1,5 @@
-//! High-entropy random tokens for refresh tokens, client secrets and TOTP seeds.
+//! High-entropy random tokens for refresh tokens, client secrets and TOTP seeds, and random
+//! numbers (card serials).
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -10,6 +11,12 @@ pub fn bytes<const N: usize>() -> [u8; N] {
     let mut out = [0u8; N];
     rand::rng().fill_bytes(&mut out);
     out
+}
+
+/// A uniformly random integer in `range` from the same CSPRNG (card serials: unguessable).
+pub fn in_range(range: std::ops::Range<i64>) -> i64 {
+    use rand::Rng;
+    rand::rng().random_range(range)
 }
 
 /// A URL-safe token of 256 random bits with a readable prefix, e.g. `rt_…`.

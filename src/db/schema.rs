@@ -58,6 +58,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    agency_unknown_windows (agency_id, window_start) {
+        agency_id -> Uuid,
+        window_start -> Timestamptz,
+        count -> Int4,
+    }
+}
+
+diesel::table! {
     application_documents (id) {
         id -> Uuid,
         application_id -> Uuid,
@@ -249,6 +257,13 @@ diesel::table! {
         service -> Text,
         period_key -> Text,
         redeemed_at -> Timestamptz,
+        holder_id -> Uuid,
+        scheme -> Text,
+        presentation_id -> Nullable<Uuid>,
+        reversed_at -> Nullable<Timestamptz>,
+        reversal_reason -> Nullable<Text>,
+        reversal_comment -> Nullable<Text>,
+        reversed_by -> Nullable<Uuid>,
     }
 }
 
@@ -359,6 +374,7 @@ diesel::joinable!(accounts -> issuers (issuer));
 diesel::joinable!(agencies -> districts (district));
 diesel::joinable!(agency_clients -> agencies (agency_id));
 diesel::joinable!(agency_rate_windows -> agencies (agency_id));
+diesel::joinable!(agency_unknown_windows -> agencies (agency_id));
 diesel::joinable!(application_documents -> applications (application_id));
 diesel::joinable!(card_serials -> issuers (issuer));
 diesel::joinable!(cards -> accounts (holder_id));
@@ -371,8 +387,11 @@ diesel::joinable!(districts -> regions (region));
 diesel::joinable!(issuer_keys -> issuers (issuer));
 diesel::joinable!(issuers -> districts (district));
 diesel::joinable!(profiles -> accounts (account_id));
+diesel::joinable!(redemptions -> accounts (holder_id));
 diesel::joinable!(redemptions -> agencies (agency_id));
 diesel::joinable!(redemptions -> cards (card_id));
+diesel::joinable!(redemptions -> schemes (scheme));
+diesel::joinable!(redemptions -> verifications (presentation_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(rule_sets -> schemes (scheme));
 diesel::joinable!(scheme_issuers -> issuers (issuer));
@@ -389,6 +408,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     agencies,
     agency_clients,
     agency_rate_windows,
+    agency_unknown_windows,
     application_documents,
     applications,
     audit_chain_head,

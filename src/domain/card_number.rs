@@ -1,4 +1,9 @@
-//! Card numbers: issuer, year, serial and a check digit, e.g. `XA-2026-000123-7`.
+//! Card numbers: issuer, year, serial and a check digit, e.g. `XA-2026-4821937705164-3`.
+//!
+//! Serials are random, 13 decimal digits in [10^12, 10^13) (about 43 bits): a number says
+//! nothing about its neighbours, so guessing one that exists takes billions of tries, where
+//! sequential serials let an agency walk the whole register. Numbers issued before (6 to 9-digit
+//! sequential serials, `XA-2026-000123-7`) stay valid.
 //!
 //! The check digit is ISO 7064 MOD 11-10 over the digits of the number, letters counted as two
 //! digits (A = 10 … Z = 35). It catches any single mistyped digit and most swapped neighbours
@@ -31,7 +36,19 @@ fn digits_of(body: &str) -> Option<Vec<u32>> {
     Some(digits)
 }
 
-/// The number of the `serial`-th card an issuer issued in `year`.
+/// The smallest random serial: every new serial has exactly 13 digits.
+pub const RANDOM_SERIAL_MIN: i64 = 1_000_000_000_000;
+/// One past the largest random serial.
+pub const RANDOM_SERIAL_END: i64 = 10_000_000_000_000;
+
+/// A fresh random serial from the crate's CSPRNG, for a new card number; the caller retries
+/// with another one when the number is taken (one chance in billions).
+pub fn random_serial() -> i64 {
+    crate::crypto::random::in_range(RANDOM_SERIAL_MIN..RANDOM_SERIAL_END)
+}
+
+/// The number of the card with `serial` issued by `issuer` in `year` (serials below six digits
+/// are zero-padded, as the first, sequential numbers were).
 pub fn format(issuer: &str, year: i32, serial: i64) -> String {
     let body = format!("{issuer}-{year}-{serial:06}");
     let check = digits_of(&body).map_or(0, |d| mod_11_10(d.into_iter()));
@@ -49,7 +66,7 @@ pub fn is_valid(number: &str) -> bool {
         && issuer.bytes().all(|b| b.is_ascii_uppercase())
         && year.len() == 4
         && year.bytes().all(|b| b.is_ascii_digit())
-        && (6..=9).contains(&serial.len())
+        && matches!(serial.len(), 6..=9 | 13)
         && serial.bytes().all(|b| b.is_ascii_digit())
         && check.len() == 1;
     if !shape {
@@ -76,6 +93,47 @@ mod tests {
             assert!(is_valid(&number), "{number}");
         }
         assert!(format("XA", 2026, 123).starts_with("XA-2026-000123-"));
+    }
+
+    #[test]
+    fn random_serials_have_13_digits_and_valid_numbers() {
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..1000 {
+            let serial = random_serial();
+            assert!((RANDOM_SERIAL_MIN..RANDOM_SERIAL_END).contains(&serial));
+            let number = format("XA", 2026, serial);
+            let parts: Vec<&str> = number.split('-').collect();
+            assert_eq!(parts.len(), 4, "{number}");
+            assert_eq!(parts[2].len(), 13, "{number}");
+            assert!(is_valid(&number), "{number}");
+            seen.insert(serial);
+        }
+        assert!(seen.len() > 990, "serials are random, not a counter");
+    }
+
+    #[test]
+    fn the_check_digit_is_iso_7064_mod_11_10() {
+        // Computed by hand: the digits of XA-2026-000001 (X = 33, A = 10) through MOD 11-10.
+        assert_eq!(format("XA", 2026, 1), "XA-2026-000001-7");
+        assert_eq!(format("XA", 2026, 2), "XA-2026-000002-5");
+        let number = format("TZ", 2027, 4_821_937_705_164);
+        let check = number.chars().last().and_then(|c| c.to_digit(10));
+        let body = &number[..number.len() - 2];
+        let digits = digits_of(body).unwrap_or_default();
+        assert_eq!(check, Some(mod_11_10(digits.into_iter())));
+    }
+
+    #[test]
+    fn numbers_issued_before_stay_valid() {
+        for number in ["XA-2026-000001-7", "XA-2026-000002-5"] {
+            assert!(is_valid(number), "{number}");
+        }
+        for serial in [123, 999_999, 1_000_000, 123_456_789] {
+            assert!(is_valid(&format("LF", 2026, serial)), "{serial}");
+        }
+        // Serials of 10 to 12 digits were never issued and are not numbers.
+        assert!(!is_valid(&format("LF", 2026, 1_234_567_890)));
+        assert!(!is_valid(&format("LF", 2026, 123_456_789_012)));
     }
 
     #[test]

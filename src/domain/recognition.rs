@@ -33,6 +33,19 @@ pub enum Period {
     Unlimited,
 }
 
+/// Whether a redemption needs the card itself shown (a verification by credential, whose
+/// `presentation_id` the redemption names), or may name the card by its number.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Presentation {
+    /// The card must have been presented to this agency in the last 10 minutes: a number
+    /// alone (which anyone may have read or guessed) never uses a quota.
+    #[default]
+    Required,
+    /// The number is enough: for services given where no card can be shown.
+    NotRequired,
+}
+
 /// What a local tier may use in a district.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -51,6 +64,9 @@ pub struct EntitlementRule {
     /// The period spans this many years or months (recuperation: one every 2 years).
     #[serde(default = "one")]
     pub every: u32,
+    /// Whether a redemption needs the card presented (the default) or a number suffices.
+    #[serde(default)]
+    pub presentation: Presentation,
 }
 
 fn one() -> u32 {
@@ -76,18 +92,17 @@ pub fn local_tier(
 }
 
 impl EntitlementRule {
-    /// The quota period `on` falls in, counted from the card's first valid day for multi-year
-    /// periods; `None` for unlimited entitlements.
-    pub fn period_key(&self, on: NaiveDate, valid_from: NaiveDate) -> Option<String> {
+    /// The quota period `on` falls in; `None` for unlimited entitlements. Periods are on the
+    /// calendar, never counted from a card's first day: quotas belong to the holder and carry
+    /// over to a renewed or upgraded card, which must not open a fresh period. A block of
+    /// `every` years is keyed by its first year (`y2026` covers 2026 and 2027 when `every` is 2).
+    pub fn period_key(&self, on: NaiveDate) -> Option<String> {
         let every = i32::try_from(self.every.max(1)).unwrap_or(1);
         match self.period {
             Period::Unlimited => None,
             Period::Lifetime => Some("lifetime".to_owned()),
             Period::Year if every == 1 => Some(on.year().to_string()),
-            Period::Year => Some(format!(
-                "y{}",
-                (on.year() - valid_from.year()).div_euclid(every)
-            )),
+            Period::Year => Some(format!("y{}", on.year().div_euclid(every) * every)),
             Period::Month => {
                 let months = on.year() * 12 + i32::try_from(on.month0()).unwrap_or(0);
                 Some(format!("m{}", months.div_euclid(every)))
@@ -146,25 +161,50 @@ mod tests {
             quota: Some(1),
             period: Period::Year,
             every: 2,
+            presentation: Presentation::Required,
         };
-        let from = d(2026, 3, 1);
         assert_eq!(
-            e.period_key(d(2026, 12, 31), from),
-            e.period_key(d(2027, 5, 1), from),
-            "two years share a quota"
+            e.period_key(d(2026, 1, 1)),
+            e.period_key(d(2027, 12, 31)),
+            "two calendar years share a quota"
         );
-        assert_ne!(
-            e.period_key(d(2027, 5, 1), from),
-            e.period_key(d(2028, 5, 1), from)
-        );
+        assert_eq!(e.period_key(d(2026, 5, 1)).as_deref(), Some("y2026"));
+        assert_ne!(e.period_key(d(2027, 5, 1)), e.period_key(d(2028, 5, 1)));
+        assert_ne!(e.period_key(d(2025, 12, 31)), e.period_key(d(2026, 1, 1)));
+        // Whatever card the holder shows, a day falls in the same block: a renewal in 2027 of
+        // a card from 2026 does not open a new one.
+        e.every = 3;
+        assert_eq!(e.period_key(d(2027, 6, 1)).as_deref(), Some("y2025"));
+        assert_eq!(e.period_key(d(2025, 1, 1)), e.period_key(d(2027, 12, 31)));
         e.every = 1;
-        assert_eq!(e.period_key(d(2026, 5, 1), from).as_deref(), Some("2026"));
+        assert_eq!(e.period_key(d(2026, 5, 1)).as_deref(), Some("2026"));
+        e.period = Period::Lifetime;
+        assert_eq!(e.period_key(d(2030, 5, 1)).as_deref(), Some("lifetime"));
         e.period = Period::Unlimited;
-        assert_eq!(e.period_key(d(2026, 5, 1), from), None);
+        assert_eq!(e.period_key(d(2026, 5, 1)), None);
         e.period = Period::Month;
-        assert_ne!(
-            e.period_key(d(2026, 5, 31), from),
-            e.period_key(d(2026, 6, 1), from)
+        assert_ne!(e.period_key(d(2026, 5, 31)), e.period_key(d(2026, 6, 1)));
+    }
+
+    #[test]
+    fn presentation_is_required_unless_a_rule_says_otherwise() {
+        let rule: EntitlementRule = serde_json::from_value(serde_json::json!({
+            "local_tier": "A", "district": "tongzhou", "service": "tourism_pass", "period": "unlimited"
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(rule.presentation, Presentation::Required);
+        let rule: EntitlementRule = serde_json::from_value(serde_json::json!({
+            "local_tier": "A", "district": "tongzhou", "service": "tourism_pass",
+            "period": "unlimited", "presentation": "not_required"
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(rule.presentation, Presentation::NotRequired);
+        assert!(
+            serde_json::from_value::<EntitlementRule>(serde_json::json!({
+                "local_tier": "A", "district": "tongzhou", "service": "tourism_pass",
+                "period": "unlimited", "presentation": "sometimes"
+            }))
+            .is_err()
         );
     }
 

@@ -132,6 +132,22 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<
         .optional()
 }
 
+/// Locks a holder's account row until the transaction ends: the one lock per person that
+/// serialises what must not race for one holder. Every redemption takes it before counting the
+/// holder's uses and inserting (a quota of one is used once even when two cards of the same
+/// holder are shown at two agencies at once: a card-row lock would not do, the quota spans the
+/// holder's cards), and every approval takes it before checking the holder has no other live
+/// card of the scheme (two approvals at two issuers of one scheme yield one card).
+pub async fn lock_holder(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<()> {
+    accounts::table
+        .find(id)
+        .select(accounts::id)
+        .for_update()
+        .first::<Uuid>(conn)
+        .await
+        .map(|_| ())
+}
+
 /// Stores a new, unconfirmed TOTP secret (replacing an unconfirmed one).
 pub async fn set_pending_mfa(
     conn: &mut AsyncPgConnection,

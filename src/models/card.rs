@@ -82,8 +82,12 @@ pub async fn tier_validity(
         .optional()
 }
 
-/// Issues a card: the next serial of the issuer's year (under the serial row's lock), a number
-/// with its check digit, validity from the tier. Call inside the approval's transaction.
+/// Tries at a random serial before giving up; each clashes with one chance in billions.
+const SERIAL_TRIES: usize = 8;
+
+/// Issues a card: a random serial of the issuer's year with its check digit (retried on the
+/// rare clash with an existing number), validity from the tier. Call inside the approval's
+/// transaction.
 pub async fn issue(
     conn: &mut AsyncPgConnection,
     issue: &Issue<'_>,
@@ -91,7 +95,11 @@ pub async fn issue(
 ) -> QueryResult<Card> {
     let valid_from = crate::clock::china_date(issue.now);
     let year = valid_from.year();
-    let serial: i64 = diesel::insert_into(card_serials::table)
+    // The serial is random now, so this row no longer numbers cards: it counts the cards of the
+    // issuer's year, and its row lock is what serialises issuance per issuer. `free_index` below
+    // relies on that: two approvals of one issuer must not pick the same free status index
+    // between its read and their inserts. Keep this bump before `free_index`.
+    diesel::insert_into(card_serials::table)
         .values((
             card_serials::issuer.eq(issue.issuer),
             card_serials::year.eq(year),
@@ -100,33 +108,47 @@ pub async fn issue(
         .on_conflict((card_serials::issuer, card_serials::year))
         .do_update()
         .set(card_serials::last.eq(card_serials::last + 1))
-        .returning(card_serials::last)
-        .get_result(conn)
+        .execute(conn)
         .await?;
     let valid_until = valid_until(valid_from, validity_years);
     let kid = issuer_key::active(conn, issue.issuer).await?.map(|k| k.kid);
-    // Approvals of one issuer queue on the serial row above, so a free index stays free.
     let status_index =
         crate::models::status_list::free_index(conn, issue.issuer, issue.now).await?;
-    diesel::insert_into(cards::table)
-        .values((
-            cards::id.eq(Uuid::now_v7()),
-            cards::number.eq(card_number::format(issue.issuer, year, serial)),
-            cards::application_id.eq(issue.application_id),
-            cards::holder_id.eq(issue.holder_id),
-            cards::scheme.eq(issue.scheme),
-            cards::issuer.eq(issue.issuer),
-            cards::tier.eq(issue.tier),
-            cards::status.eq("active"),
-            cards::valid_from.eq(valid_from),
-            cards::valid_until.eq(valid_until),
-            cards::issued_at.eq(issue.now),
-            cards::kid.eq(kid),
-            cards::status_index.eq(status_index),
-        ))
-        .returning(Card::as_returning())
-        .get_result(conn)
-        .await
+    let id = Uuid::now_v7();
+    for _ in 0..SERIAL_TRIES {
+        let number = card_number::format(issue.issuer, year, card_number::random_serial());
+        // ON CONFLICT on the number only: a clash is skipped (no failed statement, so the
+        // approval's transaction stays usable) and another serial drawn; any other unique
+        // violation (a second card for the application) still fails the approval.
+        let inserted = diesel::insert_into(cards::table)
+            .values((
+                cards::id.eq(id),
+                cards::number.eq(&number),
+                cards::application_id.eq(issue.application_id),
+                cards::holder_id.eq(issue.holder_id),
+                cards::scheme.eq(issue.scheme),
+                cards::issuer.eq(issue.issuer),
+                cards::tier.eq(issue.tier),
+                cards::status.eq("active"),
+                cards::valid_from.eq(valid_from),
+                cards::valid_until.eq(valid_until),
+                cards::issued_at.eq(issue.now),
+                cards::kid.eq(&kid),
+                cards::status_index.eq(status_index),
+            ))
+            .on_conflict(cards::number)
+            .do_nothing()
+            .returning(Card::as_returning())
+            .get_result(conn)
+            .await
+            .optional()?;
+        if let Some(card) = inserted {
+            return Ok(card);
+        }
+    }
+    Err(diesel::result::Error::QueryBuilderError(
+        "no free card number after several random serials".into(),
+    ))
 }
 
 /// The last valid day of a card valid `years` from `from`: the day before the anniversary
@@ -143,6 +165,41 @@ pub fn valid_until(from: NaiveDate, years: i32) -> NaiveDate {
         anniversary
     };
     anniversary.pred_opt().unwrap_or(from)
+}
+
+/// A card by id, whoever holds it (callers decide who may see it).
+pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<Card>> {
+    cards::table
+        .find(id)
+        .select(Card::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The holder's live cards (active or suspended, valid on `today`), of `scheme` when given,
+/// newest first: what stands in the way of another card of the same scheme, and what the
+/// official deciding an application sees.
+pub async fn live_of_holder(
+    conn: &mut AsyncPgConnection,
+    holder_id: Uuid,
+    scheme: Option<&str>,
+    today: NaiveDate,
+) -> QueryResult<Vec<Card>> {
+    let query = cards::table
+        .filter(cards::holder_id.eq(holder_id))
+        .filter(cards::status.eq_any(["active", "suspended"]))
+        .filter(cards::valid_until.ge(today))
+        .into_boxed();
+    let query = match scheme {
+        Some(scheme) => query.filter(cards::scheme.eq(scheme.to_owned())),
+        None => query,
+    };
+    query
+        .order((cards::issued_at.desc(), cards::id.desc()))
+        .select(Card::as_select())
+        .load(conn)
+        .await
 }
 
 /// A card by its number (what agencies present).
@@ -176,7 +233,8 @@ pub struct ForVerification {
     /// The entitlement version in force.
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
     pub entitlements_version: Option<i32>,
-    /// The card's uses in the verifying district: `{"service period_key": count}`.
+    /// The uses in the verifying district of the card's holder under its scheme (quotas are the
+    /// holder's, across renewals), reversed ones left out: `{"service period_key": count}`.
     #[diesel(sql_type = diesel::sql_types::Jsonb)]
     pub uses: serde_json::Value,
 }
@@ -199,20 +257,6 @@ pub async fn find_for_verification(
     .get_result(conn)
     .await
     .optional()
-}
-
-/// A card by its number, locked for a redemption so concurrent ones queue up.
-pub async fn lock_by_number(
-    conn: &mut AsyncPgConnection,
-    number: &str,
-) -> QueryResult<Option<Card>> {
-    cards::table
-        .filter(cards::number.eq(number))
-        .select(Card::as_select())
-        .for_update()
-        .first(conn)
-        .await
-        .optional()
 }
 
 /// A card visible to `viewer`: its holder, or an official of its issuer.

@@ -12,6 +12,7 @@ pub mod issuer_key;
 pub mod policy;
 pub mod prepared;
 pub mod profile;
+pub mod redemption;
 pub mod reference;
 pub mod scheme;
 pub mod session;

@@ -30,7 +30,8 @@ const LOOKUP: [&str; 4] = [
     " ORDER BY effective_from DESC, version DESC LIMIT 1) AS entitlements_version,
         (SELECT coalesce(jsonb_object_agg(u.service || ' ' || u.period_key, u.n), '{}')
            FROM (SELECT service, period_key, count(*) AS n FROM redemptions
-                  WHERE card_id = c.id AND district = ",
+                  WHERE holder_id = c.holder_id AND scheme = c.scheme AND reversed_at IS NULL
+                    AND district = ",
     " GROUP BY service, period_key) u) AS uses
      FROM cards c
      JOIN accounts a ON a.id = c.holder_id
@@ -61,8 +62,10 @@ impl Query for VerificationLookup<'_> {
     type SqlType = Untyped;
 }
 
-/// Counts a verification against its agency's limit and records it when within (see
-/// `verification::record`).
+/// Counts a verification against its agency's limit, counts an `unknown` answer to a check by
+/// number, refuses a check by number once the agency's unknown answers of the hour reached
+/// their limit, and records the check when neither limit refused it: one statement, one round
+/// trip (see `verification::record`).
 pub struct RecordVerification<'a> {
     /// The agency.
     pub agency_id: Uuid,
@@ -88,6 +91,10 @@ pub struct RecordVerification<'a> {
     pub at: DateTime<Utc>,
     /// The limit per minute.
     pub per_minute: i64,
+    /// The hour whose unknown answers are counted.
+    pub hour: DateTime<Utc>,
+    /// Unknown answers to checks by number an agency may get in an hour.
+    pub unknown_per_hour: i64,
 }
 
 impl QueryFragment<Pg> for RecordVerification<'_> {
@@ -117,8 +124,12 @@ impl QueryFragment<Pg> for RecordVerification<'_> {
         out.push_bind_param::<Timestamptz, _>(&self.at)?;
         out.push_sql("::timestamptz AS at, ");
         out.push_bind_param::<BigInt, _>(&self.per_minute)?;
+        out.push_sql("::bigint AS per_minute, ");
+        out.push_bind_param::<Timestamptz, _>(&self.hour)?;
+        out.push_sql("::timestamptz AS hour, ");
+        out.push_bind_param::<BigInt, _>(&self.unknown_per_hour)?;
         out.push_sql(
-            "::bigint AS per_minute
+            "::bigint AS unknown_per_hour
             ), bump AS (
                 INSERT INTO agency_rate_windows (agency_id, window_start, shard, count)
                 SELECT agency_id, window_start, shard, 1 FROM p
@@ -130,14 +141,34 @@ impl QueryFragment<Pg> for RecordVerification<'_> {
                     SELECT sum(r.count) FROM agency_rate_windows r, p
                     WHERE r.agency_id = p.agency_id AND r.window_start = p.window_start
                       AND r.shard <> p.shard), 0) AS n
+            ), seen AS (
+                SELECT coalesce((
+                    SELECT u.count FROM agency_unknown_windows u, p
+                    WHERE u.agency_id = p.agency_id AND u.window_start = p.hour), 0)::bigint
+                    AS before
+            ), verdict AS (
+                SELECT total.n <= p.per_minute AS within,
+                       p.method = 'card_number' AND seen.before >= p.unknown_per_hour AS refused
+                  FROM p, total, seen
+            ), unknown_bump AS (
+                INSERT INTO agency_unknown_windows (agency_id, window_start, count)
+                SELECT p.agency_id, p.hour, 1 FROM p, verdict
+                 WHERE p.method = 'card_number' AND p.status = 'unknown'
+                   AND verdict.within AND NOT verdict.refused
+                ON CONFLICT (agency_id, window_start)
+                DO UPDATE SET count = agency_unknown_windows.count + 1
+                RETURNING count
             ), logged AS (
                 INSERT INTO verifications (id, card_id, agency_id, district, method, valid,
                                            status, local_tier, verified_at)
                 SELECT p.id, p.card_id, p.agency_id, p.district, p.method, p.valid, p.status,
                        p.local_tier, p.at
-                  FROM p, total WHERE total.n <= p.per_minute
+                  FROM p, verdict WHERE verdict.within AND NOT verdict.refused
             )
-            SELECT n FROM total",
+            SELECT total.n, verdict.refused,
+                   EXISTS (SELECT 1 FROM unknown_bump) AS counted_unknown,
+                   coalesce((SELECT count FROM unknown_bump)::bigint, seen.before) AS unknown
+              FROM total, verdict, seen",
         );
         Ok(())
     }

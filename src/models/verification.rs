@@ -1,9 +1,11 @@
-//! The record of each verification, written together with the agency's rate-limit count in
-//! one statement: a busy hospital's check costs one write, not two.
+//! The record of each verification, written together with the agency's rate-limit count (and,
+//! for an `unknown` answer by number, its enumeration count) in one statement: a busy
+//! hospital's check costs one write, not two. The record's id is the `presentation_id` a valid
+//! check by credential answers.
 
 use chrono::{DateTime, Utc};
 use diesel::QueryableByName;
-use diesel::sql_types::BigInt;
+use diesel::sql_types::{BigInt, Bool};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -34,27 +36,54 @@ pub struct Record<'a> {
     pub at: DateTime<Utc>,
 }
 
-#[derive(QueryableByName)]
-struct Counted {
+/// What the statement decided about one check.
+#[derive(Debug, QueryableByName)]
+pub struct Outcome {
+    /// The agency's checks this minute, this one included.
     #[diesel(sql_type = BigInt)]
-    n: i64,
+    pub n: i64,
+    /// A check by number refused: the agency's unknown answers of the hour reached the limit
+    /// (nothing was recorded).
+    #[diesel(sql_type = Bool)]
+    pub refused: bool,
+    /// This answer was `unknown` by number and was counted.
+    #[diesel(sql_type = Bool)]
+    pub counted_unknown: bool,
+    /// The agency's unknown answers this hour, this one included.
+    #[diesel(sql_type = BigInt)]
+    pub unknown: i64,
 }
 
-/// Counts the check against the agency's limit for the current minute and records it when
-/// within `per_minute`; answers whether it was.
+/// The limits a check is counted against.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Checks per agency and minute.
+    pub per_minute: i64,
+    /// Unknown answers by number per agency and hour before checks by number are refused.
+    pub unknown_per_hour: i64,
+}
+
+/// The start of the hour `at` falls in: the window unknown answers are counted in.
+pub fn hour_of(at: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp(at.timestamp().div_euclid(3600) * 3600, 0).unwrap_or(at)
+}
+
+/// Counts the check against the agency's limits and records it (under `id`) when neither
+/// refuses it, in one statement; see [`Outcome`].
 pub async fn record(
     conn: &mut AsyncPgConnection,
+    id: Uuid,
     record: &Record<'_>,
-    per_minute: i64,
-) -> diesel::QueryResult<bool> {
+    limits: Limits,
+) -> diesel::QueryResult<Outcome> {
     let window =
         DateTime::from_timestamp(record.at.timestamp().div_euclid(60) * 60, 0).unwrap_or(record.at);
     let shard = i16::from(crate::crypto::random::bytes::<1>()[0] % SHARDS);
-    let counted: Counted = crate::models::prepared::RecordVerification {
+    crate::models::prepared::RecordVerification {
         agency_id: record.agency_id,
         window,
         shard,
-        id: Uuid::now_v7(),
+        id,
         card_id: record.card_id,
         district: record.district,
         method: record.method,
@@ -62,9 +91,10 @@ pub async fn record(
         status: record.status,
         local_tier: record.local_tier,
         at: record.at,
-        per_minute,
+        per_minute: limits.per_minute,
+        hour: hour_of(record.at),
+        unknown_per_hour: limits.unknown_per_hour,
     }
     .get_result(conn)
-    .await?;
-    Ok(counted.n <= per_minute)
+    .await
 }

@@ -1,5 +1,6 @@
 //! `talentcard seed --cards N`: N active XIONGAN B cards at XA, each with its holder and
-//! approved application, for the verification benchmarks (a million in under a minute).
+//! approved application, for the verification benchmarks (a million in under a minute). Their
+//! numbers have random serials, as issued cards do.
 //!
 //! Several writers load large batches with binary COPY in parallel, each on its own connection. When the
 //! database user may (a superuser on a scratch database), writers skip the foreign-key triggers
@@ -71,6 +72,9 @@ struct Plan {
     today: NaiveDate,
     valid_until: NaiveDate,
     year: i32,
+    /// Card `i`'s random serial, drawn up front and distinct (a million random 13-digit
+    /// serials clash once in about twenty runs otherwise, and COPY would fail on it).
+    serials: Vec<i64>,
 }
 
 /// `facts(i)` repeats with this period (ages modulo 40, degrees 3, patents 5, salaries 20).
@@ -122,6 +126,7 @@ pub async fn cards(
         today,
         valid_until: crate::models::card::valid_until(today, 3),
         year: chrono::Datelike::year(&today),
+        serials: distinct_serials(count),
     });
     let superuser: bool = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(
         "(SELECT rolsuper FROM pg_roles WHERE rolname = current_user)",
@@ -154,6 +159,7 @@ pub async fn cards(
     } else {
         check_references(&mut conn).await?;
     }
+    // The row counts the issuer's cards of the year (serials are random; see `card::issue`).
     let last = i64::try_from(count)?;
     diesel::insert_into(card_serials::table)
         .values((
@@ -163,7 +169,7 @@ pub async fn cards(
         ))
         .on_conflict((card_serials::issuer, card_serials::year))
         .do_update()
-        .set(card_serials::last.eq(last))
+        .set(card_serials::last.eq(card_serials::last + last))
         .execute(&mut conn)
         .await?;
     record_credentials(&mut conn, &plan, credentials.len()).await?;
@@ -196,7 +202,21 @@ fn progress(done: usize, count: usize, started: Instant) {
 }
 
 fn number(plan: &Plan, i: usize) -> String {
-    card_number::format("XA", plan.year, i64::try_from(i + 1).unwrap_or(i64::MAX))
+    card_number::format("XA", plan.year, plan.serials[i])
+}
+
+/// `count` distinct random serials, as `card::issue` draws them (a hash set of a million
+/// numbers takes a few tens of milliseconds).
+fn distinct_serials(count: usize) -> Vec<i64> {
+    let mut seen = std::collections::HashSet::with_capacity(count);
+    let mut serials = Vec::with_capacity(count);
+    while serials.len() < count {
+        let serial = card_number::random_serial();
+        if seen.insert(serial) {
+            serials.push(serial);
+        }
+    }
+    serials
 }
 
 /// One writer: takes the next batch until none is left and loads it with binary COPY; returns

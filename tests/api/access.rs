@@ -116,6 +116,12 @@ pub const ENDPOINTS: &[Endpoint] = &[
         "/api/v1/redemptions",
         [401, 403, 403, 403, 403, 422, 403],
     ),
+    // A redemption that does not exist (or is another agency's): 404 to the agency.
+    row(
+        "post",
+        "/api/v1/redemptions/{id}/reversal",
+        [401, 403, 403, 403, 403, 404, 403],
+    ),
     row(
         "get",
         "/api/v1/cards/{id}/entitlements",
@@ -232,6 +238,10 @@ fn path(template: &str, f: &Fixtures) -> String {
         )
         .replace("agencies/{id}", &format!("agencies/{}", f.agency))
         .replace("accounts/{id}", &format!("accounts/{}", f.victim))
+        .replace(
+            "redemptions/{id}",
+            "redemptions/01936c2e-0000-7000-8000-00000000dead",
+        )
         .replace("{code}", code)
         .replace("{version}", "1")
         .replace("{kid}", &f.kid)
@@ -280,6 +290,7 @@ fn body(template: &str, role: usize, tokens: &[Option<String>]) -> Option<Value>
         "/api/v1/redemptions" => {
             json!({ "card_number": talentcard::domain::card_number::format("TZ", 2026, 424_242), "service": "tourism_pass" })
         }
+        "/api/v1/redemptions/{id}/reversal" => json!({ "reason_code": "entered_in_error" }),
         "/api/v1/cards/{id}/suspend" => json!({ "reason_code": "under_investigation" }),
         "/api/v1/cards/{id}/resume" => json!({}),
         "/api/v1/cards/{id}/revoke" => json!({ "reason_code": "holder_request" }),

@@ -253,8 +253,16 @@ async fn the_whole_flow_from_draft_to_card() {
     assert_eq!(card["status"], "active");
     assert_eq!(card["tier"], "B");
     let number = card["number"].as_str().unwrap();
+    // Issuer, year, a random 13-digit serial (never the first of a sequence), check digit.
+    let parts: Vec<&str> = number.split('-').collect();
+    assert_eq!(
+        (parts[0], parts[1]),
+        ("XA", app.clock_year().to_string().as_str()),
+        "{number}"
+    );
+    assert_eq!(parts[2].len(), 13, "{number}");
     assert!(
-        number.starts_with(&format!("XA-{}-000001-", app.clock_year())),
+        parts[2].parse::<i64>().unwrap() >= 1_000_000_000_000,
         "{number}"
     );
     assert!(card_number::is_valid(number));
@@ -499,11 +507,8 @@ async fn twenty_racing_approvals_yield_one_card_twenty_times_over() {
                 json!({ "decision": "approve", "tier": "B" }),
             )
         });
-        let statuses: Vec<u16> = futures_util::future::join_all(approvals)
-            .await
-            .iter()
-            .map(|r| r.status().as_u16())
-            .collect();
+        let answers = futures_util::future::join_all(approvals).await;
+        let statuses: Vec<u16> = answers.iter().map(|r| r.status().as_u16()).collect();
         assert_eq!(
             statuses.iter().filter(|s| **s == 200).count(),
             1,
@@ -514,6 +519,22 @@ async fn twenty_racing_approvals_yield_one_card_twenty_times_over() {
             19,
             "round {round}: {statuses:?}"
         );
+        // One live card per holder and scheme: the card is revoked before the next round.
+        let mut card = None;
+        for answer in answers {
+            if answer.status().as_u16() == 200 {
+                let body: Value = answer.json().await.unwrap();
+                card = body["card"]["id"].as_str().map(str::to_owned);
+            }
+        }
+        let revoked = app
+            .post_json(
+                &format!("/api/v1/cards/{}/revoke", card.unwrap()),
+                &json!({ "reason_code": "holder_request" }),
+                Some(&official.access),
+            )
+            .await;
+        assert_eq!(revoked.status().as_u16(), 200);
     }
     let mut conn = app.connect().await;
     use diesel_async::RunQueryDsl;

@@ -88,3 +88,19 @@ fn the_environment_name_is_checked() {
         .unwrap_or_default();
     assert!(error.contains("TALENTCARD_ENV"), "{error}");
 }
+
+#[test]
+fn the_unknown_numbers_limit_defaults_to_20_and_must_be_positive() {
+    let dir = config_dir_with("production.toml", GOOD_SECRETS);
+    let settings = Settings::load_from(dir.path(), Environment::Production).unwrap();
+    assert_eq!(settings.partners.unknown_numbers_per_hour, 20);
+    for bad in ["0", "-1", "2147483648"] {
+        let file = format!("{GOOD_SECRETS}\n[partners]\nunknown_numbers_per_hour = {bad}\n");
+        let dir = config_dir_with("production.toml", &file);
+        let error = error_of(dir.path(), Environment::Production);
+        assert!(
+            error.contains("TALENTCARD__PARTNERS__UNKNOWN_NUMBERS_PER_HOUR"),
+            "{bad}: {error}"
+        );
+    }
+}

@@ -98,10 +98,47 @@ async fn every_demo_login_works() {
         )
         .await;
     assert_eq!(credential.status().as_u16(), 200);
+    let credential: Value = credential.json().await.unwrap();
     for agency in &first.agencies {
         let token = app
             .client_token(&agency.client_id.to_string(), &agency.client_secret)
             .await;
         assert_eq!(token.status().as_u16(), 200, "{}", agency.name);
     }
+    // The README's walkthrough: the Tongzhou hospital scans Zhang Wei's card, then records his
+    // yearly health check with the presentation it got.
+    let hospital = first
+        .agencies
+        .iter()
+        .find(|a| a.district == "tongzhou")
+        .unwrap();
+    let token: Value = app
+        .client_token(&hospital.client_id.to_string(), &hospital.client_secret)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let token = token["access_token"].as_str().unwrap();
+    let shown: Value = app
+        .post_json(
+            "/api/v1/verifications",
+            &serde_json::json!({ "credential": credential["credential"] }),
+            Some(token),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (shown["valid"].as_bool(), shown["local_tier"].as_str()),
+        (Some(true), Some("B"))
+    );
+    let redeemed = app
+        .post_json(
+            "/api/v1/redemptions",
+            &serde_json::json!({ "presentation_id": shown["presentation_id"], "service": "annual_health_check" }),
+            Some(token),
+        )
+        .await;
+    assert_eq!(redeemed.status().as_u16(), 201);
 }

@@ -135,3 +135,51 @@ async fn a_method_a_path_does_not_have_is_405_with_allow() {
     assert!(missing.headers().get("allow").is_none());
     problem(missing, 404, "not_found").await;
 }
+
+#[tokio::test]
+async fn the_document_describes_presentations_reversals_and_live_cards() {
+    let app = spawn_app().await;
+    let doc: serde_json::Value = app.get("/openapi.json").await.json().await.unwrap();
+    let schemas = &doc["components"]["schemas"];
+    let properties = |schema: &str| -> BTreeSet<String> {
+        schemas[schema]["properties"]
+            .as_object()
+            .unwrap_or_else(|| panic!("no schema {schema}"))
+            .keys()
+            .cloned()
+            .collect()
+    };
+    for (schema, field) in [
+        ("VerificationResult", "holder_bound"),
+        ("VerificationResult", "presentation_id"),
+        ("RedemptionRequest", "presentation_id"),
+        ("RedemptionRequest", "card_number"),
+        ("EntitlementRule", "presentation"),
+        ("EntitlementUse", "presentation"),
+        ("ReversalRequest", "reason_code"),
+        ("ReversedRedemption", "reversed_at"),
+        ("ReversedRedemption", "reversal_reason"),
+        ("ApplicationView", "applicant_cards"),
+        ("ApplicantCard", "valid_until"),
+    ] {
+        assert!(properties(schema).contains(field), "{schema}.{field}");
+    }
+    let reversal = &doc["paths"]["/api/v1/redemptions/{id}/reversal"]["post"]["responses"];
+    for status in ["200", "404", "409", "422"] {
+        assert!(reversal[status].is_object(), "reversal answers {status}");
+    }
+    let redemption = &doc["paths"]["/api/v1/redemptions"]["post"]["responses"]["422"];
+    assert!(
+        redemption["description"]
+            .as_str()
+            .unwrap()
+            .contains("presentation_required")
+    );
+    let verification = &doc["paths"]["/api/v1/verifications"]["post"]["responses"]["429"];
+    assert!(
+        verification["headers"]["Retry-After"].is_object(),
+        "{verification}"
+    );
+    let codes = schemas["ErrorCode"]["enum"].to_string();
+    assert!(codes.contains("presentation_required"), "{codes}");
+}

@@ -7,8 +7,14 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, problem, spawn_app, spawn_app_with};
 use crate::users::TestUser;
 
-/// A TWL card issued by LF (tier A) and an agency per district; returns the card number.
-async fn twl_card(app: &TestApp, n: u32) -> (TestUser, String) {
+/// A TWL card issued by LF (tier A); returns the card number.
+pub async fn twl_card(app: &TestApp, n: u32) -> (TestUser, String) {
+    let (talent, number, _) = issue_twl(app, n).await;
+    (talent, number)
+}
+
+/// A TWL card issued by LF (tier A) to a new talent; returns the holder, number and card id.
+pub async fn issue_twl(app: &TestApp, n: u32) -> (TestUser, String, String) {
     let lf = app
         .staff(&format!("lf{n}@example.cn"), "official", Some("LF"))
         .await;
@@ -40,10 +46,47 @@ async fn twl_card(app: &TestApp, n: u32) -> (TestUser, String) {
     (
         talent,
         decided["card"]["number"].as_str().unwrap().to_owned(),
+        decided["card"]["id"].as_str().unwrap().to_owned(),
     )
 }
 
-async fn verify(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
+/// The card's credential, as its holder downloads it.
+pub async fn credential(app: &TestApp, holder: &TestUser, card_id: &str) -> String {
+    let body: Value = app
+        .get_as(
+            &format!("/api/v1/cards/{card_id}/credential"),
+            &holder.access,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    body["credential"].as_str().unwrap().to_owned()
+}
+
+/// The agency scans the holder's QR code: the verification answer by credential.
+pub async fn present(app: &TestApp, token: &str, holder: &TestUser, card_id: &str) -> Value {
+    let credential = credential(app, holder, card_id).await;
+    let answer = verify(app, token, json!({ "credential": credential })).await;
+    assert_eq!(answer.status().as_u16(), 200);
+    answer.json().await.unwrap()
+}
+
+/// Redeems `service` with a fresh presentation of the card.
+pub async fn redeem_presented(
+    app: &TestApp,
+    token: &str,
+    holder: &TestUser,
+    card_id: &str,
+    service: &str,
+) -> reqwest::Response {
+    let shown = present(app, token, holder, card_id).await;
+    let body = json!({ "presentation_id": shown["presentation_id"], "service": service });
+    app.post_json("/api/v1/redemptions", &body, Some(token))
+        .await
+}
+
+pub async fn verify(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
     app.post_json("/api/v1/verifications", &body, Some(token))
         .await
 }
@@ -252,14 +295,10 @@ async fn unknown_malformed_and_invalid_cards() {
     )
     .await;
 
-    let (_, number) = twl_card(&app, 2).await;
-    let card: Value = app
-        .get_as("/api/v1/cards", &lf.access)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let id = card["items"][0]["id"].as_str().unwrap();
+    let (holder, number, id) = issue_twl(&app, 2).await;
+    let id = id.as_str();
+    // Shown while active; suspended before the service is recorded.
+    let shown = present(&app, &token, &holder, id).await;
     let suspend = format!("/api/v1/cards/{id}/suspend");
     app.post_json(
         &suspend,
@@ -276,7 +315,8 @@ async fn unknown_malformed_and_invalid_cards() {
         (suspended["valid"].clone(), suspended["status"].clone()),
         (json!(false), json!("suspended"))
     );
-    let redeem = json!({ "card_number": number, "service": "annual_health_check" });
+    let redeem =
+        json!({ "presentation_id": shown["presentation_id"], "service": "annual_health_check" });
     problem(
         app.post_json("/api/v1/redemptions", &redeem, Some(&token))
             .await,
@@ -354,7 +394,7 @@ async fn unknown_malformed_and_invalid_cards() {
 async fn a_quota_of_one_is_used_once_under_concurrency_and_keys_replay() {
     let app = spawn_app().await;
     let admin = app.staff("root@example.cn", "admin", None).await;
-    let (_, number) = twl_card(&app, 3).await;
+    let (holder, number, card_id) = issue_twl(&app, 3).await;
     let (_, client_id, _, token) = app
         .agency(
             &admin,
@@ -362,7 +402,10 @@ async fn a_quota_of_one_is_used_once_under_concurrency_and_keys_replay() {
             &["annual_health_check", "medical_green_channel"],
         )
         .await;
-    let body = json!({ "card_number": number, "service": "annual_health_check" });
+    // One presentation, twenty redemptions at once.
+    let shown = present(&app, &token, &holder, &card_id).await;
+    let presentation = shown["presentation_id"].clone();
+    let body = json!({ "presentation_id": presentation, "service": "annual_health_check" });
     let attempts = (0..20).map(|_| app.post_json("/api/v1/redemptions", &body, Some(&token)));
     let statuses: Vec<u16> = futures_util::future::join_all(attempts)
         .await
@@ -401,11 +444,12 @@ async fn a_quota_of_one_is_used_once_under_concurrency_and_keys_replay() {
             .json(body)
             .send()
     };
-    let unlimited = json!({ "card_number": number, "service": "medical_green_channel" });
+    let unlimited = json!({ "presentation_id": presentation, "service": "medical_green_channel" });
     let first = keyed("visit-1", &unlimited).await.unwrap();
     assert_eq!(first.status().as_u16(), 201);
     let first: Value = first.json().await.unwrap();
     assert!(first["remaining"].is_null(), "unlimited");
+    assert_eq!(first["card_number"], number.as_str());
     let again = keyed("visit-1", &unlimited).await.unwrap();
     assert_eq!(again.status().as_u16(), 201);
     assert_eq!(
@@ -432,7 +476,7 @@ async fn a_quota_of_one_is_used_once_under_concurrency_and_keys_replay() {
         .unwrap();
     assert_eq!(count.n, 2, "one health check and one green-channel visit");
 
-    let not_offered = json!({ "card_number": number, "service": "talent_housing" });
+    let not_offered = json!({ "presentation_id": presentation, "service": "talent_housing" });
     problem(
         app.post_json("/api/v1/redemptions", &not_offered, Some(&token))
             .await,

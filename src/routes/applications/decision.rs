@@ -1,7 +1,9 @@
 //! `POST /api/v1/applications/{id}/decision`: approve with a tier (issuing the card in the same
 //! transaction), reject with a coded reason, or request a supplement. Racing approvals yield one
 //! card: the conditional update lets one through and the card's unique `application_id` backs
-//! it up; the others get 409. An `Idempotency-Key` replays the first answer.
+//! it up; the others get 409. A holder has one live card per scheme: approving another that does
+//! not name it in `replaces_card` is 409, under the holder's row lock. An `Idempotency-Key`
+//! replays the first answer.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, post, web};
@@ -206,7 +208,7 @@ fn change<'a>(
     responses(
         (status = 200, body = DecisionResult),
         (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, description = "invalid_transition: decided already", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "invalid_transition: decided already; conflict: the applicant holds another live card of the scheme that the application does not replace (the detail names it)", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 422, body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
@@ -310,6 +312,39 @@ async fn supersede(
     Ok(())
 }
 
+/// One live card per holder and scheme: a second one must name the card it replaces. Locks the
+/// applicant's account row first (see `account::lock_holder`), so two approvals for one holder
+/// and scheme at once (at two issuers of TWL, say) queue, and the second sees the first's card
+/// and is refused.
+async fn one_live_card(
+    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    application: &Application,
+) -> Result<(), ApiError> {
+    crate::models::account::lock_holder(conn, application.talent_id).await?;
+    let live = card::live_of_holder(
+        conn,
+        application.talent_id,
+        Some(&application.scheme),
+        state.today(),
+    )
+    .await?;
+    if let Some(other) = live
+        .iter()
+        .find(|c| Some(c.id) != application.replaces_card)
+    {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            format!(
+                "the applicant already holds the live {} card {}; a new card of the scheme must \
+                 replace it (replaces_card)",
+                other.scheme, other.number
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Rebuilds the first answer of a keyed decision from the ids its record kept.
 async fn replay(
     state: &AppState,
@@ -351,11 +386,15 @@ async fn apply(
     if current.after(action).is_none() {
         return Err(invalid_transition(current.as_str(), "decided"));
     }
+
     let decided = application::decide(conn, found.id, &official.issuer, found.updated_at, change)
         .await?
         .ok_or_else(|| invalid_transition("decided already", "decided again"))?;
     let issued = match (kind, change.decided_tier) {
         (DecisionKind::Approve, Some(tier)) => {
+            // After the conditional update: a racing approval of this same application stops
+            // there (invalid_transition) and never queues on the holder's lock.
+            one_live_card(state, conn, &decided).await?;
             let validity = card::tier_validity(conn, &decided.scheme, tier)
                 .await?
                 .ok_or_else(|| ApiError::new(ErrorCode::ValidationFailed, "unknown tier"))?;

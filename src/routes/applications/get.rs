@@ -1,12 +1,12 @@
 //! `GET /api/v1/applications/{id}`: the owner, or an official of its issuer (who also sees the
-//! applicant's unmasked ID; each such read is audited).
+//! applicant's unmasked ID, each such read audited, and the applicant's live cards).
 
 use actix_web::{HttpResponse, get, web};
 use diesel_async::AsyncConnection;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{ApplicantView, ApplicationView, viewer};
+use super::{ApplicantCard, ApplicantView, ApplicationView, viewer};
 use crate::audit::{self, Actor, AuditEvent};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ProblemDetails};
@@ -42,6 +42,8 @@ pub async fn get_application(
     let mut view = ApplicationView::build(&state, found, card_id)?;
     if let Viewer::Official(_) = viewer {
         view.applicant = Some(applicant(&state, &mut conn, talent_id).await?);
+        let live = card::live_of_holder(&mut conn, talent_id, None, state.today()).await?;
+        view.applicant_cards = Some(live.into_iter().map(ApplicantCard::from).collect());
         let event = AuditEvent {
             actor: Actor::Account(user.account_id),
             action: "application.personal_data_viewed",

@@ -152,6 +152,40 @@ pub struct ApplicantView {
     pub id_number: Option<String>,
 }
 
+/// One of the applicant's live cards, as the official deciding an application sees it: a
+/// second card of a scheme must replace the first, so the official needs to know of it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApplicantCard {
+    /// The card.
+    pub id: Uuid,
+    /// Its number.
+    pub number: String,
+    /// Scheme code.
+    pub scheme: String,
+    /// Issuer code.
+    pub issuer: String,
+    /// Tier code.
+    pub tier: String,
+    /// `active` or `suspended`.
+    pub status: String,
+    /// Last valid day.
+    pub valid_until: NaiveDate,
+}
+
+impl From<crate::models::card::Card> for ApplicantCard {
+    fn from(card: crate::models::card::Card) -> Self {
+        ApplicantCard {
+            id: card.id,
+            number: card.number,
+            scheme: card.scheme,
+            issuer: card.issuer,
+            tier: card.tier,
+            status: card.status,
+            valid_until: card.valid_until,
+        }
+    }
+}
+
 /// An application.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ApplicationView {
@@ -186,6 +220,10 @@ pub struct ApplicationView {
     /// Officials only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub applicant: Option<ApplicantView>,
+    /// Officials only: the applicant's live cards (active or suspended, still valid) of every
+    /// scheme and issuer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub applicant_cards: Option<Vec<ApplicantCard>>,
 }
 
 /// Whether a submitted application is past its deadline on `today`.
@@ -238,6 +276,7 @@ impl ApplicationView {
             card_id,
             replaces_card: a.replaces_card,
             applicant: None,
+            applicant_cards: None,
         })
     }
 }

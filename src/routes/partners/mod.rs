@@ -1,10 +1,11 @@
-//! Partner agencies: the recognition and entitlement rules in force, verification and
-//! redemptions.
+//! Partner agencies: the recognition and entitlement rules in force, verification,
+//! redemptions and their reversal.
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
 mod policies;
 mod redeem;
+mod reversal;
 mod verify;
 
 /// Registers the partner routes.
@@ -12,5 +13,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(policies::get_recognitions)
         .service(policies::get_entitlements)
         .service(verify::verify_card)
-        .service(redeem::redeem);
+        .service(redeem::redeem)
+        .service(reversal::reverse_redemption);
 }

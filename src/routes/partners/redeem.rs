@@ -1,13 +1,18 @@
 //! `POST /api/v1/redemptions`: records that the agency gave the holder a service, within the
-//! quota of the card's local tier in the agency's district. The card's row lock serialises
-//! concurrent redemptions, so a quota of one is used once; an `Idempotency-Key` replays the
-//! first answer and writes nothing.
+//! quota of the card's local tier in the agency's district.
+//!
+//! The card must have been shown: the request names the `presentation_id` of this agency's
+//! valid check by credential in the last 10 minutes. A bare card number (which anyone may have
+//! read or guessed) is accepted only where the entitlement rule says `presentation:
+//! "not_required"`. Quotas count per holder and scheme, so renewals and second cards share
+//! them; the holder's account row lock serialises concurrent redemptions of one person (see
+//! `models::account::lock_holder`), so a quota of one is used once. An `Idempotency-Key`
+//! replays the first answer and writes nothing.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use chrono::{DateTime, Utc};
-use diesel::prelude::*;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -16,20 +21,26 @@ use uuid::Uuid;
 
 use crate::audit::{self, Actor, AuditEvent};
 use crate::auth::AgencyClient;
-use crate::db::schema::redemptions;
+use crate::domain::recognition::Presentation;
 use crate::error::{ApiError, ErrorCode, ProblemDetails};
 use crate::extract::{ApiJson, idempotency_key};
 use crate::models::card;
 use crate::models::idempotency::{self, Claim};
+use crate::models::redemption::{self, NewRedemption};
 use crate::state::AppState;
 use crate::verification;
 
-/// A service given.
+/// A service given. Exactly one of `presentation_id` and `card_number`.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RedemptionRequest {
-    /// The card presented.
-    pub card_number: String,
+    /// The `presentation_id` of this agency's valid verification by credential, at most 10
+    /// minutes old: proof that the card was shown.
+    #[serde(default)]
+    pub presentation_id: Option<Uuid>,
+    /// The card number, only for services whose rule says `presentation: "not_required"`.
+    #[serde(default)]
+    pub card_number: Option<String>,
     /// The service category given.
     pub service: String,
 }
@@ -53,6 +64,20 @@ fn not_valid(detail: &str) -> ApiError {
     ApiError::new(ErrorCode::CardNotValid, detail)
 }
 
+/// The refusal of a redemption without a usable presentation.
+fn presentation_required(detail: &str) -> ApiError {
+    ApiError::new(ErrorCode::PresentationRequired, detail)
+}
+
+/// How the request names the card.
+#[derive(Debug, Clone, Copy)]
+enum Shown<'a> {
+    /// A presentation (a valid check by credential of this agency).
+    Presented(Uuid),
+    /// A bare number.
+    Number(&'a str),
+}
+
 /// Records a redemption for the calling agency.
 #[utoipa::path(
     tag = "partners",
@@ -63,7 +88,7 @@ fn not_valid(detail: &str) -> ApiError {
         (status = 201, body = Redemption),
         (status = 403, description = "the agency does not offer this service", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 409, description = "quota_exhausted", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, description = "card_not_valid", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "presentation_required: no presentation_id, or one that is unknown, another agency's, older than 10 minutes or of an invalid answer, or a card_number where the rule requires the card shown; card_not_valid: the card is not active or not recognised here; validation_failed: not exactly one of presentation_id and card_number", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 #[post("/redemptions")]
@@ -81,6 +106,16 @@ pub async fn redeem(
             "this agency does not offer that service",
         ));
     }
+    let shown = match (request.presentation_id, request.card_number.as_deref()) {
+        (Some(presentation), None) => Shown::Presented(presentation),
+        (None, Some(number)) => Shown::Number(number.trim()),
+        _ => {
+            return Err(ApiError::invalid_field(
+                "presentation_id",
+                "give exactly one of presentation_id and card_number",
+            ));
+        }
+    };
     let principal = format!("agency_client:{}", client.client_id);
     let hash = hex::encode(Sha256::digest(format!(
         "redemption|{}",
@@ -101,7 +136,7 @@ pub async fn redeem(
                     }
                 }
             }
-            let redemption = record(c, &state, &client, &request).await?;
+            let redemption = record(c, &state, &client, shown, &request.service).await?;
             let body = serde_json::to_value(&redemption).map_err(ApiError::internal)?;
             if let Some(key) = &key {
                 idempotency::complete(c, &principal, key, 201, &body).await?;
@@ -119,18 +154,56 @@ async fn record(
     conn: &mut AsyncPgConnection,
     state: &AppState,
     client: &AgencyClient,
-    request: &RedemptionRequest,
+    shown: Shown<'_>,
+    service: &str,
 ) -> Result<Redemption, ApiError> {
     let now = state.now();
     let today = state.today();
     let agency = &client.agency;
-    let found = card::lock_by_number(conn, request.card_number.trim())
+    let policies = verification::policies(conn, today).await?;
+    let card_id = match shown {
+        Shown::Presented(presentation) => {
+            redemption::presented_card(conn, presentation, agency.id, now)
+                .await?
+                .ok_or_else(|| {
+                    presentation_required(
+                        "presentation_id is not a valid check by credential of this agency in \
+                         the last 10 minutes; verify the card's credential again",
+                    )
+                })?
+        }
+        Shown::Number(number) => {
+            // Refused before the number is looked up, so a redemption never tells whether a
+            // number exists, unless some rule here lets a number redeem this service.
+            let by_number_allowed = policies.entitlements.iter().any(|r| {
+                r.district == agency.district
+                    && r.service == service
+                    && r.presentation == Presentation::NotRequired
+            });
+            if !by_number_allowed {
+                return Err(presentation_required(
+                    "this service needs the card shown: verify its credential and redeem with \
+                     the presentation_id",
+                ));
+            }
+            card::find_by_number(conn, number)
+                .await?
+                .ok_or_else(|| not_valid("no such card"))?
+                .id
+        }
+    };
+    let holder = card::find(conn, card_id)
+        .await?
+        .ok_or_else(|| not_valid("no such card"))?
+        .holder_id;
+    crate::models::account::lock_holder(conn, holder).await?;
+    // Read again under the lock: a suspension committed meanwhile is seen.
+    let found = card::find(conn, card_id)
         .await?
         .ok_or_else(|| not_valid("no such card"))?;
     if verification::live_status(&found, today) != "active" {
         return Err(not_valid("the card is not active"));
     }
-    let policies = verification::policies(conn, today).await?;
     let issuer_district = verification::issuer_district(conn, &found.issuer).await?;
     let local_tier =
         verification::local_tier_in(&policies, &found, &agency.district, &issuer_district)
@@ -139,9 +212,7 @@ async fn record(
         .entitlements
         .iter()
         .find(|r| {
-            r.local_tier == local_tier
-                && r.district == agency.district
-                && r.service == request.service
+            r.local_tier == local_tier && r.district == agency.district && r.service == service
         })
         .ok_or_else(|| {
             ApiError::new(
@@ -149,14 +220,24 @@ async fn record(
                 "this card has no entitlement to that service here",
             )
         })?;
+    if matches!(shown, Shown::Number(_)) && rule.presentation == Presentation::Required {
+        return Err(presentation_required(
+            "this service needs the card shown: verify its credential and redeem with the \
+             presentation_id",
+        ));
+    }
     let period_key = rule
-        .period_key(today, found.valid_from)
+        .period_key(today)
         .unwrap_or_else(|| "unlimited".to_owned());
-    let used = verification::uses(conn, found.id, &agency.district)
-        .await?
-        .get(&(request.service.clone(), period_key.clone()))
-        .copied()
-        .unwrap_or(0);
+    let used = redemption::used(
+        conn,
+        found.holder_id,
+        &found.scheme,
+        &agency.district,
+        service,
+        &period_key,
+    )
+    .await?;
     if rule.quota.is_some_and(|quota| used >= i64::from(quota)) {
         return Err(ApiError::new(
             ErrorCode::QuotaExhausted,
@@ -164,30 +245,35 @@ async fn record(
         ));
     }
     let id = Uuid::now_v7();
-    diesel::insert_into(redemptions::table)
-        .values((
-            redemptions::id.eq(id),
-            redemptions::card_id.eq(found.id),
-            redemptions::agency_id.eq(agency.id),
-            redemptions::district.eq(&agency.district),
-            redemptions::service.eq(&request.service),
-            redemptions::period_key.eq(&period_key),
-            redemptions::redeemed_at.eq(now),
-        ))
-        .execute(conn)
-        .await?;
+    let presentation_id = match shown {
+        Shown::Presented(presentation) => Some(presentation),
+        Shown::Number(_) => None,
+    };
+    let new = NewRedemption {
+        id,
+        card_id: found.id,
+        holder_id: found.holder_id,
+        scheme: &found.scheme,
+        agency_id: agency.id,
+        district: &agency.district,
+        service,
+        period_key: &period_key,
+        presentation_id,
+        at: now,
+    };
+    redemption::insert(conn, &new).await?;
     let event = AuditEvent {
         actor: Actor::AgencyClient(client.client_id),
         action: "redemption.recorded",
         entity_type: "card",
         entity_id: Some(found.id.to_string()),
-        detail: json!({ "agency": agency.id, "client": client.client_id, "service": request.service, "district": agency.district }),
+        detail: json!({ "redemption": id, "agency": agency.id, "client": client.client_id, "service": service, "district": agency.district, "presentation": presentation_id }),
     };
     audit::record(conn, &event).await?;
     Ok(Redemption {
         id,
         card_number: found.number,
-        service: request.service.clone(),
+        service: service.to_owned(),
         redeemed_at: now,
         remaining: rule.quota.map(|q| i64::from(q) - used - 1),
     })

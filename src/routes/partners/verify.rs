@@ -2,12 +2,21 @@
 //! learns whether it is valid, its local tier in the agency's district and the entitlements for
 //! the agency's own services, and nothing else about the person. Every check is recorded for
 //! the holder to read, and each agency is rate-limited.
+//!
+//! A valid check by credential (the card itself shown) answers a `presentation_id`: the id of
+//! its record, which the agency's redemptions name for the next 10 minutes. Checks by number
+//! prove nothing of the kind, and an agency whose checks by number keep answering `unknown`
+//! (guessing numbers) is refused further checks by number for the rest of the hour.
 
 use actix_web::{HttpResponse, post, web};
 use chrono::NaiveDate;
+use diesel_async::AsyncConnection;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use utoipa::ToSchema;
+use uuid::Uuid;
 
+use crate::audit::{self, Actor, AuditEvent};
 use crate::auth::AgencyClient;
 use crate::credentials::token::{self, CredentialError};
 use crate::domain::card_number;
@@ -56,6 +65,12 @@ pub struct VerificationResult {
     pub valid: bool,
     /// `active`, `suspended`, `revoked`, `expired`, `unknown` or `untrusted`.
     pub status: String,
+    /// Whether the presenter was proved to be the holder; always `false` for now (holder
+    /// binding comes later).
+    pub holder_bound: bool,
+    /// Set only for a valid card presented as a credential: proves to this agency, for 10
+    /// minutes, that the card was shown; `POST /redemptions` names it.
+    pub presentation_id: Option<Uuid>,
     /// The card, when known.
     pub card: Option<CardSummary>,
     /// The tier it counts as in the agency's district (`null`: not recognised there).
@@ -68,6 +83,8 @@ fn nothing(status: &str) -> VerificationResult {
     VerificationResult {
         valid: false,
         status: status.to_owned(),
+        holder_bound: false,
+        presentation_id: None,
         card: None,
         local_tier: None,
         entitlements: Vec::new(),
@@ -82,7 +99,8 @@ fn nothing(status: &str) -> VerificationResult {
     responses(
         (status = 200, body = VerificationResult),
         (status = 422, description = "a malformed number or token", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 429, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 429, description = "rate_limited: the agency's verifications this minute, or (checks by number only) its unknown answers this hour, reached their limit; `Retry-After` says when to try again", body = ProblemDetails, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until the window ends"))),
     )
 )]
 #[post("/verifications")]
@@ -154,17 +172,70 @@ pub async fn verify_card(
         local_tier: result.local_tier.as_deref(),
         at: now,
     };
-    let within_limit =
-        verification_log::record(&mut conn, &record, state.partners.verifications_per_minute)
-            .await?;
-    if !within_limit {
+    let id = Uuid::now_v7();
+    let limits = verification_log::Limits {
+        per_minute: state.partners.verifications_per_minute,
+        unknown_per_hour: state.partners.unknown_numbers_per_hour,
+    };
+    let outcome = verification_log::record(&mut conn, id, &record, limits).await?;
+    let agency_label = agency.id.to_string();
+    if outcome.n > limits.per_minute {
         return Err(ApiError::new(
             ErrorCode::RateLimited,
             "this agency's verification limit is reached; try again shortly",
         )
         .with_retry_after(60));
     }
+    if outcome.refused {
+        state
+            .partner_metrics
+            .refused_number_checks
+            .with_label_values(&[&agency_label])
+            .inc();
+        let hour_ends = verification_log::hour_of(now) + chrono::Duration::hours(1);
+        let wait = u64::try_from((hour_ends - now).num_seconds().max(1)).unwrap_or(3600);
+        return Err(ApiError::new(
+            ErrorCode::RateLimited,
+            "too many unknown card numbers from this agency this hour; check by credential",
+        )
+        .with_retry_after(wait));
+    }
+    if outcome.counted_unknown {
+        state
+            .partner_metrics
+            .unknown_numbers
+            .with_label_values(&[&agency_label])
+            .inc();
+        if outcome.unknown == limits.unknown_per_hour {
+            suspect_enumeration(&mut conn, &client, outcome.unknown).await?;
+        }
+    }
+    let mut result = result;
+    if method == "credential" && result.valid {
+        result.presentation_id = Some(id);
+    }
     Ok(HttpResponse::Ok().json(result))
+}
+
+/// The audit row of an agency whose unknown answers by number just reached the hourly limit.
+/// Only the check that brings the counter to the limit sees it equal (the counter row's lock
+/// orders the bumps), so one row is written per agency and hour.
+async fn suspect_enumeration(
+    conn: &mut diesel_async::AsyncPgConnection,
+    client: &AgencyClient,
+    count: i64,
+) -> Result<(), ApiError> {
+    tracing::warn!(agency = %client.agency.id, count, "agency past its unknown numbers limit");
+    let event = AuditEvent {
+        actor: Actor::AgencyClient(client.client_id),
+        action: "agency.enumeration_suspected",
+        entity_type: "agency",
+        entity_id: Some(client.agency.id.to_string()),
+        detail: json!({ "agency": client.agency.id, "count": count }),
+    };
+    conn.transaction(async |c| audit::record(c, &event).await)
+        .await?;
+    Ok(())
 }
 
 /// The claims of a credential that verified, or the status to answer when it vouches for
@@ -252,20 +323,14 @@ fn answer(
         .as_deref()
         .map(|tier| {
             let uses = uses_from_json(&found.uses);
-            verification::entitlements_with(
-                policies,
-                card,
-                tier,
-                district,
-                Some(services),
-                today,
-                &uses,
-            )
+            verification::entitlements_with(policies, tier, district, Some(services), today, &uses)
         })
         .unwrap_or_default();
     VerificationResult {
         valid,
         status,
+        holder_bound: false,
+        presentation_id: None,
         local_tier,
         entitlements,
         card: Some(CardSummary {

@@ -251,6 +251,8 @@ async fn no_answer_carries_secrets_and_only_officials_see_an_id_number() {
     let (a, b) = (&world.talent_a.access, &world.talent_b.access);
     let agency = &world.agency.2;
     let admin = &world.admin.access;
+    // The agency scans B's card first: redemptions need the card shown.
+    let shown = crate::partners::present(&app, agency, &world.talent_b, &world.card_b).await;
     let reads: Vec<(&str, String, &str, Option<Value>)> = vec![
         ("GET", "/api/v1/me".into(), b, None),
         ("GET", "/api/v1/applications".into(), b, None),
@@ -288,7 +290,7 @@ async fn no_answer_carries_secrets_and_only_officials_see_an_id_number() {
             "POST",
             "/api/v1/redemptions".into(),
             agency,
-            Some(json!({ "card_number": world.card_number_b, "service": "tourism_pass" })),
+            Some(json!({ "presentation_id": shown["presentation_id"], "service": "tourism_pass" })),
         ),
     ];
     for (method, path, token, body) in &reads {
