@@ -10,8 +10,10 @@
 //! answer: a wrong role gets 403, someone who may not see the resource 404 (an official of
 //! another issuer; any official, for a draft never submitted), an illegal
 //! transition 409 `invalid_transition`, a legal one 2xx (with the new state in the body); a
-//! redemption 403 for a service the agency does not offer, 422 `card_not_valid`, 409
-//! `quota_exhausted` or 201. After each sequence the invariants are checked under the API (SQL)
+//! redemption 403 for a service the agency does not offer, 422 `presentation_required` unless a
+//! valid verification by credential gave that agency a `presentation_id` for the card, 422
+//! `card_not_valid`, 409 `quota_exhausted` or 201; a check by number 429 once the agency has had
+//! its hourly allowance of unknown answers. After each sequence the invariants are checked under the API (SQL)
 //! and through it: the database and the API agree with the model, at most one live card per
 //! application, revoked is final (probed once more, and the status list says revoked), every
 //! successful transition is audited exactly once (by action, entity and actor) and nothing else
@@ -239,7 +241,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (app.clone(), who(agencies)).prop_map(|(app, who)| Op::Verify { app, who }),
         5 => (app.clone(), who(agencies), prop::sample::select(SERVICES))
             .prop_map(|(app, who, service)| Op::Redeem { app, who, service }),
-        2 => (app.clone(), who(&[Who::Owner])).prop_map(|(app, who)| Op::Fetch { app, who }),
+        3 => (app.clone(), who(&[Who::Owner])).prop_map(|(app, who)| Op::Fetch { app, who }),
         3 => (app, who(agencies), 0..4usize)
             .prop_map(|(app, who, pick)| Op::Present { app, who, pick }),
         1 => (0..ISSUERS.len(), who(&[Who::Admin]))
@@ -383,6 +385,11 @@ struct Model {
     audit: AuditCounts,
     /// By [`ISSUERS`] index, oldest first.
     keys: Vec<Vec<KeyModel>>,
+    /// The latest `presentation_id` of each (application, agency index): a valid verification
+    /// by credential proves the card was shown to that agency.
+    presentations: BTreeMap<(usize, usize), String>,
+    /// Unknown answers to checks by number, per agency index (the hour never ends in a case).
+    unknown: [i64; 2],
 }
 
 impl Model {
@@ -477,6 +484,14 @@ impl World {
         }
     }
 
+    fn agency_index(who: Who) -> Option<usize> {
+        match who {
+            Who::Agency => Some(0),
+            Who::OtherAgency => Some(1),
+            _ => None,
+        }
+    }
+
     fn agency(&self, who: Who) -> Option<&AgencyActor> {
         match who {
             Who::Agency => Some(&self.agencies[0]),
@@ -546,6 +561,10 @@ const NOT_FOUND: Expect = Expect::Refused(404, "not_found");
 const INVALID: Expect = Expect::Refused(409, "invalid_transition");
 const NOT_VALID: Expect = Expect::Refused(422, "card_not_valid");
 const EXHAUSTED: Expect = Expect::Refused(409, "quota_exhausted");
+const PRESENTATION_REQUIRED: Expect = Expect::Refused(422, "presentation_required");
+const LIMITED: Expect = Expect::Refused(429, "rate_limited");
+/// `partners.unknown_numbers_per_hour` of the shipped configuration.
+const UNKNOWN_NUMBERS_PER_HOUR: i64 = 20;
 
 impl Expect {
     fn check(self, answer: &Answer) -> Result<bool, String> {
@@ -969,7 +988,7 @@ async fn fetch(world: &World, model: &mut Model, app: usize, who: Who) -> Result
 /// `untrusted` and names no card; any other answers the card's live status.
 async fn present(
     world: &World,
-    model: &Model,
+    model: &mut Model,
     app: usize,
     who: Who,
     pick: usize,
@@ -999,6 +1018,7 @@ async fn present(
         .iter()
         .flatten()
         .any(|k| k.kid == *kid && k.status == KeyStatus::Compromised);
+    let valid = !withdrawn && card.status == CardStatus::Active;
     if withdrawn {
         ensure!(
             b["valid"] == false && b["status"] == "untrusted" && b["card"].is_null(),
@@ -1006,12 +1026,23 @@ async fn present(
         );
     } else {
         ensure!(
-            b["valid"] == (card.status == CardStatus::Active)
+            b["valid"] == valid
                 && b["status"] == card.status.as_str()
                 && b["card"]["number"] == card.number.as_str(),
             "a credential under {kid} of a {} card: {b}",
             card.status.as_str()
         );
+    }
+    ensure!(
+        b["presentation_id"].is_string() == valid,
+        "a presentation_id exactly for a valid presentation: {b}"
+    );
+    if let (true, Some(a), Some(id)) = (
+        valid,
+        World::agency_index(who),
+        b["presentation_id"].as_str(),
+    ) {
+        model.presentations.insert((app, a), id.to_owned());
     }
     Ok(answer.status)
 }
@@ -1097,13 +1128,14 @@ fn unknown_number(world: &World, spec: &Spec) -> String {
     card_number::format(spec.issuer, world.app.clock_year(), 999_999)
 }
 
-async fn verify(world: &World, model: &Model, app: usize, who: Who) -> Result<u16, String> {
+async fn verify(world: &World, model: &mut Model, app: usize, who: Who) -> Result<u16, String> {
     let spec = &APPS[app];
     let card = model.apps[app].card.as_ref();
     let number = card.map_or_else(|| unknown_number(world, spec), |c| c.number.clone());
-    let expected = match who {
-        Who::Agency | Who::OtherAgency => Expect::Success(200),
-        _ => FORBIDDEN,
+    let expected = match World::agency_index(who) {
+        Some(a) if model.unknown[a] >= UNKNOWN_NUMBERS_PER_HOUR => LIMITED,
+        Some(_) => Expect::Success(200),
+        None => FORBIDDEN,
     };
     let body = json!({ "card_number": number });
     let answer = world
@@ -1122,8 +1154,15 @@ async fn verify(world: &World, model: &Model, app: usize, who: Who) -> Result<u1
             b["valid"] == false && b["status"] == "unknown" && b["card"].is_null(),
             "an unknown card: {b}"
         );
+        if let Some(a) = World::agency_index(who) {
+            model.unknown[a] += 1;
+        }
         return Ok(answer.status);
     };
+    ensure!(
+        b["presentation_id"].is_null(),
+        "a number is not a presentation: {b}"
+    );
     let active = card.status == CardStatus::Active;
     ensure!(
         b["valid"] == active
@@ -1188,14 +1227,20 @@ async fn redeem(
     service: &'static str,
 ) -> Result<u16, String> {
     let spec = &APPS[app];
+    let presentation = World::agency_index(who)
+        .and_then(|a| model.presentations.get(&(app, a)))
+        .cloned();
     let card = model.apps[app].card.as_mut();
     let number = card
         .as_ref()
         .map_or_else(|| unknown_number(world, spec), |c| c.number.clone());
     let mut quota = None;
+    // Every shipped rule requires the card to be shown: without a presentation the number alone
+    // is refused before it is looked up.
     let expected = match (world.agency(who), &card) {
         (None, _) => FORBIDDEN,
         (Some(agency), _) if !agency.spec.services.contains(&service) => FORBIDDEN,
+        (Some(_), _) if presentation.is_none() => PRESENTATION_REQUIRED,
         (Some(_), None) => NOT_VALID,
         (Some(_), Some(c)) if c.status != CardStatus::Active => NOT_VALID,
         (Some(agency), Some(c)) => {
@@ -1221,7 +1266,10 @@ async fn redeem(
             }
         }
     };
-    let body = json!({ "card_number": number, "service": service });
+    let body = match &presentation {
+        Some(id) => json!({ "presentation_id": id, "service": service }),
+        None => json!({ "card_number": number, "service": service }),
+    };
     let answer = world
         .call("POST", "/api/v1/redemptions", who, spec, Some(&body))
         .await;
