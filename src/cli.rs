@@ -76,11 +76,13 @@ enum Command {
         status_list: Vec<std::path::PathBuf>,
         /// Refuse trust or status material issued longer ago than this (a list is re-stamped at
         /// least every half TTL and cached for one TTL: 600 s leaves room for skew only).
-        #[arg(long, default_value_t = crate::credentials::offline::DEFAULT_MAX_AGE_SECS)]
+        #[arg(long, default_value_t = crate::credentials::offline::DEFAULT_MAX_AGE_SECS,
+              value_parser = clap::value_parser!(i64).range(0..=MAX_AGE_LIMIT_SECS))]
         max_age_secs: i64,
         /// Accept material this much older than --max-age-secs all the same (a verifier that
         /// works offline for longer opts into it); the verdict then says "grace_used": true.
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, default_value_t = 0,
+              value_parser = clap::value_parser!(i64).range(0..=MAX_AGE_LIMIT_SECS))]
         grace_secs: i64,
         /// The credential (or `-` to read it from standard input).
         credential: String,
@@ -99,6 +101,10 @@ enum Command {
         secret: String,
     },
 }
+
+/// The longest `--max-age-secs` or `--grace-secs` (a year): beyond it offline material is not
+/// a revocation picture at all.
+const MAX_AGE_LIMIT_SECS: i64 = 366 * 86_400;
 
 #[derive(Debug, Subcommand)]
 enum AdminCommand {
@@ -133,6 +139,9 @@ enum KeysCommand {
         /// The key id (`GET /api/v1/admin/issuers/{code}/keys` lists them).
         #[arg(long)]
         kid: String,
+        /// What happened, for the audit log.
+        #[arg(long)]
+        comment: Option<String>,
     },
 }
 
@@ -231,7 +240,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Keys {
-            command: KeysCommand::Compromise { issuer, kid },
+            command:
+                KeysCommand::Compromise {
+                    issuer,
+                    kid,
+                    comment,
+                },
         } => {
             prepare_database(&settings).await?;
             let cipher =
@@ -242,6 +256,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 &mut conn,
                 &issuer,
                 &kid,
+                comment.as_deref(),
                 &cipher,
                 Actor::Cli,
                 chrono::Utc::now(),

@@ -38,8 +38,8 @@ ALTER TABLE issuer_keys ADD CONSTRAINT issuer_keys_compromised_at_check
 
 -- `version` counts changes of the bits; `stamped_at` is the publication stamp of
 -- `stamped_version`: a publication of a changed (or aging) list takes a new stamp, at least
--- one second after the previous one, in the same statement that reads the bits, so one stamp
--- always names one content.
+-- one millisecond after the previous one, in the same statement that reads the bits, so one
+-- stamp always names one content.
 ALTER TABLE status_lists
     ADD COLUMN version         BIGINT NOT NULL DEFAULT 1,
     ADD COLUMN stamped_version BIGINT NOT NULL DEFAULT 0,

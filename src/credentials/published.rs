@@ -93,8 +93,16 @@ impl StatusListCache {
             .map(|e| (e.list.clone(), e.checked.elapsed() < self.refresh))
     }
 
+    /// Keeps `list` unless a newer publication is cached already (two requests may finish
+    /// out of order): the copy served never goes back.
     fn store(&self, key: (String, i32), list: Arc<Published>) {
         let mut lists = self.lists.lock().unwrap_or_else(PoisonError::into_inner);
+        if lists
+            .get(&key)
+            .is_some_and(|cached| cached.list.issued_at > list.issued_at)
+        {
+            return;
+        }
         lists.insert(
             key,
             Entry {

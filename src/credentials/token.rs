@@ -323,16 +323,21 @@ pub fn verify(
         return Err(CredentialError::Malformed);
     }
     let kid = header.kid.ok_or(CredentialError::Malformed)?;
-    let key = key_of(&kid).ok_or(CredentialError::UnknownKey)?;
-    let payload = jws::verify_ed25519(jws, &key.public_key).map_err(|e| match e {
-        jws::JwsError::Malformed => CredentialError::Malformed,
-        jws::JwsError::BadSignature => CredentialError::BadSignature,
-    })?;
+    // The structure, disclosures included, is checked before any key is looked up, so a
+    // refusal as malformed says nothing about whether the signature is genuine.
+    let unverified = jws::unverified_payload(jws).map_err(|_| CredentialError::Malformed)?;
     let claims: CardClaims =
-        serde_json::from_slice(&payload).map_err(|_| CredentialError::Malformed)?;
+        serde_json::from_slice(&unverified).map_err(|_| CredentialError::Malformed)?;
     if claims.vct != VCT || claims.sd_alg != "sha-256" {
         return Err(CredentialError::Malformed);
     }
+    let holder_name = disclosed_name(disclosures, &claims.sd)?;
+    let key = key_of(&kid).ok_or(CredentialError::UnknownKey)?;
+    // The claims parsed above are the signed bytes once this passes.
+    jws::verify_ed25519(jws, &key.public_key).map_err(|e| match e {
+        jws::JwsError::Malformed => CredentialError::Malformed,
+        jws::JwsError::BadSignature => CredentialError::BadSignature,
+    })?;
     if !names_only(&key, &claims) {
         return Err(CredentialError::WrongIssuer);
     }
@@ -348,7 +353,6 @@ pub fn verify(
     if now >= claims.exp {
         return Err(CredentialError::OutsideValidity);
     }
-    let holder_name = disclosed_name(disclosures, &claims.sd)?;
     Ok(Verified {
         claims,
         kid,

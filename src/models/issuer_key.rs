@@ -53,13 +53,14 @@ pub async fn insert_active(
 }
 
 /// Retires the issuer's active key (before a new one is stored); a compromised key is marked
-/// so and leaves the trust list at once.
+/// so and leaves the trust list at once. Answers the key it retired, read in the same
+/// statement (not from an earlier snapshot a concurrent rotation may have outdated).
 pub async fn retire_active(
     conn: &mut AsyncPgConnection,
     issuer: &str,
     compromised: bool,
     now: DateTime<Utc>,
-) -> QueryResult<usize> {
+) -> QueryResult<Option<String>> {
     let status = if compromised {
         "compromised"
     } else {
@@ -75,8 +76,10 @@ pub async fn retire_active(
         issuer_keys::retired_at.eq(now),
         issuer_keys::compromised_at.eq(compromised.then_some(now)),
     ))
-    .execute(conn)
+    .returning(issuer_keys::kid)
+    .get_result(conn)
     .await
+    .optional()
 }
 
 /// The issuer's active key.
@@ -85,6 +88,22 @@ pub async fn active(conn: &mut AsyncPgConnection, issuer: &str) -> QueryResult<O
         .filter(issuer_keys::issuer.eq(issuer))
         .filter(issuer_keys::status.eq("active"))
         .select(IssuerKey::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The issuer's active key under a share lock: call in the transaction that records what it
+/// signs, so a concurrent withdrawal waits for that record (or is seen first).
+pub async fn active_for_signing(
+    conn: &mut AsyncPgConnection,
+    issuer: &str,
+) -> QueryResult<Option<IssuerKey>> {
+    issuer_keys::table
+        .filter(issuer_keys::issuer.eq(issuer))
+        .filter(issuer_keys::status.eq("active"))
+        .select(IssuerKey::as_select())
+        .for_share()
         .first(conn)
         .await
         .optional()
@@ -132,6 +151,20 @@ pub async fn published(
         .filter(|(key, last)| key.status == "active" || last.is_some_and(|exp| exp > now))
         .map(|(key, not_after)| PublishedKey { key, not_after })
         .collect())
+}
+
+/// The latest change to any key (created, retired or withdrawn): the trust list is stamped no
+/// earlier, so a list assembled after a withdrawal always carries a later stamp than one
+/// assembled before it.
+pub async fn last_change(conn: &mut AsyncPgConnection) -> QueryResult<Option<DateTime<Utc>>> {
+    issuer_keys::table
+        .select(diesel::dsl::sql::<
+            diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
+        >(
+            "max(GREATEST(created_at, retired_at, compromised_at))"
+        ))
+        .first(conn)
+        .await
 }
 
 /// Every key an issuer ever had, newest first: the rotation history operators read.
@@ -214,15 +247,7 @@ pub async fn rotate(
     let new = crate::credentials::keys::generate(issuer, crate::clock::china_date(now), cipher)?;
     let rotated = conn
         .transaction(async |c| {
-            let old: Option<String> = issuer_keys::table
-                .filter(issuer_keys::issuer.eq(issuer))
-                .filter(issuer_keys::status.eq("active"))
-                .select(issuer_keys::kid)
-                .for_update()
-                .first(c)
-                .await
-                .optional()?;
-            retire_active(c, issuer, compromised, now).await?;
+            let old = retire_active(c, issuer, compromised, now).await?;
             if insert_active(c, issuer, &new, cipher.key_id(), now).await? != 1 {
                 return Err(diesel::result::Error::RollbackTransaction);
             }
@@ -266,6 +291,7 @@ pub async fn compromise(
     conn: &mut AsyncPgConnection,
     issuer: &str,
     kid: &str,
+    comment: Option<&str>,
     cipher: &crate::crypto::pii::PiiCipher,
     actor: crate::audit::Actor,
     now: DateTime<Utc>,
@@ -310,7 +336,7 @@ pub async fn compromise(
                 action: "issuer.key_compromised",
                 entity_type: "issuer",
                 entity_id: Some(issuer.to_owned()),
-                detail: serde_json::json!({ "kid": kid, "was": status, "replaced_by": replaced_by }),
+                detail: serde_json::json!({ "kid": kid, "was": status, "replaced_by": replaced_by, "comment": comment }),
             };
             crate::audit::record(c, &event).await?;
             Ok(Compromise::Withdrawn {

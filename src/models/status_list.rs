@@ -55,7 +55,7 @@ pub struct Head {
     pub version: i64,
     /// The version `stamped_at` was taken for.
     pub stamped_version: i64,
-    /// The publication stamp (whole seconds).
+    /// The publication stamp (whole milliseconds).
     pub stamped_at: DateTime<Utc>,
 }
 
@@ -109,9 +109,10 @@ pub async fn stamped_bits(
 }
 
 /// Takes a new publication stamp for the current bits, unless the stamp names them already
-/// and is newer than `stale_before`: the new stamp is `now` in whole seconds, and at least one
-/// second after the previous one, so stamps strictly increase with every published change and
-/// one stamp always names one content. Returns the bits and the new stamp; `None` when no new
+/// and is newer than `stale_before`: the new stamp is `now` to the millisecond, and at least
+/// one millisecond after the previous one, so stamps strictly increase with every published
+/// change, one stamp always names one content, and a burst of publications cannot push the
+/// stamp measurably ahead of the clock. Returns the bits and the new stamp; `None` when no new
 /// stamp was needed (another instance took it: read the head again).
 pub async fn stamp(
     conn: &mut AsyncPgConnection,
@@ -122,10 +123,10 @@ pub async fn stamp(
 ) -> QueryResult<Option<(Vec<u8>, DateTime<Utc>)>> {
     use diesel::dsl::sql;
     use diesel::sql_types::Timestamptz;
-    let whole_second = DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now);
+    let millisecond = DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now);
     let next = sql::<Timestamptz>("GREATEST(")
-        .bind::<Timestamptz, _>(whole_second)
-        .sql(", stamped_at + interval '1 second')");
+        .bind::<Timestamptz, _>(millisecond)
+        .sql(", stamped_at + interval '1 millisecond')");
     diesel::update(
         status_lists::table.find((issuer, list_no)).filter(
             status_lists::stamped_version

@@ -275,6 +275,7 @@ async fn a_leaked_retired_key_vouches_only_for_what_it_signed_and_can_be_withdra
     assert!(offline(&app, &under_leaked).await.unwrap().valid);
 
     // Withdraw the retired key: refused at once, online and offline, even what it truly signed.
+    let before: Value = app.get("/api/v1/trust-list").await.json().await.unwrap();
     let path = format!("/api/v1/admin/issuers/XA/keys/{leaked}/compromise");
     let withdrawn = app
         .post_json(
@@ -297,6 +298,13 @@ async fn a_leaked_retired_key_vouches_only_for_what_it_signed_and_can_be_withdra
     assert!(
         !trust.to_string().contains(&leaked),
         "withdrawn from the trust list"
+    );
+    let stamp = |list: &Value| {
+        chrono::DateTime::parse_from_rfc3339(list["issued_at"].as_str().unwrap()).unwrap()
+    };
+    assert!(
+        stamp(&trust) > stamp(&before),
+        "a list made after a withdrawal is stamped after one made before it"
     );
     assert_untrusted_online(&online(&app, &agency, &under_leaked).await, "withdrawn");
     assert_untrusted_offline(&app, &under_leaked, "withdrawn").await;
@@ -376,7 +384,15 @@ async fn a_leaked_retired_key_vouches_only_for_what_it_signed_and_can_be_withdra
         .json()
         .await
         .unwrap();
-    assert_eq!(audit["items"].as_array().unwrap().len(), 2, "{audit}");
+    let items = audit["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{audit}");
+    assert!(
+        items
+            .iter()
+            .any(|i| i["detail"]["comment"] == "found on a USB stick"
+                && i["detail"]["was"] == "retired"),
+        "the reason is kept: {audit}"
+    );
 }
 
 #[tokio::test]

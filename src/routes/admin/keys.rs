@@ -132,9 +132,17 @@ pub async fn compromise_key(
         .map(|c| c.chars().filter(|ch| !ch.is_control()).take(500).collect());
     let mut conn = state.pool.get().await?;
     let actor = Actor::Account(admin.0.account_id);
-    let outcome = issuer_key::compromise(&mut conn, &code, &kid, &state.pii, actor, state.now())
-        .await
-        .map_err(ApiError::internal)?;
+    let outcome = issuer_key::compromise(
+        &mut conn,
+        &code,
+        &kid,
+        comment.as_deref(),
+        &state.pii,
+        actor,
+        state.now(),
+    )
+    .await
+    .map_err(ApiError::internal)?;
     match outcome {
         issuer_key::Compromise::NotFound => Err(ApiError::not_found()),
         issuer_key::Compromise::AlreadyCompromised => Err(ApiError::new(
@@ -142,7 +150,7 @@ pub async fn compromise_key(
             "this key was withdrawn before",
         )),
         issuer_key::Compromise::Withdrawn { was, replaced_by } => {
-            tracing::warn!(issuer = %code, kid = %kid, was = %was, comment = comment.is_some(), "issuer key marked compromised");
+            tracing::warn!(issuer = %code, kid = %kid, was = %was, "issuer key marked compromised");
             Ok(HttpResponse::Ok().json(Compromised {
                 issuer: code,
                 kid,

@@ -5,6 +5,7 @@
 
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpResponse, get, web};
+use diesel_async::AsyncConnection;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -73,15 +74,25 @@ async fn holder_credential(
         return Err(ApiError::internal("a card without a status index"));
     };
     let (list_no, entry) = status_list::locate(index);
-    let key = issuer_key::active(&mut conn, &found.issuer)
+    // The key is read under a share lock in the transaction that records what it signs, so a
+    // withdrawal (which locks the key's row) either precedes the read or follows the record.
+    let (key, signed) = conn
+        .transaction(async |c| {
+            let key = issuer_key::active_for_signing(c, &found.issuer).await?;
+            let Some(key) = key else {
+                return Ok(None);
+            };
+            // The card's issue time, as every credential of this card has carried since the
+            // first release (credentials served before the records began carry it too).
+            let proposed = issuer_key::Signed {
+                iat: found.issued_at,
+                exp: token::expiry(found.valid_until),
+            };
+            let signed = issuer_key::record_signed(c, found.id, &key.kid, proposed, now).await?;
+            Ok::<_, diesel::result::Error>(Some((key, signed)))
+        })
         .await?
         .ok_or_else(|| ApiError::internal("the issuer has no active key"))?;
-    // A key signs with `iat` inside its own active life: never before it existed.
-    let proposed = issuer_key::Signed {
-        iat: found.issued_at.max(key.created_at),
-        exp: token::expiry(found.valid_until),
-    };
-    let signed = issuer_key::record_signed(&mut conn, found.id, &key.kid, proposed, now).await?;
     let holder = account::find(&mut conn, found.holder_id)
         .await?
         .ok_or_else(ApiError::not_found)?;

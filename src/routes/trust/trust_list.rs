@@ -15,6 +15,11 @@ use crate::error::ApiError;
 use crate::models::{issuer_key, policy, reference, scheme};
 use crate::state::AppState;
 
+/// Seconds a verifier may cache the trust list, and the window its stamp is rounded to: a
+/// list is at most two windows old when it reaches a verifier through a cache, well inside the
+/// offline verifier's default 600 s, and a withdrawn key leaves every cache within two minutes.
+pub const TTL_SECS: u32 = 60;
+
 /// A published key.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TrustedKey {
@@ -62,7 +67,9 @@ pub struct TrustedScheme {
 /// The trust list.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TrustList {
-    /// When this list was assembled.
+    /// When this list was assembled: the start of the current minute, or the latest key change
+    /// when that is later (a list made after a withdrawal is always stamped after one made
+    /// before it).
     pub issued_at: DateTime<Utc>,
     /// Issuers.
     pub issuers: Vec<TrustedIssuer>,
@@ -78,6 +85,7 @@ async fn build(state: &AppState) -> Result<TrustList, ApiError> {
     let mut conn = state.pool.get().await?;
     let issuers = reference::list_issuers(&mut conn).await?;
     let keys = issuer_key::published(&mut conn, state.now()).await?;
+    let last_change = issuer_key::last_change(&mut conn).await?;
     let schemes = scheme::list(&mut conn)
         .await?
         .into_iter()
@@ -91,7 +99,7 @@ async fn build(state: &AppState) -> Result<TrustList, ApiError> {
         .map(|p| p.rules)
         .unwrap_or_default();
     let list = TrustList {
-        issued_at: issued_at(state.now(), 300),
+        issued_at: issued_at(state.now(), TTL_SECS).max(last_change.unwrap_or_default()),
         issuers: issuers
             .into_iter()
             .map(|issuer| TrustedIssuer {
@@ -128,7 +136,7 @@ pub async fn get_trust_list(
 ) -> Result<HttpResponse, ApiError> {
     let list = build(&state).await?;
     let body = serde_json::to_vec(&list).map_err(ApiError::internal)?;
-    Ok(cacheable(&req, body, 300))
+    Ok(cacheable(&req, body, TTL_SECS))
 }
 
 /// The same trust list as a compact JWS signed by the platform key (`typ: tl+jwt`), for
@@ -144,5 +152,5 @@ pub async fn get_signed_trust_list(
     let platform = &state.platform_key;
     let jws = signed::sign(&list, signed::TRUST_LIST_TYP, &platform.kid, &platform.der)
         .map_err(ApiError::internal)?;
-    Ok(super::as_jwt(cacheable(&req, jws.into_bytes(), 300)))
+    Ok(super::as_jwt(cacheable(&req, jws.into_bytes(), TTL_SECS)))
 }
