@@ -34,6 +34,7 @@ fn bench(c: &mut Criterion) {
         holder_name: "李明",
         salt: "c2FsdHNhbHRzYWx0c2FsdA",
         issued_at: now,
+        base_url: "https://talentcard.example",
     };
     let credential = token::issue(&card, "XA-1", &der)
         .unwrap()
@@ -42,8 +43,8 @@ fn bench(c: &mut Criterion) {
     let platform_der = platform.to_pkcs8_der().unwrap().as_bytes().to_vec();
     let platform_x = URL_SAFE_NO_PAD.encode(platform.verifying_key().to_bytes());
     let trust = serde_json::json!({ "issued_at": now, "issuers": [
-        { "code": "XA", "keys": [ { "kid": "XA-1", "status": "active", "jwk": { "kty": "OKP", "crv": "Ed25519", "x": x } } ] }
-    ], "schemes": [ { "code": "XIONGAN", "issuers": ["XA"] } ] });
+        { "code": "XA", "issuer_url": "https://talentcard.example/issuers/XA", "keys": [ { "kid": "XA-1", "status": "active", "jwk": { "kty": "OKP", "crv": "Ed25519", "x": x } } ] }
+    ], "schemes": [ { "code": "XIONGAN", "vct": "https://talentcard.example/vct/XIONGAN", "issuers": ["XA"] } ] });
     let trust = signed::sign(&trust, signed::TRUST_LIST_TYP, "platform", &platform_der).unwrap();
     let status = serde_json::json!({ "issuer": "XA", "list": "XA", "bits": 2, "lst": status_list::encode(&status_list::empty()), "issued_at": now });
     let status = signed::sign(&status, signed::STATUS_LIST_TYP, "platform", &platform_der).unwrap();
@@ -82,8 +83,12 @@ fn bench(c: &mut Criterion) {
                 |_| {
                     Some(token::KeyInfo {
                         issuer: "XA".to_owned(),
+                        issuer_url: "https://talentcard.example/issuers/XA".to_owned(),
                         public_key: public,
-                        schemes: vec!["XIONGAN".to_owned()],
+                        schemes: vec![token::SchemeType {
+                            code: "XIONGAN".to_owned(),
+                            vct: "https://talentcard.example/vct/XIONGAN".to_owned(),
+                        }],
                         retired_at: None,
                         not_after: None,
                     })

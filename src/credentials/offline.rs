@@ -25,12 +25,14 @@ struct TrustList {
 #[derive(Deserialize)]
 struct TrustedIssuer {
     code: String,
+    issuer_url: String,
     keys: Vec<TrustedKey>,
 }
 
 #[derive(Deserialize)]
 struct TrustedScheme {
     code: String,
+    vct: String,
     issuers: Vec<String>,
 }
 
@@ -185,12 +187,16 @@ impl TrustList {
             };
             Some(token::KeyInfo {
                 issuer: issuer.code.clone(),
+                issuer_url: issuer.issuer_url.clone(),
                 public_key: URL_SAFE_NO_PAD.decode(&key.jwk.x).ok()?.try_into().ok()?,
                 schemes: self
                     .schemes
                     .iter()
                     .filter(|s| s.issuers.contains(&issuer.code))
-                    .map(|s| s.code.clone())
+                    .map(|s| token::SchemeType {
+                        code: s.code.clone(),
+                        vct: s.vct.clone(),
+                    })
                     .collect(),
                 retired_at,
                 not_after,

@@ -15,8 +15,12 @@ use crate::domain::card_number;
 
 /// The JOSE `typ` of card credentials.
 pub const TYP: &str = "dc+sd-jwt";
-/// The verifiable credential type.
-pub const VCT: &str = "urn:talentcard:card:1";
+/// The credential type of credentials signed before `iss` and `vct` became URLs.
+pub const LEGACY_VCT: &str = "urn:talentcard:card:1";
+/// Credentials of cards issued before 2026-12-02T00:00:00Z may carry the `urn:` forms of `iss`
+/// and `vct` they were first signed with (a QR code saved or printed then); later cards never
+/// do. The forms carry no trust of their own: the signature and the issuer checks decide.
+pub const LEGACY_IDS_BEFORE: i64 = 1_796_169_600;
 
 /// Where the card's status lives.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,7 +41,7 @@ pub struct StatusClaim {
 /// The signed claims.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CardClaims {
-    /// `urn:talentcard:issuer:<code>`.
+    /// `{public_base_url}/issuers/{code}` (`urn:talentcard:issuer:{code}` before 2026-12-02).
     pub iss: String,
     /// Issued at.
     pub iat: i64,
@@ -45,7 +49,7 @@ pub struct CardClaims {
     pub nbf: i64,
     /// End of validity (end of `valid_until`, Beijing).
     pub exp: i64,
-    /// [`VCT`].
+    /// `{public_base_url}/vct/{scheme}` ([`LEGACY_VCT`] before 2026-12-02).
     pub vct: String,
     /// The card number.
     pub card_number: String,
@@ -89,9 +93,11 @@ pub struct CardCredential<'a> {
     /// The disclosure's salt: secret and stable per card, so the same card always yields the
     /// same credential (EdDSA is deterministic) and its QR code reads back exactly.
     pub salt: &'a str,
-    /// `iat`: when the signing key first signed this card's credential (recorded, so the
-    /// same key always yields the same token).
+    /// `iat`: the card's issue time, as recorded with the signing key (so the same key always
+    /// yields the same token).
     pub issued_at: DateTime<Utc>,
+    /// The service's public origin (`iss` and `vct` are URLs under it).
+    pub base_url: &'a str,
 }
 
 /// The disclosure salt of a card: 128 bits (RFC 9901 recommends at least that), base64url,
@@ -103,8 +109,20 @@ pub fn disclosure_salt(pii: &crate::crypto::pii::PiiCipher, card: uuid::Uuid) ->
     URL_SAFE_NO_PAD.encode(mac.get(..16).unwrap_or_default())
 }
 
-/// The issuer's identifier in credentials (`iss`).
-pub fn issuer_id(issuer: &str) -> String {
+/// The issuer's identifier in credentials (`iss`): an HTTPS URL under the service's public
+/// origin, whose SD-JWT VC issuer metadata is served at
+/// `{base_url}/.well-known/jwt-vc-issuer/issuers/{code}`.
+pub fn issuer_url(base_url: &str, issuer: &str) -> String {
+    format!("{base_url}/issuers/{issuer}")
+}
+
+/// The credential type of a scheme's cards (`vct`), whose type metadata is served there.
+pub fn vct_url(base_url: &str, scheme: &str) -> String {
+    format!("{base_url}/vct/{scheme}")
+}
+
+/// The `iss` of credentials signed before it became a URL.
+fn legacy_issuer_id(issuer: &str) -> String {
     format!("urn:talentcard:issuer:{issuer}")
 }
 
@@ -151,11 +169,11 @@ pub fn issue(card: &CardCredential<'_>, kid: &str, der: &[u8]) -> anyhow::Result
         card.holder_name
     ]))?);
     let claims = CardClaims {
-        iss: issuer_id(card.issuer),
+        iss: issuer_url(card.base_url, card.issuer),
         iat: card.issued_at.timestamp(),
         nbf: beijing_midnight(card.valid_from),
         exp: expiry(card.valid_until).timestamp(),
-        vct: VCT.to_owned(),
+        vct: vct_url(card.base_url, card.scheme),
         card_number: card.card_number.to_owned(),
         scheme: card.scheme.to_owned(),
         tier: card.tier.to_owned(),
@@ -203,16 +221,27 @@ pub enum CredentialError {
     NotYetValid,
 }
 
+/// A scheme an issuer issues, with its credential type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemeType {
+    /// Scheme code.
+    pub code: String,
+    /// Its `vct`.
+    pub vct: String,
+}
+
 /// What a verifier's trust anchor says about a key: whose it is, which schemes that issuer
 /// issues, and, for a retired key, what it may still vouch for.
 #[derive(Debug, Clone)]
 pub struct KeyInfo {
     /// The issuer the key belongs to.
     pub issuer: String,
+    /// That issuer's identifier (`iss`).
+    pub issuer_url: String,
     /// The raw Ed25519 public key.
     pub public_key: [u8; 32],
     /// The schemes this issuer issues (a card of any other scheme is not its to vouch for).
-    pub schemes: Vec<String>,
+    pub schemes: Vec<SchemeType>,
     /// For a retired key: when it stopped signing (a credential it signed has `iat` before).
     pub retired_at: Option<i64>,
     /// For a retired key: the latest `exp` of anything it signed.
@@ -296,12 +325,20 @@ fn names_only(issuer: &KeyInfo, claims: &CardClaims) -> bool {
         .next()
         .and_then(status_list::parse_list_id)
         .map(|(code, _)| code);
+    let legacy = claims.iat < LEGACY_IDS_BEFORE;
+    let iss = claims.iss == issuer.issuer_url
+        || (legacy && claims.iss == legacy_issuer_id(&issuer.issuer));
+    let vct = issuer
+        .schemes
+        .iter()
+        .find(|s| s.code == claims.scheme)
+        .is_some_and(|s| claims.vct == s.vct || (legacy && claims.vct == LEGACY_VCT));
     claims.issuer == issuer.issuer
-        && claims.iss == issuer_id(&issuer.issuer)
+        && iss
+        && vct
         && card_number::is_valid(&claims.card_number)
         && number_issuer == issuer.issuer
         && list_issuer == Some(issuer.issuer.as_str())
-        && issuer.schemes.contains(&claims.scheme)
 }
 
 /// Verifies a credential: `key_of(kid)` gives what the trust anchor knows of the key.
@@ -328,7 +365,7 @@ pub fn verify(
     let unverified = jws::unverified_payload(jws).map_err(|_| CredentialError::Malformed)?;
     let claims: CardClaims =
         serde_json::from_slice(&unverified).map_err(|_| CredentialError::Malformed)?;
-    if claims.vct != VCT || claims.sd_alg != "sha-256" {
+    if claims.sd_alg != "sha-256" {
         return Err(CredentialError::Malformed);
     }
     let holder_name = disclosed_name(disclosures, &claims.sd)?;
@@ -388,14 +425,24 @@ mod tests {
             holder_name: "李明",
             salt: "c2FsdHNhbHRzYWx0c2FsdA",
             issued_at: now,
+            base_url: BASE,
         }
     }
+
+    const BASE: &str = "https://cards.example";
 
     fn info(issuer: &str, public: [u8; 32], schemes: &[&str]) -> KeyInfo {
         KeyInfo {
             issuer: issuer.into(),
+            issuer_url: issuer_url(BASE, issuer),
             public_key: public,
-            schemes: schemes.iter().map(|s| (*s).to_owned()).collect(),
+            schemes: schemes
+                .iter()
+                .map(|s| SchemeType {
+                    code: (*s).to_owned(),
+                    vct: vct_url(BASE, s),
+                })
+                .collect(),
             retired_at: None,
             not_after: None,
         }
@@ -548,6 +595,38 @@ mod tests {
         };
         let token = issue(&own, "TZ-1", &der).unwrap_or_else(|e| panic!("{e}"));
         assert!(verify(&token.presentation(false), tz, now).is_ok());
+    }
+
+    #[test]
+    fn urn_identifiers_are_accepted_only_from_cards_issued_before_the_change() {
+        use jsonwebtoken::{Algorithm, EncodingKey, Header};
+        let (der, public) = key(7);
+        let lookup = |_: &str| Some(info("XA", public, &["XIONGAN"]));
+        let sign = |iat: i64| {
+            let now = DateTime::from_timestamp(iat, 0).unwrap_or_default();
+            let issued = issue(&card(now), "XA-1", &der).unwrap_or_else(|e| panic!("{e}"));
+            let payload = jws::unverified_payload(&issued.jws).unwrap_or_default();
+            let mut claims: serde_json::Value =
+                serde_json::from_slice(&payload).unwrap_or_default();
+            claims["iss"] = "urn:talentcard:issuer:XA".into();
+            claims["vct"] = LEGACY_VCT.into();
+            let mut header = Header::new(Algorithm::EdDSA);
+            header.kid = Some("XA-1".into());
+            header.typ = Some(TYP.into());
+            let jws = jsonwebtoken::encode(&header, &claims, &EncodingKey::from_ed_der(&der));
+            (format!("{}~", jws.unwrap_or_default()), now)
+        };
+        let (old, then) = sign(LEGACY_IDS_BEFORE - 86_400);
+        assert!(
+            verify(&old, lookup, then).is_ok(),
+            "a card of the first release"
+        );
+        let (new, now) = sign(LEGACY_IDS_BEFORE + 60);
+        assert_eq!(
+            verify(&new, lookup, now).err(),
+            Some(CredentialError::WrongIssuer),
+            "a card issued after the change carries URLs"
+        );
     }
 
     #[test]

@@ -408,6 +408,7 @@ fn batch(
                 holder_name: &holder_name,
                 salt: &salt,
                 issued_at: plan.now,
+                base_url: &plan.base_url,
             };
             let issued = token::issue(&card, &plan.kid, &plan.der)?;
             credentials.push((i, issued.presentation(false)));

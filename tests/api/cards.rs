@@ -127,15 +127,20 @@ async fn trust_keys(app: &TestApp) -> Vec<(String, String, String, token::KeyInf
         .iter()
         .flat_map(|i| {
             let code = i["code"].as_str().unwrap().to_owned();
-            let schemes: Vec<String> = schemes
+            let schemes: Vec<token::SchemeType> = schemes
                 .iter()
                 .filter(|s| s["issuers"].as_array().unwrap().contains(&json!(code)))
-                .map(|s| s["code"].as_str().unwrap().to_owned())
+                .map(|s| token::SchemeType {
+                    code: s["code"].as_str().unwrap().to_owned(),
+                    vct: s["vct"].as_str().unwrap().to_owned(),
+                })
                 .collect();
+            let issuer_url = i["issuer_url"].as_str().unwrap().to_owned();
             i["keys"].as_array().unwrap().iter().map(move |k| {
                 let x = k["jwk"]["x"].as_str().unwrap().to_owned();
                 let info = token::KeyInfo {
                     issuer: code.clone(),
+                    issuer_url: issuer_url.clone(),
                     public_key: URL_SAFE_NO_PAD.decode(&x).unwrap().try_into().unwrap(),
                     schemes: schemes.clone(),
                     retired_at: time(&k["retired_at"]).filter(|_| k["status"] == "retired"),

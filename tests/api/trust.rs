@@ -92,6 +92,7 @@ fn forge(app: &TestApp, kid: &str, der: &[u8], f: &Forgery<'_>) -> String {
         holder_name: "冒名者",
         salt: "c2FsdHNhbHRzYWx0c2FsdA",
         issued_at: f.issued_at,
+        base_url: &app.settings.application.public_base_url,
     };
     token::issue(&card, kid, der).unwrap().presentation(false)
 }

@@ -112,6 +112,7 @@ async fn holder_credential(
         holder_name: &holder.full_name,
         salt: &salt,
         issued_at: signed.iat,
+        base_url: &state.public_base_url,
     };
     let issued = token::issue(&credential, &key.kid, &der).map_err(ApiError::internal)?;
     Ok((found, issued, holder.full_name))

@@ -257,10 +257,19 @@ async fn check_credential(
     };
     let lookup = |wanted: &str| {
         let key = key.as_ref().filter(|_| wanted == kid)?;
+        let base = &state.public_base_url;
         Some(token::KeyInfo {
             issuer: key.issuer.clone(),
+            issuer_url: token::issuer_url(base, &key.issuer),
             public_key: key.public_key.clone().try_into().ok()?,
-            schemes: key.schemes.clone(),
+            schemes: key
+                .schemes
+                .iter()
+                .map(|code| token::SchemeType {
+                    code: code.clone(),
+                    vct: token::vct_url(base, code),
+                })
+                .collect(),
             retired_at: key
                 .retired_at
                 .filter(|_| key.status == "retired")

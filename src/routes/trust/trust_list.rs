@@ -9,7 +9,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use super::{cacheable, issued_at};
-use crate::credentials::signed;
+use crate::credentials::{signed, token};
 use crate::domain::recognition::RecognitionRule;
 use crate::error::ApiError;
 use crate::models::{issuer_key, policy, reference, scheme};
@@ -47,6 +47,9 @@ pub struct TrustedKey {
 pub struct TrustedIssuer {
     /// Issuer code.
     pub code: String,
+    /// The issuer's identifier: the `iss` of its credentials (SD-JWT VC issuer metadata at
+    /// `/.well-known/jwt-vc-issuer/issuers/{code}` under the same origin).
+    pub issuer_url: String,
     /// Name.
     pub name: String,
     /// District.
@@ -60,6 +63,8 @@ pub struct TrustedIssuer {
 pub struct TrustedScheme {
     /// Scheme code.
     pub code: String,
+    /// The `vct` of its credentials (type metadata served there).
+    pub vct: String,
     /// Issuer codes.
     pub issuers: Vec<String>,
 }
@@ -78,6 +83,8 @@ pub struct TrustList {
     pub schemes: Vec<TrustedScheme>,
     /// The mutual-recognition rules in force, so offline verifiers know the local tier too.
     pub recognitions: Vec<RecognitionRule>,
+    /// Where every status list's URI is listed (`GET /api/v1/status-lists`).
+    pub status_list_aggregation_uri: String,
 }
 
 /// Assembles the trust list from the published keys.
@@ -90,6 +97,7 @@ async fn build(state: &AppState) -> Result<TrustList, ApiError> {
         .await?
         .into_iter()
         .map(|s| TrustedScheme {
+            vct: token::vct_url(&state.public_base_url, &s.row.code),
             code: s.row.code,
             issuers: s.issuers,
         })
@@ -116,6 +124,7 @@ async fn build(state: &AppState) -> Result<TrustList, ApiError> {
                         retired_at: p.key.retired_at,
                     })
                     .collect(),
+                issuer_url: token::issuer_url(&state.public_base_url, &issuer.code),
                 code: issuer.code,
                 name: issuer.name,
                 district: issuer.district,
@@ -123,6 +132,7 @@ async fn build(state: &AppState) -> Result<TrustList, ApiError> {
             .collect(),
         schemes,
         recognitions,
+        status_list_aggregation_uri: format!("{}/api/v1/status-lists", state.public_base_url),
     };
     Ok(list)
 }
