@@ -5,10 +5,13 @@
 //! can only reach with a key we trust (or a bug we must not have).
 //!
 //! Checked besides "no panic", for every credential `token::verify` accepts, whatever it was
-//! made of and whatever the key's trust-anchor entry says (issuer, schemes, retirement bounds,
-//! all fuzzed): every mention of an issuer (`issuer`, `iss`, the card number's prefix, the
-//! status list's name, the scheme) agrees with the key's issuer and the card number is valid;
-//! a retired key's credential has `iat <= retired_at` and `exp <= not_after`; every disclosure
+//! made of and whatever the key's trust-anchor entry says (issuer, its URL, schemes and their
+//! `vct`, public key, retirement bounds, all fuzzed): every mention of an issuer (`issuer`,
+//! `iss`, the card number's prefix, the status list's name, the scheme and its `vct`) agrees
+//! with the key's issuer, the `urn:` forms only on cards issued before they were replaced, and
+//! the card number is valid; nothing verifies under a key the harness holds no private half of
+//! (a small-order key with the forgery the permissive Ed25519 check accepts is a seed); a
+//! retired key's credential has `iat <= retired_at` and `exp <= not_after`; every disclosure
 //! presented is referenced by a digest, once, and the name returned is the one disclosed; any
 //! other JSON reader sees the same claims in the payload; a changed signed part never verifies.
 //! Offline: the verdict does not depend on the order of the status lists, two different copies
@@ -35,7 +38,9 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use talentcard::configuration::Secrets;
 use talentcard::credentials::offline::{self, Freshness, MaterialError, Verdict};
-use talentcard::credentials::token::{self, CardCredential, Issued, KeyInfo, TYP, VCT, Verified};
+use talentcard::credentials::token::{
+    self, CardCredential, Issued, KeyInfo, LEGACY_IDS_BEFORE, LEGACY_VCT, SchemeType, TYP, Verified,
+};
 use talentcard::credentials::{keys, signed, status_list};
 use talentcard::crypto::pii::PiiCipher;
 use talentcard::domain::card_number;
@@ -107,12 +112,14 @@ fn material() -> &'static Material {
             holder_name: HOLDER,
             salt: "c2FsdHNhbHRzYWx0c2FsdA",
             issued_at: now - Duration::days(27),
+            base_url: BASE_URL,
         };
         let genuine = token::issue(&card, KID, &der).expect("issuing the genuine credential");
         let key = KeyInfo {
             issuer: ISSUER.to_owned(),
+            issuer_url: token::issuer_url(BASE_URL, ISSUER),
             public_key: issuer_key.verifying_key().to_bytes(),
-            schemes: vec![SCHEME.to_owned()],
+            schemes: vec![scheme_type(SCHEME, None)],
             retired_at: None,
             not_after: None,
         };
@@ -147,7 +154,7 @@ fn material() -> &'static Material {
             let token = m.genuine.presentation(disclose);
             let verified = token::verify(&token, |kid| (kid == KID).then(|| m.key.clone()), now)
                 .expect("the genuine credential verifies");
-            check_accepted(&token, &m.key, now, &verified);
+            check_accepted(&token, &m.key, now, &verified, &m.issuer_key);
             let verdict = offline::verify(
                 &m.platform_x,
                 &m.trust_list,
@@ -184,8 +191,12 @@ fn trust_payload(issuer_key: &SigningKey, issued_at: DateTime<Utc>) -> Vec<u8> {
     let x = URL_SAFE_NO_PAD.encode(issuer_key.verifying_key().to_bytes());
     json!({
         "issued_at": issued_at,
-        "issuers": [{ "code": ISSUER, "keys": [{ "kid": KID, "jwk": { "x": x }, "status": "active" }] }],
-        "schemes": [{ "code": SCHEME, "issuers": [ISSUER] }],
+        "issuers": [{
+            "code": ISSUER,
+            "issuer_url": token::issuer_url(BASE_URL, ISSUER),
+            "keys": [{ "kid": KID, "jwk": { "x": x }, "status": "active" }],
+        }],
+        "schemes": [{ "code": SCHEME, "vct": token::vct_url(BASE_URL, SCHEME), "issuers": [ISSUER] }],
     })
     .to_string()
     .into_bytes()
@@ -195,6 +206,19 @@ fn list_payload(issuer: &str, list: &str, bits: u8, lst: &str, at: DateTime<Utc>
     json!({ "issuer": issuer, "list": list, "bits": bits, "lst": lst, "issued_at": at })
         .to_string()
         .into_bytes()
+}
+
+/// A scheme with its `vct`: the service's URL for it unless the fuzzer chose another.
+fn scheme_type(code: &str, vct: Option<&str>) -> SchemeType {
+    SchemeType {
+        code: code.to_owned(),
+        vct: vct.map_or_else(|| token::vct_url(BASE_URL, code), str::to_owned),
+    }
+}
+
+/// The `iss` of the first release's credentials.
+fn legacy_iss(issuer: &str) -> String {
+    format!("urn:talentcard:issuer:{issuer}")
 }
 
 /// The `_sd` digest of a disclosure, as `token::issue` lists it.
@@ -265,23 +289,36 @@ impl<'a> Scheme<'a> {
 #[derive(Arbitrary, Debug)]
 struct Key<'a> {
     issuer: Code<'a>,
-    /// The issuer's schemes; none chosen means `XIONGAN` alone.
-    schemes: Vec<Scheme<'a>>,
+    /// The issuer's `iss`; none chosen means the service's URL for it.
+    issuer_url: Option<&'a str>,
+    /// The issuer's schemes, each with its `vct` (the service's URL unless chosen); none
+    /// chosen means `XIONGAN` alone.
+    schemes: Vec<(Scheme<'a>, Option<&'a str>)>,
     /// Seconds from now, for a retired key.
     retired_at: Option<i64>,
     not_after: Option<i64>,
+    /// Another public key in the entry (e.g. a small-order point): nothing the harness holds
+    /// the private half of, so nothing may verify under it.
+    public_key: Option<[u8; 32]>,
 }
 
 impl Key<'_> {
     fn info(&self, m: &Material) -> KeyInfo {
         let schemes = if self.schemes.is_empty() {
-            vec![SCHEME.to_owned()]
+            vec![scheme_type(SCHEME, None)]
         } else {
-            self.schemes.iter().map(|s| s.get().to_owned()).collect()
+            let schemes = self.schemes.iter();
+            schemes.map(|(s, vct)| scheme_type(s.get(), *vct)).collect()
         };
+        let issuer = self.issuer.get();
         KeyInfo {
-            issuer: self.issuer.get().to_owned(),
-            public_key: m.issuer_key.verifying_key().to_bytes(),
+            issuer: issuer.to_owned(),
+            issuer_url: self
+                .issuer_url
+                .map_or_else(|| token::issuer_url(BASE_URL, issuer), str::to_owned),
+            public_key: self
+                .public_key
+                .unwrap_or_else(|| m.issuer_key.verifying_key().to_bytes()),
             schemes,
             retired_at: self.retired_at.map(|s| unix(m.now, Some(s), 0)),
             not_after: self.not_after.map(|s| unix(m.now, Some(s), 0)),
@@ -387,14 +424,23 @@ impl Uri<'_> {
 }
 
 /// Card claims: valid by default, each field replaceable by the fuzzer.
+/// `iss` or `vct`: the service's URL (for the claimed issuer or scheme), the first release's
+/// `urn:` form, or any text.
+#[derive(Arbitrary, Debug, Clone, Copy)]
+enum Id<'a> {
+    Url,
+    Legacy,
+    Text(&'a str),
+}
+
 #[derive(Arbitrary, Debug)]
 struct Claims<'a> {
-    iss: Option<&'a str>,
+    iss: Id<'a>,
     /// Times as seconds from now (by default a day ago, an hour ago, in an hour).
     iat: Option<i64>,
     nbf: Option<i64>,
     exp: Option<i64>,
-    vct: Option<&'a str>,
+    vct: Id<'a>,
     card_number: Number<'a>,
     scheme: Scheme<'a>,
     tier: &'a str,
@@ -439,14 +485,25 @@ impl Claims<'_> {
             disclosures.push(again);
         }
         let issuer = self.issuer.map_or(ISSUER, Code::get);
+        let scheme = self.scheme.get();
+        let iss = match self.iss {
+            Id::Url => token::issuer_url(BASE_URL, issuer),
+            Id::Legacy => legacy_iss(issuer),
+            Id::Text(text) => text.to_owned(),
+        };
+        let vct = match self.vct {
+            Id::Url => token::vct_url(BASE_URL, scheme),
+            Id::Legacy => LEGACY_VCT.to_owned(),
+            Id::Text(text) => text.to_owned(),
+        };
         let mut claims = json!({
-            "iss": self.iss.map_or_else(|| token::issuer_id(issuer), str::to_owned),
+            "iss": iss,
             "iat": unix(now, self.iat, -86_400),
             "nbf": unix(now, self.nbf, -3600),
             "exp": unix(now, self.exp, 3600),
-            "vct": self.vct.unwrap_or(VCT),
+            "vct": vct,
             "card_number": self.card_number.get(),
-            "scheme": self.scheme.get(),
+            "scheme": scheme,
             "tier": self.tier,
             "issuer": issuer,
             "status": { "status_list": { "idx": self.idx, "uri": self.uri.get() } },
@@ -492,6 +549,9 @@ enum KeyStatus<'a> {
     Text(&'a str),
 }
 
+/// A scheme in a trust list: its code, its `vct` (the service's URL unless chosen), its issuers.
+type TrustedScheme<'a> = (Scheme<'a>, Option<&'a str>, Vec<Code<'a>>);
+
 /// The trust list an offline verifier loaded.
 #[derive(Arbitrary, Debug)]
 enum Trust<'a> {
@@ -499,13 +559,16 @@ enum Trust<'a> {
     Fields {
         issued_shift: i32,
         code: Code<'a>,
+        /// The issuer's `iss`; none chosen means the service's URL for it.
+        issuer_url: Option<&'a str>,
         kid: Option<&'a str>,
         x: Option<&'a str>,
         status: KeyStatus<'a>,
         retired_shift: Option<i32>,
         not_after_shift: Option<i32>,
-        /// Each scheme with its issuers; none chosen means `XIONGAN` of `XA`.
-        schemes: Option<Vec<(Scheme<'a>, Vec<Code<'a>>)>>,
+        /// Each scheme with its `vct` (the service's URL unless chosen) and issuers; none
+        /// chosen means `XIONGAN` of `XA`.
+        schemes: Option<Vec<TrustedScheme<'a>>>,
     },
     /// Any payload, signed by the platform.
     Signed(&'a [u8]),
@@ -570,6 +633,9 @@ enum Input<'a> {
         key: Key<'a>,
         header: Header<'a>,
         claims: Box<Claims<'a>>,
+        /// Signature bytes in place of the issuer key's (e.g. the all-identity forgery that
+        /// the permissive Ed25519 check accepts under a small-order key).
+        forged: Option<[u8; 64]>,
         now_shift: i32,
     },
     /// The genuine credential with bytes changed, cut or inserted.
@@ -603,14 +669,27 @@ fn named(disclosure: &str) -> Option<Value> {
     }
 }
 
-/// What must hold of every credential `token::verify` accepted under `key` at `now`.
-fn check_accepted(token: &str, key: &KeyInfo, now: DateTime<Utc>, verified: &Verified) {
+/// What must hold of every credential `token::verify` accepted under `key` at `now`, when only
+/// `issuer_key` signed anything.
+fn check_accepted(
+    token: &str,
+    key: &KeyInfo,
+    now: DateTime<Utc>,
+    verified: &Verified,
+    issuer_key: &SigningKey,
+) {
     let claims = &verified.claims;
     let show = || format!("{token}\n{claims:?}\n{key:?}");
     assert_eq!(verified.kid, KID, "{}", show());
+    // Only the issuer key signs here: anything verifying under another key is a forgery.
+    let genuine = issuer_key.verifying_key().to_bytes();
+    assert_eq!(key.public_key, genuine, "a forgery verified: {}", show());
     // Every mention of an issuer is the key's issuer, and the card number is a valid one.
     assert_eq!(claims.issuer, key.issuer, "{}", show());
-    assert_eq!(claims.iss, token::issuer_id(&key.issuer), "{}", show());
+    // `iss` is the issuer's URL, or its `urn:` form on a card issued before URLs came in.
+    let legacy = claims.iat < LEGACY_IDS_BEFORE;
+    let iss = claims.iss == key.issuer_url || (legacy && claims.iss == legacy_iss(&key.issuer));
+    assert!(iss, "{}", show());
     assert!(card_number::is_valid(&claims.card_number), "{}", show());
     assert_eq!(
         claims.card_number.split('-').next(),
@@ -621,7 +700,11 @@ fn check_accepted(token: &str, key: &KeyInfo, now: DateTime<Utc>, verified: &Ver
     let list = claims.status.status_list.uri.rsplit('/').next();
     let list_issuer = list.and_then(status_list::parse_list_id).map(|(i, _)| i);
     assert_eq!(list_issuer, Some(key.issuer.as_str()), "{}", show());
-    assert!(key.schemes.contains(&claims.scheme), "{}", show());
+    // The scheme is one the issuer issues, and `vct` is its type (or the first release's).
+    let scheme = |s: &SchemeType| {
+        s.code == claims.scheme && (claims.vct == s.vct || (legacy && claims.vct == LEGACY_VCT))
+    };
+    assert!(key.schemes.iter().any(scheme), "{}", show());
     // A retired key vouches only for what it signed while active, and no longer than that.
     if let Some(retired_at) = key.retired_at {
         assert!(claims.iat <= retired_at, "{}", show());
@@ -652,6 +735,7 @@ fn check_accepted(token: &str, key: &KeyInfo, now: DateTime<Utc>, verified: &Ver
         show()
     );
     assert_eq!(text("scheme"), Some(claims.scheme.as_str()), "{}", show());
+    assert_eq!(text("vct"), Some(claims.vct.as_str()), "{}", show());
     let list = &payload["status"]["status_list"];
     assert_eq!(
         list["uri"].as_str(),
@@ -697,7 +781,7 @@ fn check_accepted(token: &str, key: &KeyInfo, now: DateTime<Utc>, verified: &Ver
 /// Verifies `token` with `key` as the entry for `KID`, checking whatever is accepted.
 fn verify(token: &str, key: &KeyInfo, now: DateTime<Utc>) -> Option<Verified> {
     let verified = token::verify(token, |kid| (kid == KID).then(|| key.clone()), now).ok()?;
-    check_accepted(token, key, now, &verified);
+    check_accepted(token, key, now, &verified, &material().issuer_key);
     Some(verified)
 }
 
@@ -708,6 +792,7 @@ fn trust_list(trust: &Trust<'_>, m: &Material) -> String {
         Trust::Fields {
             issued_shift,
             code,
+            issuer_url,
             kid,
             x,
             status,
@@ -733,18 +818,25 @@ fn trust_list(trust: &Trust<'_>, m: &Material) -> String {
                 key["not_after"] = json!(shifted(m.now, *shift));
             }
             let schemes: Vec<Value> = match schemes {
-                None => vec![json!({ "code": SCHEME, "issuers": [ISSUER] })],
+                None => vec![json!({
+                    "code": SCHEME,
+                    "vct": token::vct_url(BASE_URL, SCHEME),
+                    "issuers": [ISSUER],
+                })],
                 Some(schemes) => schemes
                     .iter()
-                    .map(|(scheme, issuers)| {
+                    .map(|(scheme, vct, issuers)| {
+                        let SchemeType { code, vct } = scheme_type(scheme.get(), *vct);
                         let issuers: Vec<&str> = issuers.iter().map(|c| c.get()).collect();
-                        json!({ "code": scheme.get(), "issuers": issuers })
+                        json!({ "code": code, "vct": vct, "issuers": issuers })
                     })
                     .collect(),
             };
+            let issuer_url =
+                issuer_url.map_or_else(|| token::issuer_url(BASE_URL, code.get()), str::to_owned);
             let payload = json!({
                 "issued_at": shifted(m.now, *issued_shift),
-                "issuers": [{ "code": code.get(), "keys": [key] }],
+                "issuers": [{ "code": code.get(), "issuer_url": issuer_url, "keys": [key] }],
                 "schemes": schemes,
             });
             sign(&m.platform_key, &header, payload.to_string().as_bytes())
@@ -1001,9 +1093,17 @@ fuzz_target!(|input: Input<'_>| {
             key,
             header,
             claims,
+            forged,
             now_shift,
         } => {
-            let token = claims.token(&header.bytes(), m);
+            let mut token = claims.token(&header.bytes(), m);
+            if let Some(forged) = forged
+                && let Some((input, rest)) = token.rsplit_once('.')
+            {
+                let disclosures = rest.split_once('~').map_or("", |(_, d)| d);
+                let signature = URL_SAFE_NO_PAD.encode(forged);
+                token = format!("{input}.{signature}~{disclosures}");
+            }
             verify(&token, &key.info(m), shifted(m.now, now_shift));
         }
         Input::Mutated {

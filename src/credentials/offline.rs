@@ -151,7 +151,11 @@ fn check_age(
         return Err(MaterialError::FromTheFuture(what));
     }
     let age = now - issued_at;
-    if age > freshness.max_age + freshness.grace {
+    let limit = freshness
+        .max_age
+        .checked_add(&freshness.grace)
+        .unwrap_or(Duration::MAX);
+    if age > limit {
         return Err(MaterialError::Stale(what));
     }
     Ok(age > freshness.max_age)
