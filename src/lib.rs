@@ -9,6 +9,7 @@ pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod configuration;
+pub mod cors;
 pub mod credentials;
 pub mod crypto;
 pub mod db;

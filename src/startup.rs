@@ -21,7 +21,7 @@ use crate::db::{self, DbPool};
 use crate::error::ApiError;
 use crate::extract::{self, BodyLimits};
 use crate::state::AppState;
-use crate::{metrics, openapi, reference, routes, telemetry};
+use crate::{cors, metrics, openapi, reference, routes, telemetry};
 
 /// A built, bound, not yet running application.
 pub struct Application {
@@ -108,6 +108,7 @@ fn run(listener: TcpListener, state: AppState, settings: &Settings) -> anyhow::R
             .wrap(ErrorHandlers::new().default_handler(ensure_problem_json))
             .wrap(security_headers())
             .wrap(metrics.clone())
+            .wrap(from_fn(cors::public_trust_material))
             .wrap(from_fn(telemetry::trace_requests))
             .app_data(pool.clone())
             .app_data(state.clone())

@@ -45,3 +45,17 @@ pub fn signing_der(kid: &str, sealed_seed: &[u8], cipher: &PiiCipher) -> anyhow:
         .map_err(|e| anyhow::anyhow!("pkcs8: {e}"))?;
     Ok(der.as_bytes().to_vec())
 }
+
+/// The public half of an issuer key as an RFC 7517 JWK (RFC 8037 `OKP`/`Ed25519`), the form the
+/// trust list, the JWK Set and the issuer metadata all publish.
+pub fn public_jwk(kid: &str, public_key: &[u8]) -> serde_json::Value {
+    use base64::Engine;
+    serde_json::json!({
+        "kty": "OKP",
+        "crv": "Ed25519",
+        "x": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(public_key),
+        "kid": kid,
+        "alg": "EdDSA",
+        "use": "sig",
+    })
+}

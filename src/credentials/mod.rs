@@ -8,4 +8,5 @@ pub mod published;
 pub mod qr;
 pub mod signed;
 pub mod status_list;
+pub mod status_token;
 pub mod token;

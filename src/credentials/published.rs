@@ -18,7 +18,8 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-use crate::credentials::{signed, status_list};
+use crate::credentials::{signed, status_list, status_token};
+use crate::crypto::pii::PiiCipher;
 use crate::db::DbPool;
 use crate::error::ApiError;
 use crate::models;
@@ -54,11 +55,30 @@ pub struct Published {
     pub json: Bytes,
     /// Its strong ETag.
     pub json_etag: String,
-    /// The same view as a compact JWS signed by the platform key.
+    /// The same view as a compact JWS signed by the platform key (offline bundles).
     pub jws: Bytes,
     /// Its strong ETag.
     pub jws_etag: String,
+    /// The Status List Token, signed by the issuer's active key.
+    pub token: Bytes,
+    /// Its strong ETag.
+    pub token_etag: String,
     issued_at: DateTime<Utc>,
+    /// The issuer key that signed `token`.
+    kid: String,
+}
+
+/// What publishing a list needs: the database, the keys that sign, and the public origin the
+/// list's URI is built on.
+pub struct Signers<'a> {
+    /// The pool.
+    pub pool: &'a DbPool,
+    /// The platform key (signs the `.jws` form).
+    pub platform: &'a PlatformKey,
+    /// Opens the issuer keys' sealed seeds.
+    pub pii: &'a PiiCipher,
+    /// The service's public origin.
+    pub base_url: &'a str,
 }
 
 struct Entry {
@@ -119,8 +139,7 @@ impl StatusListCache {
     /// still names the current bits, and a new stamp is taken when it does not (or it aged).
     pub async fn get(
         &self,
-        pool: &DbPool,
-        platform: &PlatformKey,
+        signers: &Signers<'_>,
         issuer: &str,
         list_no: i32,
         now: DateTime<Utc>,
@@ -133,7 +152,7 @@ impl StatusListCache {
         {
             return Ok(Some(list.clone()));
         }
-        let mut conn = pool.get().await?;
+        let mut conn = signers.pool.get().await?;
         // A few rounds at most: each ends unless another instance stamped or the list
         // changed between two statements.
         for _ in 0..4 {
@@ -143,6 +162,7 @@ impl StatusListCache {
             let (bits, stamped_at) = if head.current_since(stale_before) {
                 if let Some((list, _)) = &cached
                     && list.issued_at == head.stamped_at
+                    && head.active_kid.as_deref() == Some(list.kid.as_str())
                 {
                     self.store(key, list.clone());
                     return Ok(Some(list.clone()));
@@ -161,8 +181,19 @@ impl StatusListCache {
                     None => continue,
                 }
             };
+            // The issuer's active key signs the token; after a rotation or a withdrawal the
+            // same content is signed again by the new key (the head names it).
+            let signer = models::issuer_key::active(&mut conn, issuer)
+                .await?
+                .ok_or_else(|| ApiError::internal("the issuer has no active key"))?;
             drop(conn);
-            let list = Arc::new(publish(platform, issuer, list_no, bits, stamped_at).await?);
+            let content = Content {
+                issuer,
+                list_no,
+                bits,
+                issued_at: stamped_at,
+            };
+            let list = Arc::new(publish(signers, &signer, content).await?);
             self.store(key, list.clone());
             return Ok(Some(list));
         }
@@ -170,37 +201,65 @@ impl StatusListCache {
     }
 }
 
-/// Encodes and signs one list content under its stamp: zlib at its best level and a
-/// signature, milliseconds, so off the async workers.
-async fn publish(
-    platform: &PlatformKey,
-    issuer: &str,
+/// One content of one list under its stamp.
+struct Content<'a> {
+    issuer: &'a str,
     list_no: i32,
     bits: Vec<u8>,
     issued_at: DateTime<Utc>,
+}
+
+/// Encodes one list content under its stamp and signs it twice (the platform's `.jws`, the
+/// issuer's Status List Token): zlib at its best level and two signatures, milliseconds, so
+/// off the async workers.
+async fn publish(
+    signers: &Signers<'_>,
+    key: &models::issuer_key::IssuerKey,
+    content: Content<'_>,
 ) -> Result<Published, ApiError> {
+    let list_no = u32::try_from(content.list_no).unwrap_or(0);
     let view = StatusListView {
-        issuer: issuer.to_owned(),
-        list: status_list::list_id(issuer, u32::try_from(list_no).unwrap_or(0)),
+        issuer: content.issuer.to_owned(),
+        list: status_list::list_id(content.issuer, list_no),
         bits: 2,
         lst: String::new(),
         ttl: TTL_SECS,
-        issued_at,
+        issued_at: content.issued_at,
     };
-    let (kid, der) = (platform.kid.clone(), platform.der.clone());
+    let (platform_kid, platform_der) = (signers.platform.kid.clone(), signers.platform.der.clone());
+    let issuer_der = super::keys::signing_der(&key.kid, &key.private_key_sealed, signers.pii)
+        .map_err(ApiError::internal)?;
+    let kid = key.kid.clone();
+    let (base_url, issuer, bits, issued_at) = (
+        signers.base_url.to_owned(),
+        content.issuer.to_owned(),
+        content.bits,
+        content.issued_at,
+    );
     tokio::task::spawn_blocking(move || -> anyhow::Result<Published> {
-        let view = StatusListView {
-            lst: status_list::encode(&bits),
-            ..view
-        };
+        let lst = status_list::encode(&bits);
+        let claims = status_token::claims(
+            &base_url,
+            &issuer,
+            list_no,
+            lst.clone(),
+            issued_at,
+            TTL_SECS,
+        );
+        let token = status_token::sign(&claims, &kid, &issuer_der)?.into_bytes();
+        let view = StatusListView { lst, ..view };
         let json = serde_json::to_vec(&view)?;
-        let jws = signed::sign(&view, signed::STATUS_LIST_TYP, &kid, &der)?.into_bytes();
+        let jws = signed::sign(&view, signed::STATUS_LIST_TYP, &platform_kid, &platform_der)?
+            .into_bytes();
         Ok(Published {
             json_etag: etag_of(&json),
             json: Bytes::from(json),
             jws_etag: etag_of(&jws),
             jws: Bytes::from(jws),
+            token_etag: etag_of(&token),
+            token: Bytes::from(token),
             issued_at,
+            kid,
         })
     })
     .await

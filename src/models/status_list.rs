@@ -47,9 +47,18 @@ pub async fn load(
         .optional()
 }
 
+/// Every list of every issuer, as (issuer, list number), in order.
+pub async fn all(conn: &mut AsyncPgConnection) -> QueryResult<Vec<(String, i32)>> {
+    status_lists::table
+        .select((status_lists::issuer, status_lists::list_no))
+        .order((status_lists::issuer.asc(), status_lists::list_no.asc()))
+        .load(conn)
+        .await
+}
+
 /// Where a list's publication stands: its change count, the change count its stamp was
 /// taken for, and the stamp.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Head {
     /// Bumped by every change of the bits.
     pub version: i64,
@@ -57,6 +66,8 @@ pub struct Head {
     pub stamped_version: i64,
     /// The publication stamp (whole milliseconds).
     pub stamped_at: DateTime<Utc>,
+    /// The issuer's active key, which signs the list's token.
+    pub active_kid: Option<String>,
 }
 
 impl Head {
@@ -72,21 +83,29 @@ pub async fn head(
     issuer: &str,
     list_no: i32,
 ) -> QueryResult<Option<Head>> {
+    use crate::db::schema::issuer_keys;
+    let active_kid = issuer_keys::table
+        .filter(issuer_keys::issuer.eq(issuer))
+        .filter(issuer_keys::status.eq("active"))
+        .select(issuer_keys::kid)
+        .single_value();
     status_lists::table
         .find((issuer, list_no))
         .select((
             status_lists::version,
             status_lists::stamped_version,
             status_lists::stamped_at,
+            active_kid,
         ))
         .first(conn)
         .await
         .optional()
         .map(|row| {
-            row.map(|(version, stamped_version, stamped_at)| Head {
+            row.map(|(version, stamped_version, stamped_at, active_kid)| Head {
                 version,
                 stamped_version,
                 stamped_at,
+                active_kid,
             })
         })
 }

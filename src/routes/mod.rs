@@ -7,6 +7,7 @@ pub mod admin;
 pub mod applications;
 pub mod auth;
 pub mod cards;
+pub mod discovery;
 pub mod health;
 pub mod me;
 pub mod pagination;
@@ -19,6 +20,8 @@ pub mod trust;
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(health::healthz)
         .service(health::readyz)
+        .service(discovery::issuer_metadata)
+        .service(discovery::type_metadata)
         .service(
             scope::scope("/api/v1")
                 .configure(reference::configure)

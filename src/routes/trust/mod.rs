@@ -7,23 +7,33 @@ use actix_web::http::header::{CACHE_CONTROL, ETAG, IF_NONE_MATCH};
 use actix_web::web::Bytes;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+mod jwks;
 mod status_list;
 mod trust_list;
+
+pub use jwks::{JwkSet, keys_in_force};
 
 /// Registers the trust routes.
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(trust_list::get_trust_list)
         .service(trust_list::get_signed_trust_list)
+        .service(jwks::get_jwks)
+        .service(status_list::list_status_lists)
         .service(status_list::get_signed_status_list)
         .service(status_list::get_status_list);
 }
 
 /// Marks a successful answer as a compact JWS.
-fn as_jwt(mut response: HttpResponse) -> HttpResponse {
+fn as_jwt(response: HttpResponse) -> HttpResponse {
+    typed(response, "application/jwt")
+}
+
+/// Gives a successful answer the content type `media`.
+fn typed(mut response: HttpResponse, media: &'static str) -> HttpResponse {
     if response.status().is_success() {
         response.headers_mut().insert(
             actix_web::http::header::CONTENT_TYPE,
-            actix_web::http::header::HeaderValue::from_static("application/jwt"),
+            actix_web::http::header::HeaderValue::from_static(media),
         );
     }
     response
@@ -40,7 +50,7 @@ fn issued_at(
 }
 
 /// Answers `body` with a strong ETag and `Cache-Control`, or 304 when the client has it.
-fn cacheable(req: &HttpRequest, body: Vec<u8>, max_age: u32) -> HttpResponse {
+pub(crate) fn cacheable(req: &HttpRequest, body: Vec<u8>, max_age: u32) -> HttpResponse {
     let etag = crate::credentials::published::etag_of(&body);
     respond_cached(req, Bytes::from(body), &etag, max_age)
 }

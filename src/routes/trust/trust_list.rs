@@ -1,15 +1,12 @@
 //! `GET /api/v1/trust-list`: every recognised issuer and all its published keys.
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::json;
 use utoipa::ToSchema;
 
 use super::{cacheable, issued_at};
-use crate::credentials::{signed, token};
+use crate::credentials::{keys, signed, token};
 use crate::domain::recognition::RecognitionRule;
 use crate::error::ApiError;
 use crate::models::{issuer_key, policy, reference, scheme};
@@ -117,7 +114,7 @@ async fn build(state: &AppState) -> Result<TrustList, ApiError> {
                     .map(|p| TrustedKey {
                         kid: p.key.kid.clone(),
                         alg: "EdDSA",
-                        jwk: json!({ "kty": "OKP", "crv": "Ed25519", "x": URL_SAFE_NO_PAD.encode(&p.key.public_key), "kid": p.key.kid, "use": "sig" }),
+                        jwk: keys::public_jwk(&p.key.kid, &p.key.public_key),
                         status: p.key.status.clone(),
                         not_before: p.key.created_at,
                         not_after: p.not_after.filter(|_| p.key.status == "retired"),
