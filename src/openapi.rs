@@ -63,7 +63,9 @@ pub fn base() -> utoipa::openapi::OpenApi {
 }
 
 /// The served document: the registered paths, each operation completed with the answers the
-/// shared extractors give (see [`add_common_responses`]).
+/// shared extractors give (see [`add_common_responses`]) and a description on every answer
+/// (see [`describe_undescribed`]): OpenAPI requires one, and validators refuse the document
+/// without it.
 pub fn complete(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     for (path, item) in api.paths.paths.iter_mut() {
         let operations = [
@@ -76,6 +78,7 @@ pub fn complete(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
         for (method, operation) in operations {
             if let Some(operation) = operation {
                 add_common_responses(method, path, operation);
+                describe_undescribed(operation);
             }
         }
     }
@@ -145,6 +148,41 @@ fn add_common_responses(method: &str, path: &str, operation: &mut Operation) {
             503,
             "service_unavailable: the database is unavailable; try again",
         );
+    }
+}
+
+/// Gives every answer of the operation that has no description (OpenAPI requires one) the
+/// meaning of its status in this API: the handlers' annotations describe what matters, this
+/// only covers answers that have nothing more to say than their status (a 404 for a resource
+/// the caller may not see, a 304 to a conditional request).
+fn describe_undescribed(operation: &mut Operation) {
+    for (status, response) in operation.responses.responses.iter_mut() {
+        if let RefOr::T(response) = response
+            && response.description.is_empty()
+        {
+            response.description = status_description(status).to_owned();
+        }
+    }
+}
+
+/// What a status means in this API, for an answer whose annotation says nothing more.
+fn status_description(status: &str) -> &'static str {
+    match status {
+        "200" => "OK",
+        "201" => "Created",
+        "204" => "No content",
+        "304" => "Not modified: the representation matches the request's If-None-Match",
+        "400" => "malformed_request: the request is malformed",
+        "401" => "unauthorized: no valid access token",
+        "403" => "forbidden: the caller's role may not do this",
+        "404" => "not_found: no such resource, or one the caller may not see",
+        "409" => "conflict: the change conflicts with the current state",
+        "413" => "payload_too_large: the body is larger than allowed",
+        "415" => "unsupported_media_type: the body is not of a type this operation reads",
+        "422" => "validation_failed: the request's content is not acceptable",
+        "429" => "rate_limited: too many requests; `Retry-After` says when to try again",
+        "503" => "service_unavailable: the database is unavailable; try again",
+        _ => "The answer for this status",
     }
 }
 
