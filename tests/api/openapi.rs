@@ -1,3 +1,6 @@
+//! The OpenAPI document and the API explorer: the document lists every operation and every
+//! answer, and the explorer works offline at `/docs/`.
+
 use std::collections::BTreeSet;
 
 use crate::access::ENDPOINTS;
@@ -39,6 +42,40 @@ async fn the_api_explorer_works_offline() {
         200,
         "assets are served by the service itself"
     );
+}
+
+/// OpenAPI requires a description on every response, and client generators name methods after
+/// operationIds, which must therefore be unique.
+#[tokio::test]
+async fn every_operation_id_is_unique_and_every_response_described() {
+    let app = spawn_app().await;
+    let doc: serde_json::Value = app.get("/openapi.json").await.json().await.unwrap();
+    let mut ids = BTreeSet::new();
+    let mut duplicates = Vec::new();
+    let mut undescribed = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let id = operation["operationId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+            if !ids.insert(id.to_owned()) {
+                duplicates.push(format!("{id} ({method} {path})"));
+            }
+            for (status, response) in operation["responses"].as_object().unwrap() {
+                let described = response["description"]
+                    .as_str()
+                    .is_some_and(|d| !d.trim().is_empty());
+                if !described {
+                    undescribed.push(format!("{method} {path} {status}"));
+                }
+            }
+        }
+    }
+    assert!(
+        duplicates.is_empty(),
+        "duplicate operationIds: {duplicates:#?}"
+    );
+    assert!(undescribed.is_empty(), "undescribed: {undescribed:#?}");
 }
 
 /// Every status the access matrix observes for an operation, as any role, is one the document

@@ -41,7 +41,7 @@ pub struct DistrictEntitlements {
     )
 )]
 #[get("/cards/{id}/entitlements")]
-pub async fn get_entitlements(
+pub async fn get_card_entitlements(
     talent: Talent,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,

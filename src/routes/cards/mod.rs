@@ -22,7 +22,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(credential::get_qr_svg)
         .service(credential::get_qr_png)
         .service(credential::get_card_svg)
-        .service(holder::get_entitlements)
+        .service(holder::get_card_entitlements)
         .service(holder::get_verifications)
         .service(lifecycle::suspend_card)
         .service(lifecycle::resume_card)

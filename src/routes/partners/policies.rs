@@ -52,7 +52,7 @@ pub async fn get_recognitions(state: web::Data<AppState>) -> Result<HttpResponse
     )
 )]
 #[get("/entitlements")]
-pub async fn get_entitlements(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn get_entitlement_rules(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let mut conn = state.pool.get().await?;
     let found = policy::entitlements(&mut conn, state.today())
         .await?
