@@ -23,7 +23,8 @@ use crate::error::{ApiError, ErrorCode, FieldError, ProblemDetails};
                        cards. Errors are RFC 9457 problem+json with a stable `code`. \
                        Prometheus metrics are at /metrics.",
     ),
-    components(schemas(ProblemDetails, FieldError, ErrorCode)),
+    // Schemas only query parameters name: utoipa collects those of bodies, not of parameters.
+    components(schemas(ProblemDetails, FieldError, ErrorCode, crate::routes::cards::Disclose)),
     modifiers(&BearerAuth),
     tags(
         (name = "operations", description = "Liveness and readiness"),

@@ -1,7 +1,9 @@
 //! The OpenAPI document and the API explorer: the document lists every operation and every
-//! answer, and the explorer works offline at `/docs/`.
+//! answer, passes an independent OpenAPI 3.1 validator, and the explorer works offline at
+//! `/docs/`.
 
 use std::collections::BTreeSet;
+use std::process::Command;
 
 use crate::access::ENDPOINTS;
 use crate::helpers::{problem, spawn_app};
@@ -76,6 +78,57 @@ async fn every_operation_id_is_unique_and_every_response_described() {
         "duplicate operationIds: {duplicates:#?}"
     );
     assert!(undescribed.is_empty(), "undescribed: {undescribed:#?}");
+}
+
+/// The served document passes an independent OpenAPI 3.1 validator (Python's
+/// `openapi-spec-validator`, which checks schemas as JSON Schema 2020-12), not only our own
+/// reading of the specification.
+#[tokio::test]
+async fn an_independent_validator_accepts_the_document() {
+    let app = spawn_app().await;
+    let text = app.get("/openapi.json").await.text().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("openapi.json");
+    std::fs::write(&file, text).unwrap();
+    let output = Command::new("python3")
+        .args(["-m", "openapi_spec_validator", "--validation-errors", "all"])
+        .arg(&file)
+        .output()
+        .expect("python3 with openapi-spec-validator (pip install openapi-spec-validator==0.9.0)");
+    // Each finding, without the copy of the whole document some of them quote.
+    let report: String = [&output.stdout, &output.stderr]
+        .iter()
+        .flat_map(|stream| {
+            String::from_utf8_lossy(stream)
+                .lines()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .map(|line| line.chars().take(400).collect::<String>() + "\n")
+        .collect();
+    assert!(
+        output.status.success(),
+        "the validator refuses the document:\n{report}"
+    );
+    assert!(report.contains("OK"), "{report}");
+    // The validator does refuse what the original check found: an answer without a
+    // description.
+    let mut broken: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    broken["paths"]["/healthz"]["get"]["responses"]["200"]
+        .as_object_mut()
+        .unwrap()
+        .remove("description");
+    std::fs::write(&file, broken.to_string()).unwrap();
+    let refused = Command::new("python3")
+        .args(["-m", "openapi_spec_validator"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stdout).contains("'description' is a required property")
+    );
 }
 
 /// Every status the access matrix observes for an operation, as any role, is one the document
