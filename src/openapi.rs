@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
-use actix_web::http::header::{ALLOW, HeaderValue};
-use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use actix_web::http::header::{ALLOW, HeaderValue, LOCATION};
+use actix_web::{HttpRequest, HttpResponse, Resource, ResponseError, guard, web};
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -197,6 +197,26 @@ fn problem(description: &str) -> RefOr<utoipa::openapi::Response> {
         )
         .build()
         .into()
+}
+
+/// Where the API explorer is served (by `utoipa-swagger-ui`, with its assets, offline).
+pub const EXPLORER: &str = "/docs/";
+
+/// `GET /docs` answers 308 to [`EXPLORER`]: people type the path without the slash, and the
+/// explorer's relative asset URLs only resolve under it. Like the explorer itself, an operations
+/// path outside `/api/v1` that the document does not list; other methods stay 404.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the explorer's path is not an API operation, as /docs/ (SwaggerUi) is not"
+)]
+pub fn explorer_redirect() -> Resource {
+    web::resource(EXPLORER.trim_end_matches('/'))
+        .guard(guard::Get())
+        .to(|| async {
+            HttpResponse::PermanentRedirect()
+                .insert_header((LOCATION, EXPLORER))
+                .finish()
+        })
 }
 
 /// The documented methods of every documented path, for the answer to a request no route

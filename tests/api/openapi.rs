@@ -1,6 +1,6 @@
 //! The OpenAPI document and the API explorer: the document lists every operation and every
 //! answer, passes an independent OpenAPI 3.1 validator, and the explorer works offline at
-//! `/docs/`.
+//! `/docs/` (and `/docs`).
 
 use std::collections::BTreeSet;
 use std::process::Command;
@@ -44,6 +44,36 @@ async fn the_api_explorer_works_offline() {
         200,
         "assets are served by the service itself"
     );
+}
+
+/// `/docs` without the slash leads to the explorer (a permanent redirect that keeps the
+/// method); other methods there are refused like any path the document does not list.
+#[tokio::test]
+async fn docs_without_the_slash_redirects_to_the_explorer() {
+    let app = spawn_app().await;
+    let redirect = app.get("/docs").await;
+    assert_eq!(redirect.status().as_u16(), 308);
+    assert_eq!(
+        redirect
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap()),
+        Some("/docs/")
+    );
+    assert_eq!(
+        redirect
+            .headers()
+            .get("x-content-type-options")
+            .map(|v| v.to_str().unwrap()),
+        Some("nosniff")
+    );
+    let post = app
+        .client
+        .post(format!("{}/docs", app.address))
+        .send()
+        .await
+        .unwrap();
+    problem(post, 404, "not_found").await;
 }
 
 /// OpenAPI requires a description on every response, and client generators name methods after
