@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
-use actix_web::http::header::{ALLOW, HeaderValue};
-use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use actix_web::http::header::{ALLOW, HeaderValue, LOCATION};
+use actix_web::{HttpRequest, HttpResponse, Resource, ResponseError, guard, web};
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -23,7 +23,8 @@ use crate::error::{ApiError, ErrorCode, FieldError, ProblemDetails};
                        cards. Errors are RFC 9457 problem+json with a stable `code`. \
                        Prometheus metrics are at /metrics.",
     ),
-    components(schemas(ProblemDetails, FieldError, ErrorCode)),
+    // Schemas only query parameters name: utoipa collects those of bodies, not of parameters.
+    components(schemas(ProblemDetails, FieldError, ErrorCode, crate::routes::cards::Disclose)),
     modifiers(&BearerAuth),
     tags(
         (name = "operations", description = "Liveness and readiness"),
@@ -63,7 +64,9 @@ pub fn base() -> utoipa::openapi::OpenApi {
 }
 
 /// The served document: the registered paths, each operation completed with the answers the
-/// shared extractors give (see [`add_common_responses`]).
+/// shared extractors give (see [`add_common_responses`]) and a description on every answer
+/// (see [`describe_undescribed`]): OpenAPI requires one, and validators refuse the document
+/// without it.
 pub fn complete(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     for (path, item) in api.paths.paths.iter_mut() {
         let operations = [
@@ -76,6 +79,7 @@ pub fn complete(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
         for (method, operation) in operations {
             if let Some(operation) = operation {
                 add_common_responses(method, path, operation);
+                describe_undescribed(operation);
             }
         }
     }
@@ -148,6 +152,41 @@ fn add_common_responses(method: &str, path: &str, operation: &mut Operation) {
     }
 }
 
+/// Gives every answer of the operation that has no description (OpenAPI requires one) the
+/// meaning of its status in this API: the handlers' annotations describe what matters, this
+/// only covers answers that have nothing more to say than their status (a 404 for a resource
+/// the caller may not see, a 304 to a conditional request).
+fn describe_undescribed(operation: &mut Operation) {
+    for (status, response) in operation.responses.responses.iter_mut() {
+        if let RefOr::T(response) = response
+            && response.description.is_empty()
+        {
+            response.description = status_description(status).to_owned();
+        }
+    }
+}
+
+/// What a status means in this API, for an answer whose annotation says nothing more.
+fn status_description(status: &str) -> &'static str {
+    match status {
+        "200" => "OK",
+        "201" => "Created",
+        "204" => "No content",
+        "304" => "Not modified: the representation matches the request's If-None-Match",
+        "400" => "malformed_request: the request is malformed",
+        "401" => "unauthorized: no valid access token",
+        "403" => "forbidden: the caller's role may not do this",
+        "404" => "not_found: no such resource, or one the caller may not see",
+        "409" => "conflict: the change conflicts with the current state",
+        "413" => "payload_too_large: the body is larger than allowed",
+        "415" => "unsupported_media_type: the body is not of a type this operation reads",
+        "422" => "validation_failed: the request's content is not acceptable",
+        "429" => "rate_limited: too many requests; `Retry-After` says when to try again",
+        "503" => "service_unavailable: the database is unavailable; try again",
+        _ => "The answer for this status",
+    }
+}
+
 /// A problem+json answer.
 fn problem(description: &str) -> RefOr<utoipa::openapi::Response> {
     ResponseBuilder::new()
@@ -158,6 +197,26 @@ fn problem(description: &str) -> RefOr<utoipa::openapi::Response> {
         )
         .build()
         .into()
+}
+
+/// Where the API explorer is served (by `utoipa-swagger-ui`, with its assets, offline).
+pub const EXPLORER: &str = "/docs/";
+
+/// `GET /docs` answers 308 to [`EXPLORER`]: people type the path without the slash, and the
+/// explorer's relative asset URLs only resolve under it. Like the explorer itself, an operations
+/// path outside `/api/v1` that the document does not list; other methods stay 404.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the explorer's path is not an API operation, as /docs/ (SwaggerUi) is not"
+)]
+pub fn explorer_redirect() -> Resource {
+    web::resource(EXPLORER.trim_end_matches('/'))
+        .guard(guard::Get())
+        .to(|| async {
+            HttpResponse::PermanentRedirect()
+                .insert_header((LOCATION, EXPLORER))
+                .finish()
+        })
 }
 
 /// The documented methods of every documented path, for the answer to a request no route

@@ -129,6 +129,7 @@ fn run(listener: TcpListener, state: AppState, settings: &Settings) -> anyhow::R
                 async move { answer }
             }))
             .into_app()
+            .service(openapi::explorer_redirect())
     })
     .client_request_timeout(std::time::Duration::from_millis(
         settings.application.client_request_timeout_ms,

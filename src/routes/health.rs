@@ -17,7 +17,7 @@ pub struct Health {
 }
 
 /// Liveness: answers while the process runs, whatever the database does.
-#[utoipa::path(tag = "operations", responses((status = 200, body = Health)))]
+#[utoipa::path(tag = "operations", responses((status = 200, description = "The process is alive", body = Health)))]
 #[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok" })
@@ -28,8 +28,8 @@ pub async fn healthz() -> HttpResponse {
 #[utoipa::path(
     tag = "operations",
     responses(
-        (status = 200, body = Health),
-        (status = 503, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 200, description = "Ready: PostgreSQL answered", body = Health),
+        (status = 503, description = "service_unavailable: PostgreSQL did not answer in time", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 #[get("/readyz")]

@@ -1,4 +1,9 @@
+//! The OpenAPI document and the API explorer: the document lists every operation and every
+//! answer, passes an independent OpenAPI 3.1 validator, and the explorer works offline at
+//! `/docs/` (and `/docs`).
+
 use std::collections::BTreeSet;
+use std::process::Command;
 
 use crate::access::ENDPOINTS;
 use crate::helpers::{problem, spawn_app};
@@ -38,6 +43,121 @@ async fn the_api_explorer_works_offline() {
         script.status().as_u16(),
         200,
         "assets are served by the service itself"
+    );
+}
+
+/// `/docs` without the slash leads to the explorer (a permanent redirect that keeps the
+/// method); other methods there are refused like any path the document does not list.
+#[tokio::test]
+async fn docs_without_the_slash_redirects_to_the_explorer() {
+    let app = spawn_app().await;
+    let redirect = app.get("/docs").await;
+    assert_eq!(redirect.status().as_u16(), 308);
+    assert_eq!(
+        redirect
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap()),
+        Some("/docs/")
+    );
+    assert_eq!(
+        redirect
+            .headers()
+            .get("x-content-type-options")
+            .map(|v| v.to_str().unwrap()),
+        Some("nosniff")
+    );
+    let post = app
+        .client
+        .post(format!("{}/docs", app.address))
+        .send()
+        .await
+        .unwrap();
+    problem(post, 404, "not_found").await;
+}
+
+/// OpenAPI requires a description on every response, and client generators name methods after
+/// operationIds, which must therefore be unique.
+#[tokio::test]
+async fn every_operation_id_is_unique_and_every_response_described() {
+    let app = spawn_app().await;
+    let doc: serde_json::Value = app.get("/openapi.json").await.json().await.unwrap();
+    let mut ids = BTreeSet::new();
+    let mut duplicates = Vec::new();
+    let mut undescribed = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let id = operation["operationId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+            if !ids.insert(id.to_owned()) {
+                duplicates.push(format!("{id} ({method} {path})"));
+            }
+            for (status, response) in operation["responses"].as_object().unwrap() {
+                let described = response["description"]
+                    .as_str()
+                    .is_some_and(|d| !d.trim().is_empty());
+                if !described {
+                    undescribed.push(format!("{method} {path} {status}"));
+                }
+            }
+        }
+    }
+    assert!(
+        duplicates.is_empty(),
+        "duplicate operationIds: {duplicates:#?}"
+    );
+    assert!(undescribed.is_empty(), "undescribed: {undescribed:#?}");
+}
+
+/// The served document passes an independent OpenAPI 3.1 validator (Python's
+/// `openapi-spec-validator`, which checks schemas as JSON Schema 2020-12), not only our own
+/// reading of the specification.
+#[tokio::test]
+async fn an_independent_validator_accepts_the_document() {
+    let app = spawn_app().await;
+    let text = app.get("/openapi.json").await.text().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("openapi.json");
+    std::fs::write(&file, text).unwrap();
+    let output = Command::new("python3")
+        .args(["-m", "openapi_spec_validator", "--validation-errors", "all"])
+        .arg(&file)
+        .output()
+        .expect("python3 with openapi-spec-validator (pip install openapi-spec-validator==0.9.0)");
+    // Each finding, without the copy of the whole document some of them quote.
+    let report: String = [&output.stdout, &output.stderr]
+        .iter()
+        .flat_map(|stream| {
+            String::from_utf8_lossy(stream)
+                .lines()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .map(|line| line.chars().take(400).collect::<String>() + "\n")
+        .collect();
+    assert!(
+        output.status.success(),
+        "the validator refuses the document:\n{report}"
+    );
+    assert!(report.contains("OK"), "{report}");
+    // The validator does refuse what the original check found: an answer without a
+    // description.
+    let mut broken: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    broken["paths"]["/healthz"]["get"]["responses"]["200"]
+        .as_object_mut()
+        .unwrap()
+        .remove("description");
+    std::fs::write(&file, broken.to_string()).unwrap();
+    let refused = Command::new("python3")
+        .args(["-m", "openapi_spec_validator"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stdout).contains("'description' is a required property")
     );
 }
 

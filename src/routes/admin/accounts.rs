@@ -18,8 +18,8 @@ use crate::state::AppState;
     params(("id" = Uuid, Path, description = "Account id")),
     security(("bearer" = [])),
     responses(
-        (status = 204),
-        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 204, description = "Disabled: the account's sessions are ended"),
+        (status = 404, description = "not_found: no such account", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 409, description = "an administrator cannot disable themselves", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]

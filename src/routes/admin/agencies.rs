@@ -40,9 +40,9 @@ pub struct NewAgency {
     request_body = NewAgency,
     security(("bearer" = [])),
     responses(
-        (status = 201, body = Agency),
-        (status = 403, body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 201, description = "The agency created", body = Agency),
+        (status = 403, description = "forbidden: only an administrator creates agencies", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "validation_failed: a field is missing or not acceptable (an unknown district)", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 #[post("/admin/agencies")]
@@ -115,9 +115,9 @@ pub async fn create_agency(
     params(PageQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = Page<Agency>),
-        (status = 403, body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 200, description = "A page of agencies, oldest first", body = Page<Agency>),
+        (status = 403, description = "forbidden: only an administrator lists agencies", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "validation_failed: the page size or cursor is not acceptable", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 #[get("/admin/agencies")]

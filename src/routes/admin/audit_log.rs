@@ -29,9 +29,9 @@ pub struct AuditQuery {
     params(AuditQuery, PageQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = Page<AuditEntry>),
-        (status = 403, body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 200, description = "A page of audit entries", body = Page<AuditEntry>),
+        (status = 403, description = "forbidden: only an administrator reads the audit log", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "validation_failed: a filter, the page size or the cursor is not acceptable", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 #[get("/admin/audit")]

@@ -41,8 +41,8 @@ fn event(admin: &Admin, action: &'static str, agency_id: Uuid, client_id: Uuid) 
     params(("id" = Uuid, Path, description = "Agency id")),
     security(("bearer" = [])),
     responses(
-        (status = 201, body = ClientCredentialsIssued),
-        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 201, description = "The client's id and secret; the secret is shown this once", body = ClientCredentialsIssued),
+        (status = 404, description = "not_found: no such agency", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 #[post("/admin/agencies/{id}/clients")]
@@ -80,8 +80,8 @@ pub async fn create_client(
     ),
     security(("bearer" = [])),
     responses(
-        (status = 204),
-        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 204, description = "Revoked: the client's tokens stop working"),
+        (status = 404, description = "not_found: no such client", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 #[delete("/admin/agencies/{id}/clients/{client_id}")]

@@ -40,9 +40,9 @@ pub struct RotateQuery {
     params(("code" = String, Path, description = "Issuer code"), RotateQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = Rotated),
-        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 200, description = "The new active key and the one it retired", body = Rotated),
+        (status = 404, description = "not_found: no such issuer", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "conflict: another rotation of this issuer's key won; try again", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 #[post("/admin/issuers/{code}/keys/rotate")]
@@ -113,8 +113,8 @@ pub struct Compromised {
     request_body = CompromiseRequest,
     security(("bearer" = [])),
     responses(
-        (status = 200, body = Compromised),
-        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 200, description = "The key marked compromised (and its replacement when it was the active one)", body = Compromised),
+        (status = 404, description = "not_found: no such issuer or key", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 409, description = "the key was withdrawn before", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
@@ -184,8 +184,8 @@ pub struct KeyHistoryEntry {
     params(("code" = String, Path, description = "Issuer code")),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = [KeyHistoryEntry]),
-        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 200, description = "The issuer's keys, newest first", body = [KeyHistoryEntry]),
+        (status = 404, description = "not_found: no such issuer", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 #[get("/admin/issuers/{code}/keys")]

@@ -36,10 +36,10 @@ pub struct NewOfficial {
     request_body = NewOfficial,
     security(("bearer" = [])),
     responses(
-        (status = 201, body = AccountCreated),
-        (status = 403, body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 201, description = "The official's account created", body = AccountCreated),
+        (status = 403, description = "forbidden: only an administrator creates officials", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "email_taken: an account with this email exists", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "validation_failed: a field is missing or not acceptable (an unknown issuer, a weak password)", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 #[post("/admin/officials")]

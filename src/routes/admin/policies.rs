@@ -116,9 +116,9 @@ fn mistake(errors: &mut Vec<FieldError>, index: usize, field: &str, message: &st
     request_body = NewPolicy<RecognitionRule>,
     security(("bearer" = [])),
     responses(
-        (status = 201, body = PublishedPolicy),
-        (status = 403, body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 201, description = "The published version and the day it takes effect", body = PublishedPolicy),
+        (status = 403, description = "forbidden: only an administrator publishes rules", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "validation_failed: a rule names an unknown scheme, tier or district, or the effective day is in the past", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 #[put("/admin/recognitions")]
@@ -162,9 +162,9 @@ pub async fn publish_recognitions(
     request_body = NewPolicy<EntitlementRule>,
     security(("bearer" = [])),
     responses(
-        (status = 201, body = PublishedPolicy),
-        (status = 403, body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 201, description = "The published version and the day it takes effect", body = PublishedPolicy),
+        (status = 403, description = "forbidden: only an administrator publishes rules", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "validation_failed: a rule names an unknown district or service, or the effective day is in the past", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 #[put("/admin/entitlements")]

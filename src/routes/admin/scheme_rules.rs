@@ -49,10 +49,10 @@ pub struct Published {
     request_body = NewRules,
     security(("bearer" = [])),
     responses(
-        (status = 201, body = Published),
-        (status = 403, body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 201, description = "The published version of the scheme's rules", body = Published),
+        (status = 403, description = "forbidden: only an administrator publishes rules", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "not_found: no such scheme", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "validation_failed: a rule names an unknown fact, operator or tier, compares a fact with the wrong type, or takes effect in the past (the error names its path)", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 #[put("/admin/schemes/{code}/rules")]

@@ -42,9 +42,9 @@ pub struct NewApplicationRequest {
     request_body = NewApplicationRequest,
     security(("bearer" = [])),
     responses(
-        (status = 201, body = ApplicationView),
-        (status = 409, body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 201, description = "The draft application", body = ApplicationView),
+        (status = 409, description = "conflict: the caller already has an open application for this scheme", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "validation_failed: an unknown scheme or issuer, or a replaced card that is not an active card of the caller's", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 #[post("/applications")]

@@ -206,10 +206,10 @@ fn change<'a>(
     request_body = DecisionRequest,
     security(("bearer" = [])),
     responses(
-        (status = 200, body = DecisionResult),
-        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 200, description = "The decision, with the card issued when approved", body = DecisionResult),
+        (status = 404, description = "not_found: no such application of the official's issuer", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 409, description = "invalid_transition: decided already; conflict: the applicant holds another live card of the scheme that the application does not replace (the detail names it)", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "validation_failed: the decision or its reason is missing or not acceptable", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 #[post("/applications/{id}/decision")]

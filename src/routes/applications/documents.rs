@@ -135,11 +135,11 @@ async fn read_file(mut form: Multipart) -> Result<(String, Vec<u8>), ApiError> {
     request_body(content = Upload, content_type = "multipart/form-data"),
     security(("bearer" = [])),
     responses(
-        (status = 201, body = DocumentInfo),
-        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 413, body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 415, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 201, description = "The stored document", body = DocumentInfo),
+        (status = 404, description = "not_found: no such application of the caller's", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "invalid_transition: the application no longer takes evidence", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 413, description = "payload_too_large: the file is larger than allowed", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 415, description = "unsupported_media_type: the file is not a PDF, JPEG or PNG, or the body not multipart/form-data", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 #[post("/applications/{id}/documents")]
@@ -247,8 +247,8 @@ pub async fn upload_document(
     params(("id" = Uuid, Path, description = "Application id")),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = Vec<DocumentInfo>),
-        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 200, description = "The application's documents", body = Vec<DocumentInfo>),
+        (status = 404, description = "not_found: no such application the caller may see", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 #[get("/applications/{id}/documents")]
@@ -275,7 +275,7 @@ pub async fn list_documents(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The file", content_type = "application/octet-stream"),
-        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "not_found: no such document of an application the caller may see", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 #[get("/applications/{id}/documents/{doc_id}")]

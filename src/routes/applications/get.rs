@@ -20,8 +20,8 @@ use crate::state::AppState;
     params(("id" = Uuid, Path, description = "Application id")),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = ApplicationView),
-        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 200, description = "The application", body = ApplicationView),
+        (status = 404, description = "not_found: no such application the caller may see", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 #[get("/applications/{id}")]

@@ -57,9 +57,9 @@ pub struct ApplicationSummary {
     params(QueueQuery, PageQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = Page<ApplicationSummary>),
-        (status = 403, body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 200, description = "A page of the applications the caller may see", body = Page<ApplicationSummary>),
+        (status = 403, description = "forbidden: agencies and administrators do not see applications", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "validation_failed: a filter, the page size or the cursor is not acceptable", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 #[get("/applications")]

@@ -34,10 +34,10 @@ pub struct UpdateApplication {
     request_body = UpdateApplication,
     security(("bearer" = [])),
     responses(
-        (status = 200, body = ApplicationView),
-        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 200, description = "The application with its new facts", body = ApplicationView),
+        (status = 404, description = "not_found: no such application of the caller's", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "invalid_transition: the application is no longer editable", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "validation_failed: a fact is missing or not acceptable", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 #[patch("/applications/{id}")]

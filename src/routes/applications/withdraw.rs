@@ -19,9 +19,9 @@ use crate::state::AppState;
     params(("id" = Uuid, Path, description = "Application id")),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = ApplicationView),
-        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 200, description = "The withdrawn application", body = ApplicationView),
+        (status = 404, description = "not_found: no such application of the caller's", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "invalid_transition: the application was decided or withdrawn already", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 #[post("/applications/{id}/withdraw")]

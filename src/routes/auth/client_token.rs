@@ -81,9 +81,9 @@ fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
     tag = "accounts",
     request_body(content = ClientCredentials, content_type = "application/x-www-form-urlencoded"),
     responses(
-        (status = 200, body = ClientToken),
-        (status = 400, body = OAuthError),
-        (status = 401, body = OAuthError),
+        (status = 200, description = "An access token for the client (RFC 6749, 5.1)", body = ClientToken),
+        (status = 400, description = "An RFC 6749 error: invalid_request or unsupported_grant_type", body = OAuthError),
+        (status = 401, description = "An RFC 6749 error: invalid_client (unknown or revoked client, wrong secret)", body = OAuthError),
     )
 )]
 #[post("/auth/token")]

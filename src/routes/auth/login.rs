@@ -30,7 +30,7 @@ pub struct LoginRequest {
     tag = "accounts",
     request_body = LoginRequest,
     responses(
-        (status = 200, body = TokenPair),
+        (status = 200, description = "Access and refresh tokens", body = TokenPair),
         (status = 401, description = "invalid_credentials or mfa_required", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 429, description = "rate_limited, with Retry-After", body = ProblemDetails, content_type = "application/problem+json"),
     )

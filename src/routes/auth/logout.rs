@@ -28,8 +28,8 @@ pub struct LogoutRequest {
     request_body = LogoutRequest,
     security(("bearer" = [])),
     responses(
-        (status = 204),
-        (status = 401, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 204, description = "Signed out: the session's tokens stop working"),
+        (status = 401, description = "unauthorized: no valid access token", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/logout")]

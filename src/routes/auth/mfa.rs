@@ -51,9 +51,9 @@ fn event(account_id: uuid::Uuid, action: &'static str) -> AuditEvent {
     tag = "accounts",
     security(("bearer" = [])),
     responses(
-        (status = 200, body = Enrollment),
-        (status = 401, body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 200, description = "The TOTP secret and its otpauth URI, to confirm with a first code", body = Enrollment),
+        (status = 401, description = "unauthorized: no valid access or enrolment token", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "conflict: a second factor is already enrolled", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/mfa/enroll")]
@@ -99,10 +99,10 @@ pub async fn enroll(
     request_body = Confirmation,
     security(("bearer" = [])),
     responses(
-        (status = 204),
-        (status = 401, body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 429, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 204, description = "Enrolled: login now needs `totp`"),
+        (status = 401, description = "unauthorized or invalid_credentials: no valid token, or the code is wrong", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "conflict: already enrolled, or enrolment not started", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 429, description = "rate_limited: too many wrong codes in this 30-second step; `Retry-After` says when to try again", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/mfa/confirm")]

@@ -24,8 +24,8 @@ pub struct RefreshRequest {
     tag = "accounts",
     request_body = RefreshRequest,
     responses(
-        (status = 200, body = TokenPair),
-        (status = 401, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 200, description = "A new access and refresh token pair; the one presented is spent", body = TokenPair),
+        (status = 401, description = "unauthorized: the refresh token is unknown, expired or spent (a spent one also ends its session)", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/refresh")]

@@ -93,9 +93,9 @@ pub fn account_fields(
     tag = "accounts",
     request_body = Registration,
     responses(
-        (status = 201, body = AccountCreated),
+        (status = 201, description = "The talent's account created", body = AccountCreated),
         (status = 409, description = "email_taken", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "validation_failed: a field is missing or not acceptable (email, a weak password)", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 429, description = "rate_limited: too many registrations from this address, with Retry-After", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]

@@ -36,12 +36,12 @@ pub struct DistrictEntitlements {
     params(("id" = Uuid, Path, description = "Card id")),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = Vec<DistrictEntitlements>),
-        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 200, description = "Each district that recognises the card, with its entitlements and quota used and left (empty when the card is not active)", body = Vec<DistrictEntitlements>),
+        (status = 404, description = "not_found: no such card of the caller's", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 #[get("/cards/{id}/entitlements")]
-pub async fn get_entitlements(
+pub async fn get_card_entitlements(
     talent: Talent,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
@@ -117,9 +117,9 @@ pub struct VerificationRecord {
     params(("id" = Uuid, Path, description = "Card id"), PageQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = Page<VerificationRecord>),
-        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 200, description = "A page of the card's verifications, newest first", body = Page<VerificationRecord>),
+        (status = 404, description = "not_found: no such card of the caller's", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "validation_failed: the page size or cursor is not acceptable", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 #[get("/cards/{id}/verifications")]

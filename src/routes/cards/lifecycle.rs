@@ -166,9 +166,9 @@ async fn change(
     request_body = SuspendRequest,
     security(("bearer" = [])),
     responses(
-        (status = 200, body = CardView),
-        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 200, description = "The suspended card", body = CardView),
+        (status = 404, description = "not_found: no such card of the official's issuer", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "invalid_transition: the card is not active", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 #[post("/cards/{id}/suspend")]
@@ -201,8 +201,8 @@ pub async fn suspend_card(
     request_body = ResumeRequest,
     security(("bearer" = [])),
     responses(
-        (status = 200, body = CardView),
-        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 200, description = "The active card again", body = CardView),
+        (status = 404, description = "not_found: no such card of the official's issuer", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 409, description = "not suspended (a revoked card stays revoked)", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
@@ -241,9 +241,9 @@ pub async fn resume_card(
     request_body = RevokeRequest,
     security(("bearer" = [])),
     responses(
-        (status = 200, body = CardView),
-        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 200, description = "The revoked card", body = CardView),
+        (status = 404, description = "not_found: no such card of the official's issuer", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "invalid_transition: the card is revoked already", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 #[post("/cards/{id}/revoke")]

@@ -14,6 +14,11 @@ mod holder;
 mod lifecycle;
 mod view;
 
+/// The credential query's `disclose` values: the parameter refers to this schema, which
+/// [`crate::openapi::ApiDoc`] registers (utoipa does not collect schemas from query
+/// parameters, and a dangling reference makes the document invalid).
+pub use credential::Disclose;
+
 /// Registers the routes under `/cards`.
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(view::list_cards)
@@ -22,7 +27,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(credential::get_qr_svg)
         .service(credential::get_qr_png)
         .service(credential::get_card_svg)
-        .service(holder::get_entitlements)
+        .service(holder::get_card_entitlements)
         .service(holder::get_verifications)
         .service(lifecycle::suspend_card)
         .service(lifecycle::resume_card)

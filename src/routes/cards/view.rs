@@ -18,9 +18,9 @@ use crate::state::AppState;
     params(PageQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = Page<CardView>),
-        (status = 403, body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 200, description = "A page of cards, newest first", body = Page<CardView>),
+        (status = 403, description = "forbidden: agencies and administrators do not list cards", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "validation_failed: a filter, the page size or the cursor is not acceptable", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 #[get("/cards")]
@@ -55,8 +55,8 @@ pub async fn list_cards(
     params(("id" = Uuid, Path, description = "Card id")),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = CardView),
-        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 200, description = "The card", body = CardView),
+        (status = 404, description = "not_found: no such card the caller may see", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 #[get("/cards/{id}")]

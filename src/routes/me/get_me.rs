@@ -44,8 +44,8 @@ pub struct Me {
     tag = "accounts",
     security(("bearer" = [])),
     responses(
-        (status = 200, body = Me),
-        (status = 401, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 200, description = "The caller's account, role and profile", body = Me),
+        (status = 401, description = "unauthorized: no valid access token", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 #[get("/me")]

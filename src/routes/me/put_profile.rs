@@ -69,9 +69,9 @@ fn phone(raw: &str) -> Result<String, FieldError> {
     request_body = ProfileUpdate,
     security(("bearer" = [])),
     responses(
-        (status = 200, body = ProfileView),
-        (status = 409, body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 200, description = "The stored profile", body = ProfileView),
+        (status = 409, description = "conflict: this document is already registered to another account", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "validation_failed: the document type or number, or the phone, is not acceptable", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 #[put("/me/profile")]

@@ -11,7 +11,7 @@ mod verify;
 /// Registers the partner routes.
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(policies::get_recognitions)
-        .service(policies::get_entitlements)
+        .service(policies::get_entitlement_rules)
         .service(verify::verify_card)
         .service(redeem::redeem)
         .service(reversal::reverse_redemption);

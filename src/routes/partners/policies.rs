@@ -26,8 +26,8 @@ pub struct RulesInForce<T: ToSchema> {
 #[utoipa::path(
     tag = "partners",
     responses(
-        (status = 200, body = RulesInForce<RecognitionRule>),
-        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 200, description = "The recognition rules in force, their version and since when", body = RulesInForce<RecognitionRule>),
+        (status = 404, description = "not_found: no recognition rules are in force yet", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 #[get("/recognitions")]
@@ -47,12 +47,12 @@ pub async fn get_recognitions(state: web::Data<AppState>) -> Result<HttpResponse
 #[utoipa::path(
     tag = "partners",
     responses(
-        (status = 200, body = RulesInForce<EntitlementRule>),
-        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 200, description = "The entitlement rules in force, their version and since when", body = RulesInForce<EntitlementRule>),
+        (status = 404, description = "not_found: no entitlement rules are in force yet", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 #[get("/entitlements")]
-pub async fn get_entitlements(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn get_entitlement_rules(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let mut conn = state.pool.get().await?;
     let found = policy::entitlements(&mut conn, state.today())
         .await?

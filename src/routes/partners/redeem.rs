@@ -85,7 +85,7 @@ enum Shown<'a> {
     request_body = RedemptionRequest,
     security(("bearer" = [])),
     responses(
-        (status = 201, body = Redemption),
+        (status = 201, description = "The redemption recorded, with the quota left", body = Redemption),
         (status = 403, description = "the agency does not offer this service", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 409, description = "quota_exhausted", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 422, description = "presentation_required: no presentation_id, or one that is unknown, another agency's, older than 10 minutes or of an invalid answer, or a card_number where the rule requires the card shown; card_not_valid: the card is not active or not recognised here; validation_failed: not exactly one of presentation_id and card_number", body = ProblemDetails, content_type = "application/problem+json"),

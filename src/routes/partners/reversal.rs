@@ -97,7 +97,7 @@ fn comment(request: &ReversalRequest) -> Result<Option<String>, ApiError> {
     request_body = ReversalRequest,
     security(("bearer" = [])),
     responses(
-        (status = 200, body = ReversedRedemption),
+        (status = 200, description = "The reversed redemption; its quota is given back", body = ReversedRedemption),
         (status = 404, description = "no such redemption of this agency", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 409, description = "conflict: reversed already, or more than 24 hours after it was recorded", body = ProblemDetails, content_type = "application/problem+json"),
     )

@@ -97,7 +97,7 @@ fn nothing(status: &str) -> VerificationResult {
     request_body = VerificationRequest,
     security(("bearer" = [])),
     responses(
-        (status = 200, body = VerificationResult),
+        (status = 200, description = "The verification result: whether the card is valid here, the local tier and entitlements", body = VerificationResult),
         (status = 422, description = "a malformed number or token", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 429, description = "rate_limited: the agency's verifications this minute, or (checks by number only) its unknown answers this hour, reached their limit; `Retry-After` says when to try again", body = ProblemDetails, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds until the window ends"))),

@@ -11,8 +11,8 @@ use crate::models::reference::{self, District};
 #[utoipa::path(
     tag = "reference",
     responses(
-        (status = 200, body = Vec<District>),
-        (status = 503, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 200, description = "Every district", body = Vec<District>),
+        (status = 503, description = "service_unavailable: the database is unavailable; try again", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 #[get("/districts")]

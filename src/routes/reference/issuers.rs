@@ -11,8 +11,8 @@ use crate::models::reference::{self, Issuer};
 #[utoipa::path(
     tag = "reference",
     responses(
-        (status = 200, body = Vec<Issuer>),
-        (status = 503, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 200, description = "Every issuing authority", body = Vec<Issuer>),
+        (status = 503, description = "service_unavailable: the database is unavailable; try again", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 #[get("/issuers")]

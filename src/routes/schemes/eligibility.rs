@@ -44,9 +44,9 @@ pub struct EligibilityResult {
     params(("code" = String, Path, description = "Scheme code")),
     request_body = EligibilityRequest,
     responses(
-        (status = 200, body = EligibilityResult),
-        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 200, description = "Whether the facts qualify, for which tier, and why", body = EligibilityResult),
+        (status = 404, description = "not_found: no such scheme, or none of its rules in force", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "validation_failed: a fact is missing or of the wrong type", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 #[post("/schemes/{code}/eligibility")]

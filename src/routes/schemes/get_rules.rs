@@ -33,8 +33,8 @@ pub struct RulesVersion {
         ("version" = i32, Path, description = "Rules version"),
     ),
     responses(
-        (status = 200, body = RulesVersion),
-        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 200, description = "That version of the scheme's rules", body = RulesVersion),
+        (status = 404, description = "not_found: no such scheme or version", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 #[get("/schemes/{code}/rules/{version}")]

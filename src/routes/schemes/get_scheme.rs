@@ -10,7 +10,7 @@ use crate::state::AppState;
 /// Lists every scheme with its tiers and the rules in force today.
 #[utoipa::path(
     tag = "schemes",
-    responses((status = 200, body = Vec<SchemeView>))
+    responses((status = 200, description = "Every scheme with its tiers and the rules in force today", body = Vec<SchemeView>))
 )]
 #[get("/schemes")]
 pub async fn list_schemes(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
@@ -29,8 +29,8 @@ pub async fn list_schemes(state: web::Data<AppState>) -> Result<HttpResponse, Ap
     tag = "schemes",
     params(("code" = String, Path, description = "Scheme code, e.g. XIONGAN")),
     responses(
-        (status = 200, body = SchemeView),
-        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 200, description = "The scheme with its tiers and the rules in force today", body = SchemeView),
+        (status = 404, description = "not_found: no such scheme", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 #[get("/schemes/{code}")]

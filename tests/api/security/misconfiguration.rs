@@ -22,6 +22,7 @@ async fn sample(app: &TestApp, w: &World) -> Vec<(String, Option<String>, reqwes
         ("GET", "/api/v1/status-lists/XA".into(), None, None),
         ("GET", "/openapi.json".into(), None, None),
         ("GET", "/docs/".into(), None, None),
+        ("GET", "/docs".into(), None, None),
         ("GET", "/api/v1/me".into(), Some(a.clone()), None),
         ("GET", "/api/v1/me".into(), None, None),
         ("GET", "/api/v1/admin/audit".into(), Some(a.clone()), None),
