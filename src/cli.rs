@@ -71,7 +71,9 @@ enum Command {
         /// The signed trust list (GET /api/v1/trust-list.jws), as a file.
         #[arg(long)]
         trust_list: std::path::PathBuf,
-        /// A signed status list (GET /api/v1/status-lists/{issuer}.jws); repeat for several.
+        /// A status list: the platform-signed form (GET /api/v1/status-lists/{list}.jws) or the
+        /// issuer's Status List Token (the credential's status uri with Accept:
+        /// application/statuslist+jwt); repeat for several.
         #[arg(long, required = true)]
         status_list: Vec<std::path::PathBuf>,
         /// Refuse trust or status material issued longer ago than this (a list is re-stamped at

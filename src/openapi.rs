@@ -82,8 +82,51 @@ pub fn complete(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
                 describe_undescribed(operation);
             }
         }
+        if crate::cors::is_public_trust_material(path) {
+            item.options = Some(preflight(path));
+        }
     }
     api
+}
+
+/// The `OPTIONS` operation of public trust material: a CORS preflight, answered 204 by
+/// [`crate::cors`] for any origin.
+fn preflight(path: &str) -> Operation {
+    let operation_id = format!(
+        "preflight_{}",
+        path.trim_matches('/')
+            .replace(['/', '.', '-', '{', '}'], "_")
+            .replace("__", "_")
+    );
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    let parameters = path
+        .split('{')
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
+        .map(|name| {
+            ParameterBuilder::new()
+                .name(name)
+                .parameter_in(ParameterIn::Path)
+                .required(utoipa::openapi::Required::True)
+                .schema(Some(utoipa::openapi::ObjectBuilder::new().schema_type(
+                    utoipa::openapi::schema::SchemaType::Type(utoipa::openapi::Type::String),
+                )))
+                .build()
+        });
+    utoipa::openapi::path::OperationBuilder::new()
+        .tag("trust")
+        .operation_id(Some(operation_id))
+        .parameters(Some(parameters))
+        .summary(Some(
+            "CORS preflight: any origin may GET this public trust material",
+        ))
+        .response(
+            "204",
+            ResponseBuilder::new()
+                .description("Access-Control-Allow-Origin: *, Access-Control-Allow-Methods: GET")
+                .build(),
+        )
+        .build()
 }
 
 /// Operations open to every authenticated caller: they never answer 403 for the role.
@@ -278,6 +321,7 @@ impl AllowedMethods {
                     ("POST", item.post.is_some()),
                     ("DELETE", item.delete.is_some()),
                     ("PATCH", item.patch.is_some()),
+                    ("OPTIONS", item.options.is_some()),
                 ]
                 .into_iter()
                 .filter_map(|(method, present)| present.then_some(method))

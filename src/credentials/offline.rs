@@ -3,7 +3,10 @@
 //! `/status-lists/{issuer}.jws`), with no call to the service. The material must verify under
 //! the platform key the partner pinned (strict Ed25519); material older than a configured age,
 //! or dated in the future, is refused, so a verifier cannot keep trusting a stale revocation
-//! picture. A key vouches only for its own issuer's cards and, once retired, only within the
+//! picture. Status lists are given either as the platform-signed JSON (`.jws`) or as Status List
+//! Tokens signed by the issuer (what the credential's `uri` answers): a token counts only when
+//! its `sub` is exactly the credential's `uri` and its `exp` has not passed. A key vouches only
+//! for its own issuer's cards and, once retired, only within the
 //! bounds the trust list gives it. Among several copies of one status list the newest stamp
 //! wins whatever their order; two different copies under one stamp are refused.
 
@@ -12,8 +15,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::token::{self, CredentialError};
-use super::{signed, status_list};
+use super::token::{self, CardClaims, CredentialError};
+use super::{signed, status_list, status_token};
 
 #[derive(Deserialize)]
 struct TrustList {
@@ -175,6 +178,18 @@ fn untrusted(status: &str) -> Verdict {
 }
 
 impl TrustList {
+    /// The issuer and raw key of `kid`, active or retired: what may sign a Status List Token.
+    fn issuer_key(&self, kid: &str) -> Option<(String, [u8; 32])> {
+        self.issuers.iter().find_map(|issuer| {
+            let key = issuer
+                .keys
+                .iter()
+                .find(|k| k.kid == kid && matches!(k.status.as_str(), "active" | "retired"))?;
+            let raw = URL_SAFE_NO_PAD.decode(&key.jwk.x).ok()?.try_into().ok()?;
+            Some((issuer.code.clone(), raw))
+        })
+    }
+
     /// What the list says of `kid`: only active keys, and retired ones with the bounds of
     /// what they signed (a retired key without them vouches for nothing). Withdrawn
     /// (compromised) keys are not in a list at all.
@@ -213,16 +228,42 @@ impl TrustList {
 /// with the newest stamp are ambiguous.
 fn newest_list(
     lists: &[&str],
+    trust: &TrustList,
     platform_x: &str,
-    issuer: &str,
-    wanted: &str,
+    credential: &CardClaims,
+    now: DateTime<Utc>,
 ) -> Result<StatusList, MaterialError> {
-    let mut copies: Vec<StatusList> = lists
-        .iter()
-        .filter_map(|jws| signed::open(jws, signed::STATUS_LIST_TYP, platform_x).ok())
-        .filter_map(|value| serde_json::from_value::<StatusList>(value).ok())
-        .filter(|l| l.issuer == issuer && l.list == wanted)
-        .collect();
+    let uri = &credential.status.status_list.uri;
+    let wanted = uri.rsplit('/').next().unwrap_or_default();
+    let mut copies = Vec::new();
+    for list in lists {
+        if let Ok(value) = signed::open(list, signed::STATUS_LIST_TYP, platform_x) {
+            // The platform-signed JSON form of an offline bundle.
+            if let Ok(copy) = serde_json::from_value::<StatusList>(value) {
+                copies.push(copy);
+            }
+            continue;
+        }
+        // A Status List Token signed by an issuer key of the trust list: it speaks for the
+        // credential's list only when its `sub` is exactly the credential's `uri`.
+        let Ok(token) = status_token::open(list, |kid| trust.issuer_key(kid)) else {
+            continue;
+        };
+        if token.claims.sub != *uri {
+            continue;
+        }
+        if token.claims.exp <= now.timestamp() {
+            return Err(MaterialError::Stale("the status list"));
+        }
+        copies.push(StatusList {
+            issuer: token.issuer,
+            list: wanted.to_owned(),
+            bits: token.claims.status_list.bits,
+            lst: token.claims.status_list.lst,
+            issued_at: token.issued_at,
+        });
+    }
+    copies.retain(|l| l.issuer == credential.issuer && l.list == wanted);
     copies.sort_by_key(|l| l.issued_at);
     let newest = copies
         .pop()
@@ -261,14 +302,7 @@ pub fn verify(
     let claims = &verified.claims;
     // The credential names its list by URI; the list's name is the URI's last segment (the
     // token check made sure it is one of the signing issuer's lists).
-    let wanted = claims
-        .status
-        .status_list
-        .uri
-        .rsplit('/')
-        .next()
-        .unwrap_or_default();
-    let list = newest_list(status_list_jws, platform_x, &claims.issuer, wanted)?;
+    let list = newest_list(status_list_jws, &trust, platform_x, claims, now)?;
     if list.bits != 2 {
         return Err(MaterialError::Malformed("the status list"));
     }

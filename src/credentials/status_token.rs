@@ -3,8 +3,6 @@
 //! key (listed in the trust list, the JWK Set and the issuer metadata), so a generic verifier
 //! links the list to the credential's issuer; `sub` is exactly the `uri` credentials carry.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -128,12 +126,6 @@ pub fn open(
         claims,
         issued_at,
     })
-}
-
-/// Whether `lst` decodes (used by verifiers before reading an entry).
-pub fn lst_bytes(lst: &str) -> Option<Vec<u8>> {
-    URL_SAFE_NO_PAD.decode(lst.trim()).ok().map(|_| ())?;
-    status_list::decode(lst).ok()
 }
 
 #[cfg(test)]

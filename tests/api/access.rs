@@ -33,6 +33,7 @@ const fn row(method: &'static str, template: &'static str, expect: [u16; 7]) -> 
 }
 
 const PUBLIC_GET: [u16; 7] = [200; 7];
+const PREFLIGHT: [u16; 7] = [204; 7];
 const ANY_TOKEN: [u16; 7] = [401, 200, 200, 200, 200, 200, 200];
 const ADMIN_ONLY: [u16; 7] = [401, 403, 403, 403, 403, 403, 200];
 const ADMIN_CREATES: [u16; 7] = [401, 403, 403, 403, 403, 403, 201];
@@ -134,8 +135,29 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ),
     row("get", "/api/v1/trust-list", PUBLIC_GET),
     row("get", "/api/v1/trust-list.jws", PUBLIC_GET),
+    row("get", "/api/v1/trust-list/jwks", PUBLIC_GET),
+    row("get", "/api/v1/status-lists", PUBLIC_GET),
     row("get", "/api/v1/status-lists/{list}", PUBLIC_GET),
     row("get", "/api/v1/status-lists/{list}.jws", PUBLIC_GET),
+    row(
+        "get",
+        "/.well-known/jwt-vc-issuer/issuers/{code}",
+        PUBLIC_GET,
+    ),
+    row("get", "/vct/{scheme}", PUBLIC_GET),
+    // CORS preflights on public trust material.
+    row("options", "/api/v1/trust-list", PREFLIGHT),
+    row("options", "/api/v1/trust-list.jws", PREFLIGHT),
+    row("options", "/api/v1/trust-list/jwks", PREFLIGHT),
+    row("options", "/api/v1/status-lists", PREFLIGHT),
+    row("options", "/api/v1/status-lists/{list}", PREFLIGHT),
+    row("options", "/api/v1/status-lists/{list}.jws", PREFLIGHT),
+    row(
+        "options",
+        "/.well-known/jwt-vc-issuer/issuers/{code}",
+        PREFLIGHT,
+    ),
+    row("options", "/vct/{scheme}", PREFLIGHT),
     row("get", "/api/v1/cards", TALENT_AND_OFFICIALS),
     // The card rows use talent B's card.
     row(
@@ -245,6 +267,7 @@ fn path(template: &str, f: &Fixtures) -> String {
         .replace("{code}", code)
         .replace("{version}", "1")
         .replace("{kid}", &f.kid)
+        .replace("{scheme}", "XIONGAN")
 }
 
 /// A valid body for `template`, unique to `role` where uniqueness matters.

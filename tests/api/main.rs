@@ -36,6 +36,7 @@ mod reference;
 mod schemes;
 mod security;
 mod sessions;
+mod standards;
 mod state_machine;
 mod trust;
 mod users;

@@ -208,7 +208,8 @@ async fn every_operation_declares_the_answers_of_its_extractors() {
                     assert!(declared(status), "{what}: {status}");
                 }
             }
-            if path.starts_with("/api/v1/") {
+            // A CORS preflight is answered before anything reads the database.
+            if path.starts_with("/api/v1/") && method != "options" {
                 assert!(declared("503"), "{what}: 503");
             }
         }
@@ -228,7 +229,7 @@ async fn a_method_a_path_does_not_have_is_405_with_allow() {
             "/api/v1/cards/01936c2e-0000-7000-8000-000000000001",
             "GET",
         ),
-        ("POST", "/api/v1/status-lists/XA.jws", "GET"),
+        ("POST", "/api/v1/status-lists/XA.jws", "GET, OPTIONS"),
     ] {
         let response = app
             .client

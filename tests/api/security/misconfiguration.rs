@@ -122,9 +122,18 @@ async fn every_answer_carries_the_security_headers_and_grants_no_origin() {
             Some("DENY"),
             "{what}"
         );
-        assert!(
-            headers.get("access-control-allow-origin").is_none(),
-            "{what} grants an origin"
+        // Public trust material is readable from any origin (never with credentials);
+        // nothing else grants an origin.
+        let path = what.split(' ').nth(1).unwrap_or_default();
+        let expected_origin =
+            talentcard::cors::is_public_trust_material(path.split('?').next().unwrap_or(path))
+                .then_some("*");
+        assert_eq!(
+            headers
+                .get("access-control-allow-origin")
+                .map(|v| v.to_str().unwrap()),
+            expected_origin,
+            "{what}"
         );
         assert!(
             headers.get("access-control-allow-credentials").is_none(),
@@ -175,6 +184,34 @@ async fn every_answer_carries_the_security_headers_and_grants_no_origin() {
             "OPTIONS {path}: {}",
             response.status()
         );
+    }
+    // A preflight on public trust material is granted for GET from any origin.
+    for path in [
+        "/api/v1/trust-list",
+        "/api/v1/status-lists/XA",
+        "/.well-known/jwt-vc-issuer/issuers/XA",
+    ] {
+        let response = app
+            .client
+            .request(reqwest::Method::OPTIONS, format!("{}{path}", app.address))
+            .header("Origin", "https://verifier.example")
+            .header("Access-Control-Request-Method", "GET")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 204, "{path}");
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_owned())
+        };
+        assert_eq!(header("access-control-allow-origin").as_deref(), Some("*"));
+        assert_eq!(
+            header("access-control-allow-methods").as_deref(),
+            Some("GET")
+        );
+        assert!(header("access-control-allow-credentials").is_none());
     }
     // TRACE does not echo the request (and with it the Authorization header).
     let traced = app
