@@ -124,8 +124,8 @@ async fn holder_credential(
     params(("id" = Uuid, Path, description = "Card id"), CredentialQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = CredentialView),
-        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 200, description = "The credential: without the name disclosure unless asked for", body = CredentialView),
+        (status = 404, description = "No such card of the caller's", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 409, description = "the card is revoked", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
@@ -154,8 +154,8 @@ fn qr_of(credential: &str) -> Result<qrcode::QrCode, ApiError> {
     params(("id" = Uuid, Path, description = "Card id")),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "SVG", content_type = "image/svg+xml"),
-        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 200, description = "The image, as SVG", content_type = "image/svg+xml"),
+        (status = 404, description = "No such card of the caller's", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 #[get("/cards/{id}/qr.svg")]
@@ -178,7 +178,7 @@ pub async fn get_qr_svg(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "PNG", content_type = "image/png"),
-        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "No such card of the caller's", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 #[get("/cards/{id}/qr.png")]
@@ -225,7 +225,7 @@ fn escape(text: &str) -> String {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "SVG", content_type = "image/svg+xml"),
-        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "No such card of the caller's", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 #[get("/cards/{id}/card.svg")]

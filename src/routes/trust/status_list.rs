@@ -89,7 +89,7 @@ pub async fn get_status_list(
     responses(
         (status = 200, description = "Compact JWS", content_type = "application/jwt"),
         (status = 304, description = "Not modified"),
-        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "No such status list", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 #[get("/status-lists/{list}.jws")]

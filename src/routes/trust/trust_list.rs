@@ -135,7 +135,7 @@ async fn build(state: &AppState) -> Result<TrustList, ApiError> {
 }
 
 /// The trust list verifiers check credentials against. Cacheable (ETag).
-#[utoipa::path(tag = "trust", responses((status = 200, body = TrustList), (status = 304, description = "Not modified")))]
+#[utoipa::path(tag = "trust", responses((status = 200, description = "Every issuer with its keys in force, the schemes and the recognitions", body = TrustList), (status = 304, description = "Not modified")))]
 #[get("/trust-list")]
 pub async fn get_trust_list(
     req: HttpRequest,
