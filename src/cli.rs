@@ -63,7 +63,9 @@ enum Command {
         out: std::path::PathBuf,
     },
     /// Verify a card credential offline against a downloaded trust list and status lists;
-    /// prints the verdict as JSON, exits 0 when valid, 1 when not, 2 when the material is bad.
+    /// prints the verdict as JSON, exits 0 when valid, 1 when not (one line on standard error
+    /// says why; a credential whose list is missing counts as not valid), 2 when the material
+    /// is bad (unsigned, stale, ambiguous, malformed).
     Verify {
         /// The platform's public key as a JWK file (`talentcard platform-key` prints it).
         #[arg(long)]
@@ -326,11 +328,18 @@ fn verify_offline(
     ) {
         Ok(verdict) => {
             println!("{}", serde_json::to_string_pretty(&verdict)?);
-            Ok(if verdict.valid {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
+            if verdict.valid {
+                return Ok(ExitCode::SUCCESS);
+            }
+            let reason = verdict.reason.as_deref().unwrap_or(verdict.status.as_str());
+            eprintln!("not valid: {reason}");
+            Ok(ExitCode::FAILURE)
+        }
+        // Material that says nothing about this credential's list: its status is unknown, so
+        // the credential is not valid (the material itself may be fine).
+        Err(problem @ crate::credentials::offline::MaterialError::MissingStatusList(_)) => {
+            eprintln!("not valid: {problem}");
+            Ok(ExitCode::FAILURE)
         }
         Err(problem) => {
             eprintln!("error: {problem}");

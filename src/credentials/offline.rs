@@ -83,6 +83,8 @@ pub struct Verdict {
     pub holder_name: Option<String>,
     /// The material was older than `max_age` and accepted only within the explicit grace.
     pub grace_used: bool,
+    /// Why the credential is not valid, in one sentence (`None` when it is).
+    pub reason: Option<String>,
 }
 
 /// Why the material itself was refused.
@@ -164,7 +166,7 @@ fn check_age(
     Ok(age > freshness.max_age)
 }
 
-fn untrusted(status: &str) -> Verdict {
+fn untrusted(status: &str, reason: impl std::fmt::Display) -> Verdict {
     Verdict {
         valid: false,
         status: status.to_owned(),
@@ -174,6 +176,7 @@ fn untrusted(status: &str) -> Verdict {
         issuer: None,
         holder_name: None,
         grace_used: false,
+        reason: Some(reason.to_string()),
     }
 }
 
@@ -295,9 +298,9 @@ pub fn verify(
     let trust_grace = check_age(trust.issued_at, now, freshness, "the trust list")?;
     let verified = match token::verify(credential, |kid| trust.key(kid), now) {
         Ok(verified) => verified,
-        Err(CredentialError::OutsideValidity) => return Ok(untrusted("expired")),
-        Err(CredentialError::NotYetValid) => return Ok(untrusted("not_yet_valid")),
-        Err(_) => return Ok(untrusted("untrusted")),
+        Err(e @ CredentialError::OutsideValidity) => return Ok(untrusted("expired", e)),
+        Err(e @ CredentialError::NotYetValid) => return Ok(untrusted("not_yet_valid", e)),
+        Err(e) => return Ok(untrusted("untrusted", e)),
     };
     let claims = &verified.claims;
     // The credential names its list by URI; the list's name is the URI's last segment (the
@@ -311,7 +314,10 @@ pub fn verify(
         status_list::decode(&list.lst).map_err(|_| MaterialError::Malformed("the status list"))?;
     let index = usize::try_from(claims.status.status_list.idx).unwrap_or(usize::MAX);
     if index >= status_list::ENTRIES {
-        return Ok(untrusted("untrusted"));
+        return Ok(untrusted(
+            "untrusted",
+            "the credential's status index is outside its list",
+        ));
     }
     let status = match status_list::get(&bits, index) {
         0 => "valid",
@@ -328,5 +334,6 @@ pub fn verify(
         issuer: Some(claims.issuer.clone()),
         holder_name: verified.holder_name,
         grace_used: trust_grace || list_grace,
+        reason: (status != "valid").then(|| format!("the issuer's status list says {status}")),
     })
 }

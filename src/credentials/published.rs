@@ -136,7 +136,8 @@ impl StatusListCache {
     ///
     /// A copy is served while this instance checked it within the refresh interval and its
     /// stamp is younger than half the TTL; otherwise the database says whether the stamp
-    /// still names the current bits, and a new stamp is taken when it does not (or it aged).
+    /// still names the current bits, and a new stamp is taken when it does not (or it aged),
+    /// at most one a second: a change in the second after a stamp shows from the next second.
     pub async fn get(
         &self,
         signers: &Signers<'_>,
@@ -159,7 +160,15 @@ impl StatusListCache {
             let Some(head) = models::status_list::head(&mut conn, issuer, list_no).await? else {
                 return Ok(None);
             };
-            let (bits, stamped_at) = if head.current_since(stale_before) {
+            let (bits, stamped_at) = if head.restamp_due(now, stale_before) {
+                match models::status_list::stamp(&mut conn, issuer, list_no, now, stale_before)
+                    .await?
+                {
+                    Some(stamped) => stamped,
+                    None => continue,
+                }
+            } else {
+                // The stamp in force: current, or the newest this second allows.
                 if let Some((list, _)) = &cached
                     && list.issued_at == head.stamped_at
                     && head.active_kid.as_deref() == Some(list.kid.as_str())
@@ -171,13 +180,6 @@ impl StatusListCache {
                     .await?
                 {
                     Some(bits) => (bits, head.stamped_at),
-                    None => continue,
-                }
-            } else {
-                match models::status_list::stamp(&mut conn, issuer, list_no, now, stale_before)
-                    .await?
-                {
-                    Some(stamped) => stamped,
                     None => continue,
                 }
             };

@@ -31,7 +31,7 @@ pub struct StatusListClaim {
 pub struct StatusListClaims {
     /// The list's URI, exactly as credentials carry it.
     pub sub: String,
-    /// The publication stamp (NumericDate; fractional when the stamp has milliseconds).
+    /// The publication stamp (NumericDate, whole seconds).
     pub iat: serde_json::Number,
     /// `iat` plus [`LIFETIME_SECS`], whole seconds.
     pub exp: i64,
@@ -41,19 +41,14 @@ pub struct StatusListClaims {
     pub status_list: StatusListClaim,
 }
 
-/// `at` as a NumericDate: whole seconds, with a fraction only when `at` has milliseconds.
+/// `at` as a NumericDate in whole seconds, rounded down. RFC 7519 allows fractions, but
+/// verifiers compare `iat` with the current second rounded down (`@sd-jwt/core` 0.19 refuses a
+/// fractional `iat` during the second it was issued); stamps are whole seconds anyway.
 pub fn numeric_date(at: DateTime<Utc>) -> serde_json::Number {
-    let millis = at.timestamp_millis();
-    if millis % 1000 == 0 {
-        serde_json::Number::from(at.timestamp())
-    } else {
-        // Stamps are whole milliseconds; an f64 holds them exactly enough to round-trip.
-        serde_json::Number::from_f64(millis as f64 / 1000.0)
-            .unwrap_or_else(|| serde_json::Number::from(at.timestamp()))
-    }
+    serde_json::Number::from(at.timestamp())
 }
 
-/// The instant of a NumericDate, to the millisecond.
+/// The instant of a NumericDate (a fractional one, from another issuer, to the millisecond).
 pub fn instant(date: &serde_json::Number) -> Option<DateTime<Utc>> {
     if let Some(secs) = date.as_i64() {
         return DateTime::from_timestamp(secs, 0);
@@ -62,7 +57,6 @@ pub fn instant(date: &serde_json::Number) -> Option<DateTime<Utc>> {
     if !secs.is_finite() {
         return None;
     }
-    // Rounded to the millisecond the stamp was taken at.
     let millis = (secs * 1000.0).round();
     if millis.abs() > 1e15 {
         return None;
@@ -140,8 +134,8 @@ mod tests {
         let der = signing.to_pkcs8_der().map(|d| d.as_bytes().to_vec());
         let der = der.unwrap_or_default();
         let public = signing.verifying_key().to_bytes();
-        for millis in [1_796_169_600_000_i64, 1_796_169_600_123] {
-            let at = DateTime::from_timestamp_millis(millis).unwrap_or_default();
+        for secs in [1_796_169_600_i64, 1_796_169_601] {
+            let at = DateTime::from_timestamp(secs, 0).unwrap_or_default();
             let lst = status_list::encode(&status_list::empty());
             let claims = claims("https://x", "XA", 1, lst, at, 300);
             assert_eq!(claims.sub, "https://x/api/v1/status-lists/XA-1");

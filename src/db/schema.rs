@@ -353,6 +353,7 @@ diesel::table! {
         version -> Int8,
         stamped_version -> Int8,
         stamped_at -> Timestamptz,
+        stamped_bits -> Nullable<Bytea>,
     }
 }
 

@@ -64,17 +64,25 @@ pub struct Head {
     pub version: i64,
     /// The version `stamped_at` was taken for.
     pub stamped_version: i64,
-    /// The publication stamp (whole milliseconds).
+    /// The publication stamp (whole seconds).
     pub stamped_at: DateTime<Utc>,
     /// The issuer's active key, which signs the list's token.
     pub active_kid: Option<String>,
 }
 
 impl Head {
-    /// Whether the stamp names the current bits and was taken after `since`.
-    pub fn current_since(&self, since: DateTime<Utc>) -> bool {
-        self.version == self.stamped_version && self.stamped_at > since
+    /// Whether a new stamp is due at `now`: the stamp names older bits or is older than
+    /// `stale_before`, and the current second has no stamp yet (a list takes at most one stamp
+    /// a second, so stamps strictly increase and never run ahead of the clock).
+    pub fn restamp_due(&self, now: DateTime<Utc>, stale_before: DateTime<Utc>) -> bool {
+        let outdated = self.version != self.stamped_version || self.stamped_at <= stale_before;
+        outdated && self.stamped_at < whole_second(now)
     }
+}
+
+/// `at` rounded down to the second.
+pub fn whole_second(at: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp(at.timestamp(), 0).unwrap_or(at)
 }
 
 /// A list's publication head, without its bytes: what a cached copy is checked against.
@@ -110,7 +118,8 @@ pub async fn head(
         })
 }
 
-/// The bits the stamp `stamped_at` was taken for, or `None` when the list changed since.
+/// The content the stamp `stamped_at` was taken for, or `None` when another stamp replaced it
+/// (or none was ever taken).
 pub async fn stamped_bits(
     conn: &mut AsyncPgConnection,
     issuer: &str,
@@ -119,20 +128,18 @@ pub async fn stamped_bits(
 ) -> QueryResult<Option<Vec<u8>>> {
     status_lists::table
         .find((issuer, list_no))
-        .filter(status_lists::stamped_version.eq(status_lists::version))
         .filter(status_lists::stamped_at.eq(stamped_at))
-        .select(status_lists::bits)
-        .first(conn)
+        .select(status_lists::stamped_bits)
+        .first::<Option<Vec<u8>>>(conn)
         .await
         .optional()
+        .map(Option::flatten)
 }
 
-/// Takes a new publication stamp for the current bits, unless the stamp names them already
-/// and is newer than `stale_before`: the new stamp is `now` to the millisecond, and at least
-/// one millisecond after the previous one, so stamps strictly increase with every published
-/// change, one stamp always names one content, and a burst of publications cannot push the
-/// stamp measurably ahead of the clock. Returns the bits and the new stamp; `None` when no new
-/// stamp was needed (another instance took it: read the head again).
+/// Takes a new publication stamp for the current bits when one is due (see
+/// [`Head::restamp_due`]): the stamp is `now` rounded down to the second, and the bits it names
+/// are kept beside it. Returns the bits and the stamp; `None` when no stamp was due any more
+/// (another instance took it, or this second has one: read the head again).
 pub async fn stamp(
     conn: &mut AsyncPgConnection,
     issuer: &str,
@@ -140,22 +147,21 @@ pub async fn stamp(
     now: DateTime<Utc>,
     stale_before: DateTime<Utc>,
 ) -> QueryResult<Option<(Vec<u8>, DateTime<Utc>)>> {
-    use diesel::dsl::sql;
-    use diesel::sql_types::Timestamptz;
-    let millisecond = DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now);
-    let next = sql::<Timestamptz>("GREATEST(")
-        .bind::<Timestamptz, _>(millisecond)
-        .sql(", stamped_at + interval '1 millisecond')");
+    let second = whole_second(now);
     diesel::update(
-        status_lists::table.find((issuer, list_no)).filter(
-            status_lists::stamped_version
-                .ne(status_lists::version)
-                .or(status_lists::stamped_at.le(stale_before)),
-        ),
+        status_lists::table
+            .find((issuer, list_no))
+            .filter(
+                status_lists::stamped_version
+                    .ne(status_lists::version)
+                    .or(status_lists::stamped_at.le(stale_before)),
+            )
+            .filter(status_lists::stamped_at.lt(second)),
     )
     .set((
-        status_lists::stamped_at.eq(next),
+        status_lists::stamped_at.eq(second),
         status_lists::stamped_version.eq(status_lists::version),
+        status_lists::stamped_bits.eq(status_lists::bits.nullable()),
     ))
     .returning((status_lists::bits, status_lists::stamped_at))
     .get_result(conn)

@@ -273,6 +273,8 @@ async fn rotation_keeps_old_cards_verifiable_and_signs_new_ones_with_the_new_key
 }
 
 async fn list_entry(app: &TestApp, index: usize) -> u8 {
+    // A list takes at most one stamp a second: a change shows from the next second.
+    app.clock.advance(chrono::Duration::seconds(1));
     let list: Value = app
         .get("/api/v1/status-lists/XA")
         .await
@@ -526,6 +528,7 @@ async fn the_offline_verifier_checks_signatures_status_and_the_age_of_its_materi
         .text()
         .await
         .unwrap();
+    app.clock.advance(chrono::Duration::seconds(1));
     let status = app
         .get("/api/v1/status-lists/XA.jws")
         .await
@@ -627,6 +630,7 @@ async fn the_offline_verifier_checks_signatures_status_and_the_age_of_its_materi
         Some(&official.access),
     )
     .await;
+    app.clock.advance(chrono::Duration::seconds(1));
     let status = app
         .get("/api/v1/status-lists/XA.jws")
         .await
@@ -673,6 +677,7 @@ async fn the_offline_verifier_checks_signatures_status_and_the_age_of_its_materi
         Some(&official.access),
     )
     .await;
+    app.clock.advance(chrono::Duration::seconds(1));
     std::fs::write(
         &status_file,
         app.get("/api/v1/status-lists/XA.jws")

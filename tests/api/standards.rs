@@ -22,6 +22,8 @@ fn claims_of(credential: &str) -> Value {
 
 /// The Status List Token at `path`, as a standard verifier asks for it.
 async fn token_at(app: &TestApp, path: &str) -> reqwest::Response {
+    // A list takes at most one stamp a second: a change shows from the next second.
+    app.clock.advance(chrono::Duration::seconds(1));
     app.client
         .get(format!("{}{path}", app.address))
         .header("Accept", "application/statuslist+jwt")
@@ -295,4 +297,83 @@ async fn offline_verification_takes_status_list_tokens_bound_to_the_uri() {
         ),
         Err(MaterialError::Stale("the status list"))
     );
+}
+
+#[tokio::test]
+async fn the_offline_cli_says_in_one_line_why_a_card_is_not_valid() {
+    let app = spawn_app().await;
+    let official = app.staff("xa@example.cn", "official", Some("XA")).await;
+    let held = issue_card(&app, &official, 4).await;
+    let credential = credential(&app, &held).await;
+    let platform =
+        talentcard::state::PlatformKey::from_settings(&crate::helpers::test_settings()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let key = file("platform.jwk", &platform.jwk().to_string());
+    let trust = file(
+        "trust.jws",
+        &app.get("/api/v1/trust-list.jws")
+            .await
+            .text()
+            .await
+            .unwrap(),
+    );
+    let xa = file(
+        "xa.jwt",
+        &token_at(&app, "/api/v1/status-lists/XA")
+            .await
+            .text()
+            .await
+            .unwrap(),
+    );
+    let tz = file(
+        "tz.jwt",
+        &token_at(&app, "/api/v1/status-lists/TZ")
+            .await
+            .text()
+            .await
+            .unwrap(),
+    );
+    let run = |list: &std::path::Path, credential: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_talentcard"))
+            .arg("verify")
+            .arg("--platform-key")
+            .arg(&key)
+            .arg("--trust-list")
+            .arg(&trust)
+            .arg("--status-list")
+            .arg(list)
+            .arg(credential)
+            .output()
+            .unwrap()
+    };
+    let valid = run(&xa, &credential);
+    assert_eq!(
+        valid.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&valid.stderr)
+    );
+    // One character of the signature changed.
+    let mut tampered = credential.clone().into_bytes();
+    let at = tampered.iter().rposition(|b| *b == b'.').unwrap() + 8;
+    tampered[at] = if tampered[at] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    for (list, credential, why) in [
+        (&xa, tampered.as_str(), "signature"),
+        (&tz, credential.as_str(), "no status list XA"),
+    ] {
+        let output = run(list, credential);
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert_eq!(output.status.code(), Some(1), "{why}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.starts_with("not valid: ") && stderr.contains(why),
+            "{stderr}"
+        );
+    }
 }

@@ -447,6 +447,8 @@ async fn credentials_fetched_under_every_key_keep_verifying_through_rotations() 
 
 /// XA's first status list, signed and plain.
 async fn xa_list(app: &TestApp) -> (String, Value) {
+    // A list takes at most one stamp a second: a change shows from the next second.
+    app.clock.advance(chrono::Duration::seconds(1));
     let jws = app
         .get("/api/v1/status-lists/XA.jws")
         .await
