@@ -26,6 +26,7 @@ const VC = `@sd-jwt/sd-jwt-vc ${VERSIONS['@sd-jwt/sd-jwt-vc']}`;
 const SL = `@sd-jwt/jwt-status-list ${VERSIONS['@sd-jwt/jwt-status-list']}`;
 const JOSE = `jose ${VERSIONS.jose}`;
 
+writeFileSync(`${WORK}/node-versions.json`, JSON.stringify(VERSIONS));
 const results = `${WORK}/results.jsonl`;
 function record(lib, check, ok, detail) {
   appendFileSync(results, JSON.stringify({ lib, check, ok: !!ok, detail: String(detail ?? '') }) + '\n');
@@ -361,5 +362,4 @@ for (const [action, body, expected, label] of transitions) {
   await expectStatus(credentialFull, expected, label);
 }
 
-writeFileSync(`${WORK}/node-versions.json`, JSON.stringify(VERSIONS));
 if (waits) console.error(`note: ${waits} verification(s) refused as "not yet valid" and retried in the next second (fractional iat)`);
