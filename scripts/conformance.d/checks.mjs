@@ -185,12 +185,14 @@ async function libraryStatus(credential) {
 
 async function expectStatus(credential, expected, label) {
   await check(VC, `status check ${label}: ${expected}`, async () => {
-    const deadline = Date.now() + 10_000;
+    const start = Date.now();
+    const deadline = start + 10_000;
     let last;
     for (;;) {
       last = await libraryStatus(credential);
       if (last.verdict === expected) {
-        return expected === 'valid' ? 'verify() passed' : `verify() refused: ${last.error}`;
+        const after = `after ${((Date.now() - start) / 1000).toFixed(1)} s`;
+        return expected === 'valid' ? `verify() passed ${after}` : `verify() refused ${after}: ${last.error}`;
       }
       if (Date.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 250));
