@@ -407,6 +407,21 @@ impl Settings {
                 "must be between 1 and 2147483647",
             ));
         }
+        // Credentials' `iss`, `vct` and status `uri` are built on it, and SD-JWT VC verifiers
+        // look for issuer metadata at the origin's root: an origin, nothing more.
+        let origin = url::Url::parse(&self.application.public_base_url)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+            .filter(|u| {
+                matches!(u.path(), "" | "/") && u.query().is_none() && u.fragment().is_none()
+            })
+            .filter(|u| u.username().is_empty() && u.password().is_none());
+        if origin.is_none() {
+            return Err(ConfigError::invalid(
+                "TALENTCARD__APPLICATION__PUBLIC_BASE_URL",
+                "must be an http(s) origin with no path, e.g. https://cards.example.cn",
+            ));
+        }
         if !matches!(self.log.format.as_str(), "pretty" | "json") {
             return Err(ConfigError::invalid(
                 "TALENTCARD__LOG__FORMAT",

@@ -187,10 +187,15 @@ fn add_common_responses(method: &str, path: &str, operation: &mut Operation) {
             "validation_failed: a field is missing or not acceptable",
         );
     }
-    if path.starts_with("/api/v1/") || path == "/readyz" {
+    // Everything but liveness, the document and the explorer reads PostgreSQL.
+    if path.starts_with("/api/v1/")
+        || path == "/readyz"
+        || path.starts_with("/.well-known/")
+        || path.starts_with("/vct/")
+    {
         add(
             503,
-            "service_unavailable: the database is unavailable; try again",
+            "service_unavailable: the database is unavailable (or a status list changes too fast to publish); try again",
         );
     }
 }

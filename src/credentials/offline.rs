@@ -181,6 +181,15 @@ fn untrusted(status: &str, reason: impl std::fmt::Display) -> Verdict {
 }
 
 impl TrustList {
+    /// When key `kid` was retired (`None` for an active or unknown key).
+    fn retired_at(&self, kid: &str) -> Option<DateTime<Utc>> {
+        self.issuers
+            .iter()
+            .flat_map(|i| &i.keys)
+            .find(|k| k.kid == kid && k.status == "retired")
+            .map(|k| k.retired_at.unwrap_or(DateTime::<Utc>::MIN_UTC))
+    }
+
     /// The issuer and raw key of `kid`, active or retired: what may sign a Status List Token.
     fn issuer_key(&self, kid: &str) -> Option<(String, [u8; 32])> {
         self.issuers.iter().find_map(|issuer| {
@@ -239,6 +248,7 @@ fn newest_list(
     let uri = &credential.status.status_list.uri;
     let wanted = uri.rsplit('/').next().unwrap_or_default();
     let mut copies = Vec::new();
+    let mut expired = false;
     for list in lists {
         if let Ok(value) = signed::open(list, signed::STATUS_LIST_TYP, platform_x) {
             // The platform-signed JSON form of an offline bundle.
@@ -248,15 +258,21 @@ fn newest_list(
             continue;
         }
         // A Status List Token signed by an issuer key of the trust list: it speaks for the
-        // credential's list only when its `sub` is exactly the credential's `uri`.
+        // credential's list only when its `sub` is exactly the credential's `uri`, and a
+        // retired key only for what it signed while active.
         let Ok(token) = status_token::open(list, |kid| trust.issuer_key(kid)) else {
             continue;
         };
-        if token.claims.sub != *uri {
+        let within_key = trust
+            .retired_at(&token.kid)
+            .is_none_or(|retired| token.issued_at <= retired);
+        if token.claims.sub != *uri || !within_key {
             continue;
         }
+        // An expired copy is passed over: a fresher one may be among the others.
         if token.claims.exp <= now.timestamp() {
-            return Err(MaterialError::Stale("the status list"));
+            expired = true;
+            continue;
         }
         copies.push(StatusList {
             issuer: token.issuer,
@@ -268,9 +284,13 @@ fn newest_list(
     }
     copies.retain(|l| l.issuer == credential.issuer && l.list == wanted);
     copies.sort_by_key(|l| l.issued_at);
-    let newest = copies
-        .pop()
-        .ok_or_else(|| MaterialError::MissingStatusList(wanted.to_owned()))?;
+    let newest = copies.pop().ok_or_else(|| {
+        if expired {
+            MaterialError::Stale("the status list")
+        } else {
+            MaterialError::MissingStatusList(wanted.to_owned())
+        }
+    })?;
     let ambiguous = copies
         .iter()
         .any(|l| l.issued_at == newest.issued_at && (l.lst != newest.lst || l.bits != newest.bits));

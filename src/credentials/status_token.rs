@@ -92,6 +92,8 @@ pub fn sign(claims: &StatusListClaims, kid: &str, der: &[u8]) -> anyhow::Result<
 pub struct Opened {
     /// The issuer whose key signed it.
     pub issuer: String,
+    /// The key that signed it.
+    pub kid: String,
     /// The claims.
     pub claims: StatusListClaims,
     /// `iat` as an instant.
@@ -117,6 +119,7 @@ pub fn open(
     let issued_at = instant(&claims.iat).ok_or("iat is not a NumericDate")?;
     Ok(Opened {
         issuer,
+        kid,
         claims,
         issued_at,
     })

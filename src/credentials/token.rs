@@ -17,10 +17,12 @@ use crate::domain::card_number;
 pub const TYP: &str = "dc+sd-jwt";
 /// The credential type of credentials signed before `iss` and `vct` became URLs.
 pub const LEGACY_VCT: &str = "urn:talentcard:card:1";
-/// Credentials of cards issued before 2026-12-02T00:00:00Z may carry the `urn:` forms of `iss`
-/// and `vct` they were first signed with (a QR code saved or printed then); later cards never
-/// do. The forms carry no trust of their own: the signature and the issuer checks decide.
-pub const LEGACY_IDS_BEFORE: i64 = 1_796_169_600;
+/// Credentials of cards issued before 2027-01-01T00:00:00Z may carry the `urn:` forms of `iss`
+/// and `vct` (the first release signed them so, and may still do during a rolling deploy; a QR
+/// code saved or printed then keeps them); later cards never do. The forms carry no trust of
+/// their own: the signature, the record and the issuer checks decide. Every instance of the
+/// first release must be gone by that date.
+pub const LEGACY_IDS_BEFORE: i64 = 1_798_761_600;
 
 /// Where the card's status lives.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,7 +43,7 @@ pub struct StatusClaim {
 /// The signed claims.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CardClaims {
-    /// `{public_base_url}/issuers/{code}` (`urn:talentcard:issuer:{code}` before 2026-12-02).
+    /// `{public_base_url}/issuers/{code}` (`urn:talentcard:issuer:{code}` for cards issued before 2027).
     pub iss: String,
     /// Issued at.
     pub iat: i64,
@@ -49,7 +51,7 @@ pub struct CardClaims {
     pub nbf: i64,
     /// End of validity (end of `valid_until`, Beijing).
     pub exp: i64,
-    /// `{public_base_url}/vct/{scheme}` ([`LEGACY_VCT`] before 2026-12-02).
+    /// `{public_base_url}/vct/{scheme}` ([`LEGACY_VCT`] for cards issued before 2027).
     pub vct: String,
     /// The card number.
     pub card_number: String,
@@ -622,6 +624,7 @@ mod tests {
             "a card of the first release"
         );
         let (new, now) = sign(LEGACY_IDS_BEFORE + 60);
+        assert_eq!(LEGACY_IDS_BEFORE, 1_798_761_600, "2027-01-01T00:00:00Z");
         assert_eq!(
             verify(&new, lookup, now).err(),
             Some(CredentialError::WrongIssuer),

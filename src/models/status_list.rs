@@ -76,13 +76,15 @@ impl Head {
     /// a second, so stamps strictly increase and never run ahead of the clock).
     pub fn restamp_due(&self, now: DateTime<Utc>, stale_before: DateTime<Utc>) -> bool {
         let outdated = self.version != self.stamped_version || self.stamped_at <= stale_before;
-        outdated && self.stamped_at < whole_second(now)
+        outdated && self.stamped_at < stamp_second(now)
     }
 }
 
-/// `at` rounded down to the second.
-pub fn whole_second(at: DateTime<Utc>) -> DateTime<Utc> {
-    DateTime::from_timestamp(at.timestamp(), 0).unwrap_or(at)
+/// The stamp a publication at `at` takes: the second before `at`'s (rounded down, then one
+/// back), so a verifier whose clock trails ours by up to a second still sees an `iat` in its
+/// past (`@sd-jwt/core` 0.19 allows no leeway).
+pub fn stamp_second(at: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp(at.timestamp() - 1, 0).unwrap_or(at)
 }
 
 /// A list's publication head, without its bytes: what a cached copy is checked against.
@@ -126,14 +128,25 @@ pub async fn stamped_bits(
     list_no: i32,
     stamped_at: DateTime<Utc>,
 ) -> QueryResult<Option<Vec<u8>>> {
-    status_lists::table
+    /// (kept content, live bits, version, stamped version).
+    type Row = (Option<Vec<u8>>, Vec<u8>, i64, i64);
+    let row: Option<Row> = status_lists::table
         .find((issuer, list_no))
         .filter(status_lists::stamped_at.eq(stamped_at))
-        .select(status_lists::stamped_bits)
-        .first::<Option<Vec<u8>>>(conn)
+        .select((
+            status_lists::stamped_bits,
+            status_lists::bits,
+            status_lists::version,
+            status_lists::stamped_version,
+        ))
+        .first(conn)
         .await
-        .optional()
-        .map(Option::flatten)
+        .optional()?;
+    // A stamp taken before its content was kept names the current bits when no change came
+    // after it.
+    Ok(row.and_then(|(kept, bits, version, stamped_version)| {
+        kept.or((version == stamped_version).then_some(bits))
+    }))
 }
 
 /// Takes a new publication stamp for the current bits when one is due (see
@@ -147,7 +160,7 @@ pub async fn stamp(
     now: DateTime<Utc>,
     stale_before: DateTime<Utc>,
 ) -> QueryResult<Option<(Vec<u8>, DateTime<Utc>)>> {
-    let second = whole_second(now);
+    let second = stamp_second(now);
     diesel::update(
         status_lists::table
             .find((issuer, list_no))

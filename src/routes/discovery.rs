@@ -63,8 +63,10 @@ pub async fn issuer_metadata(
 /// A name and description in one language.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TypeDisplay {
-    /// `zh-CN` or `en`.
+    /// `zh-CN` or `en` (the draft's earlier name for `locale`, kept for older verifiers).
     pub lang: &'static str,
+    /// The same, under the current draft's name.
+    pub locale: &'static str,
     /// The card's name.
     pub name: String,
     /// What it is.
@@ -74,8 +76,10 @@ pub struct TypeDisplay {
 /// A claim's label in one language.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ClaimDisplay {
-    /// `zh-CN` or `en`.
+    /// `zh-CN` or `en` (the draft's earlier name for `locale`).
     pub lang: &'static str,
+    /// The same, under the current draft's name.
+    pub locale: &'static str,
     /// The label.
     pub label: &'static str,
 }
@@ -150,11 +154,13 @@ pub async fn type_metadata(
         display: vec![
             TypeDisplay {
                 lang: "zh-CN",
+                locale: "zh-CN",
                 name: row.name.clone(),
                 description: zh.clone(),
             },
             TypeDisplay {
                 lang: "en",
+                locale: "en",
                 name: row.name_en,
                 description: en,
             },
@@ -168,10 +174,12 @@ pub async fn type_metadata(
                 display: vec![
                     ClaimDisplay {
                         lang: "zh-CN",
+                        locale: "zh-CN",
                         label: zh,
                     },
                     ClaimDisplay {
                         lang: "en",
+                        locale: "en",
                         label: en,
                     },
                 ],

@@ -104,3 +104,35 @@ fn the_unknown_numbers_limit_defaults_to_20_and_must_be_positive() {
         );
     }
 }
+
+#[test]
+fn the_public_base_url_is_an_origin_and_nothing_more() {
+    for good in [
+        "https://cards.example.cn",
+        "http://127.0.0.1:8080",
+        "https://x.cn/",
+    ] {
+        let file = format!("{GOOD_SECRETS}\n[application]\npublic_base_url = \"{good}\"\n");
+        let dir = config_dir_with("production.toml", &file);
+        assert!(
+            Settings::load_from(dir.path(), Environment::Production).is_ok(),
+            "{good}"
+        );
+    }
+    // Issuer metadata lives at the origin's root: a path would put `iss` where no verifier looks.
+    for bad in [
+        "https://cards.example.cn/talent",
+        "ftp://cards.example.cn",
+        "cards.example.cn",
+        "https://user@cards.example.cn",
+        "https://cards.example.cn/?a=1",
+    ] {
+        let file = format!("{GOOD_SECRETS}\n[application]\npublic_base_url = \"{bad}\"\n");
+        let dir = config_dir_with("production.toml", &file);
+        let error = error_of(dir.path(), Environment::Production);
+        assert!(
+            error.contains("TALENTCARD__APPLICATION__PUBLIC_BASE_URL"),
+            "{bad}: {error}"
+        );
+    }
+}

@@ -280,6 +280,25 @@ async fn offline_verification_takes_status_list_tokens_bound_to_the_uri() {
         check(&[&tz], now),
         Err(MaterialError::MissingStatusList(_))
     ));
+    // An expired copy beside a fresh one is passed over, whatever the order.
+    let later = now + chrono::Duration::seconds(status_token::LIFETIME_SECS - 5);
+    app.clock
+        .advance(chrono::Duration::seconds(status_token::LIFETIME_SECS - 5));
+    let fresh = token_at(&app, &path).await.text().await.unwrap();
+    let graced = Freshness {
+        grace: chrono::Duration::hours(1),
+        ..Freshness::default()
+    };
+    let at = later + chrono::Duration::seconds(10);
+    for order in [[&valid, &fresh], [&fresh, &valid]] {
+        let lists: Vec<&str> = order.iter().map(|s| s.as_str()).collect();
+        let verdict = offline::verify(&platform.x, &trust, &lists, &credential, at, graced);
+        assert_eq!(
+            verdict.unwrap().status,
+            "suspended",
+            "the fresh copy is used"
+        );
+    }
     // A token past its exp is refused, even by a verifier that accepts older material.
     let later = now + chrono::Duration::seconds(status_token::LIFETIME_SECS + 1);
     let graced = Freshness {
@@ -376,4 +395,72 @@ async fn the_offline_cli_says_in_one_line_why_a_card_is_not_valid() {
             "{stderr}"
         );
     }
+}
+
+#[tokio::test]
+async fn offline_a_retired_key_speaks_only_for_lists_it_signed_while_active() {
+    let app = spawn_app().await;
+    let official = app.staff("xa@example.cn", "official", Some("XA")).await;
+    let admin = app.staff("root@example.cn", "admin", None).await;
+    let held = issue_card(&app, &official, 5).await;
+    let credential = credential(&app, &held).await;
+    let uri = claims_of(&credential)["status"]["status_list"]["uri"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = uri
+        .split_once("/api/v1/")
+        .map(|(_, p)| format!("/api/v1/{p}"))
+        .unwrap();
+    let old = crate::trust::active_kid(&app, "XA").await;
+    let der = crate::trust::stolen_der(&app, &old).await;
+    app.post_json(
+        "/api/v1/admin/issuers/XA/keys/rotate",
+        &json!({}),
+        Some(&admin.access),
+    )
+    .await;
+    let suspend = format!("/api/v1/cards/{}/suspend", held.id());
+    let body = json!({ "reason_code": "under_investigation" });
+    app.post_json(&suspend, &body, Some(&official.access)).await;
+    let genuine = token_at(&app, &path).await.text().await.unwrap();
+    // The retired key, stolen, forges a newer all-valid list after its retirement.
+    let now = app.clock.now();
+    let lst = status_list::encode(&status_list::empty());
+    let claims = status_token::claims(
+        app.settings
+            .application
+            .public_base_url
+            .trim_end_matches('/'),
+        "XA",
+        0,
+        lst,
+        now + chrono::Duration::seconds(2),
+        300,
+    );
+    let forged = status_token::sign(&claims, &old, &der).unwrap();
+    let platform =
+        talentcard::state::PlatformKey::from_settings(&crate::helpers::test_settings()).unwrap();
+    let trust = app
+        .get("/api/v1/trust-list.jws")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(trust.len() > 10);
+    let check = |lists: &[&str]| {
+        offline::verify(
+            &platform.x,
+            &trust,
+            lists,
+            &credential,
+            now,
+            Freshness::default(),
+        )
+    };
+    assert!(matches!(
+        check(&[&forged]),
+        Err(MaterialError::MissingStatusList(_))
+    ));
+    assert_eq!(check(&[&forged, &genuine]).unwrap().status, "suspended");
 }

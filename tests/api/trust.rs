@@ -41,7 +41,7 @@ async fn scene() -> Scene {
 }
 
 /// The kid of the issuer's active key.
-async fn active_kid(app: &TestApp, issuer: &str) -> String {
+pub async fn active_kid(app: &TestApp, issuer: &str) -> String {
     let mut conn = app.connect().await;
     issuer_keys::table
         .filter(issuer_keys::issuer.eq(issuer))
@@ -53,7 +53,7 @@ async fn active_kid(app: &TestApp, issuer: &str) -> String {
 }
 
 /// The private key of `kid`, as an attacker who stole it would hold it.
-async fn stolen_der(app: &TestApp, kid: &str) -> Vec<u8> {
+pub async fn stolen_der(app: &TestApp, kid: &str) -> Vec<u8> {
     let mut conn = app.connect().await;
     let sealed: Vec<u8> = issuer_keys::table
         .find(kid)

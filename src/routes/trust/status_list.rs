@@ -32,17 +32,24 @@ async fn published(state: &AppState, list: &str) -> Result<Arc<Published>, ApiEr
         .ok_or_else(ApiError::not_found)
 }
 
-/// Whether the client asked for the Status List Token.
+/// Whether the client asked for the Status List Token (`q=0` refuses it, RFC 9110).
 fn wants_token(req: &HttpRequest) -> bool {
     req.headers()
         .get_all(ACCEPT)
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .any(|media| {
-            media
-                .split(';')
+            let mut parts = media.split(';');
+            let named = parts
                 .next()
-                .is_some_and(|m| m.trim().eq_ignore_ascii_case(status_token::MEDIA_TYPE))
+                .is_some_and(|m| m.trim().eq_ignore_ascii_case(status_token::MEDIA_TYPE));
+            let refused = parts.any(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            named && !refused
         })
 }
 
