@@ -20,6 +20,16 @@ fn claims_of(credential: &str) -> Value {
     serde_json::from_slice(&payload).unwrap()
 }
 
+/// The credential's status `uri` and its path on the service.
+fn status_uri(credential: &str) -> (String, String) {
+    let uri = claims_of(credential)["status"]["status_list"]["uri"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/api/v1/{}", uri.split_once("/api/v1/").unwrap().1);
+    (uri, path)
+}
+
 /// The Status List Token at `path`, as a standard verifier asks for it.
 async fn token_at(app: &TestApp, path: &str) -> reqwest::Response {
     // A list takes at most one stamp a second: a change shows from the next second.
@@ -229,22 +239,8 @@ async fn offline_verification_takes_status_list_tokens_bound_to_the_uri() {
     let official = app.staff("xa@example.cn", "official", Some("XA")).await;
     let held = issue_card(&app, &official, 3).await;
     let credential = credential(&app, &held).await;
-    let uri = claims_of(&credential)["status"]["status_list"]["uri"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let path = uri
-        .split_once("/api/v1/")
-        .map(|(_, p)| format!("/api/v1/{p}"))
-        .unwrap();
-    let platform =
-        talentcard::state::PlatformKey::from_settings(&crate::helpers::test_settings()).unwrap();
-    let trust = app
-        .get("/api/v1/trust-list.jws")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let (_, path) = status_uri(&credential);
+    let (platform, trust) = crate::trust::pinned(&app).await;
     let valid = token_at(&app, &path).await.text().await.unwrap();
     let suspend = format!("/api/v1/cards/{}/suspend", held.id());
     let body = json!({ "reason_code": "under_investigation" });
@@ -404,14 +400,7 @@ async fn offline_a_retired_key_speaks_only_for_lists_it_signed_while_active() {
     let admin = app.staff("root@example.cn", "admin", None).await;
     let held = issue_card(&app, &official, 5).await;
     let credential = credential(&app, &held).await;
-    let uri = claims_of(&credential)["status"]["status_list"]["uri"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let path = uri
-        .split_once("/api/v1/")
-        .map(|(_, p)| format!("/api/v1/{p}"))
-        .unwrap();
+    let (_, path) = status_uri(&credential);
     let old = crate::trust::active_kid(&app, "XA").await;
     let der = crate::trust::stolen_der(&app, &old).await;
     app.post_json(
@@ -439,14 +428,7 @@ async fn offline_a_retired_key_speaks_only_for_lists_it_signed_while_active() {
         300,
     );
     let forged = status_token::sign(&claims, &old, &der).unwrap();
-    let platform =
-        talentcard::state::PlatformKey::from_settings(&crate::helpers::test_settings()).unwrap();
-    let trust = app
-        .get("/api/v1/trust-list.jws")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let (platform, trust) = crate::trust::pinned(&app).await;
     assert!(trust.len() > 10);
     let check = |lists: &[&str]| {
         offline::verify(

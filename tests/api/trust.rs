@@ -118,7 +118,7 @@ fn assert_untrusted_online(answer: &Value, what: &str) {
 }
 
 /// The platform key a partner pins and the signed trust list it downloads.
-async fn pinned(app: &TestApp) -> (talentcard::state::PlatformKey, String) {
+pub async fn pinned(app: &TestApp) -> (talentcard::state::PlatformKey, String) {
     let platform =
         talentcard::state::PlatformKey::from_settings(&crate::helpers::test_settings()).unwrap();
     let trust = app
