@@ -3,6 +3,7 @@
 
 pub mod application_status;
 pub mod card_number;
+pub mod card_status;
 pub mod credit_code;
 pub mod eligibility;
 pub mod email;

@@ -6,6 +6,7 @@ pub mod address_rate;
 pub mod agency;
 pub mod application;
 pub mod card;
+pub mod card_status;
 pub mod document;
 pub mod idempotency;
 pub mod issuer_key;

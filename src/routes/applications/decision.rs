@@ -17,12 +17,13 @@ use uuid::Uuid;
 use super::{ApplicationView, invalid_transition};
 use crate::audit::{self, Actor, AuditEvent};
 use crate::auth::Official;
-use crate::credentials::status_list::ListStatus;
 use crate::domain::application_status::{Action, Status};
+use crate::domain::card_status::CardAction;
 use crate::error::{ApiError, ErrorCode, FieldError, ProblemDetails};
 use crate::extract::{ApiJson, idempotency_key};
 use crate::models::application::{self, Application, DecisionChange, Viewer};
 use crate::models::card::{self, Card, Issue};
+use crate::models::card_status::{StatusChange, change_status};
 use crate::models::idempotency::{self, Claim};
 use crate::state::AppState;
 
@@ -288,27 +289,19 @@ async fn supersede(
             )
         })?;
     let now = new.issued_at;
-    let revoked = card::set_status(conn, old, &previous.status, "revoked", "superseded", now)
+    let change = StatusChange {
+        card: &previous,
+        action: CardAction::Revoke,
+        reason: "superseded",
+        comment: None,
+        actor: Actor::Account(official.account_id),
+        now,
+        today: crate::clock::china_date(now),
+        detail: Some(json!({ "replaced_by": new.number })),
+    };
+    change_status(conn, &change)
         .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::Conflict, "the replaced card changed meanwhile"))?;
-    if let Some(index) = revoked.status_index {
-        crate::models::status_list::set_status(
-            conn,
-            &previous.issuer,
-            index,
-            ListStatus::Revoked,
-            now,
-        )
-        .await?;
-        let event = AuditEvent {
-            actor: Actor::Account(official.account_id),
-            action: "card.revoked",
-            entity_type: "card",
-            entity_id: Some(old.to_string()),
-            detail: json!({ "from": previous.status, "reason_code": "superseded", "replaced_by": new.number }),
-        };
-        audit::record(conn, &event).await?;
-    }
+        .map_err(|_| ApiError::new(ErrorCode::Conflict, "the replaced card changed meanwhile"))?;
     Ok(())
 }
 

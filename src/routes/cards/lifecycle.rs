@@ -1,21 +1,23 @@
 //! `POST /api/v1/cards/{id}/suspend`, `/resume`, `/revoke`: an official of the card's issuer,
-//! with a coded reason. Revoked is final. The status list changes in the same transaction.
+//! with a coded reason. Revoked is final. The card status machine (`domain::card_status`)
+//! decides, and `models::card_status::change_status` moves the row, the status list and the
+//! audit together.
 
 use actix_web::{HttpResponse, post, web};
 use diesel_async::AsyncConnection;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::CardView;
-use crate::audit::{self, Actor, AuditEvent};
+use crate::audit::Actor;
 use crate::auth::Official;
-use crate::credentials::status_list::ListStatus;
+use crate::domain::card_status::CardAction;
 use crate::error::{ApiError, ErrorCode, ProblemDetails};
 use crate::extract::ApiJson;
 use crate::models::application::Viewer;
-use crate::models::{account, card, status_list};
+use crate::models::card_status::{Refused, StatusChange, change_status};
+use crate::models::{account, card};
 use crate::state::AppState;
 
 /// Why a card is suspended.
@@ -95,63 +97,41 @@ fn code_of<T: Serialize>(value: &T) -> String {
         .unwrap_or_default()
 }
 
-/// Applies one lifecycle change: from one of `from` to `to`, the list entry to `entry`.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one call site per action, each naming every part"
-)]
+/// Applies one lifecycle change through the card status machine (`models::card_status`).
 async fn change(
     official: &Official,
     state: &AppState,
     id: Uuid,
-    from: &[&str],
-    to: &str,
-    entry: ListStatus,
+    action: CardAction,
     reason: String,
     comment: Option<String>,
-    action: &'static str,
 ) -> Result<HttpResponse, ApiError> {
     let comment: Option<String> =
         comment.map(|c| c.chars().filter(|ch| !ch.is_control()).take(500).collect());
-    let now = state.now();
     let mut conn = state.pool.get().await?;
     let found = card::find_visible(&mut conn, id, &Viewer::Official(official.issuer.clone()))
         .await?
         .ok_or_else(ApiError::not_found)?;
-    let expired = found.valid_until < state.today() && to != "revoked";
-    if !from.contains(&found.status.as_str()) || expired {
-        return Err(ApiError::new(
-            ErrorCode::InvalidTransition,
-            format!("a {} card cannot be {action}", found.status),
-        ));
-    }
-    let index = found
-        .status_index
-        .ok_or_else(|| ApiError::internal("a card without a status index"))?;
-    let updated = conn
-        .transaction(async |c| {
-            let Some(updated) =
-                card::set_status(c, found.id, &found.status, to, &reason, now).await?
-            else {
-                return Ok(None);
-            };
-            status_list::set_status(c, &found.issuer, index, entry, now).await?;
-            let event = AuditEvent {
-                actor: Actor::Account(official.account_id),
-                action: match to {
-                    "suspended" => "card.suspended",
-                    "revoked" => "card.revoked",
-                    _ => "card.resumed",
-                },
-                entity_type: "card",
-                entity_id: Some(found.id.to_string()),
-                detail: json!({ "from": found.status, "reason_code": reason, "comment": comment }),
-            };
-            audit::record(c, &event).await?;
-            Ok::<_, diesel::result::Error>(Some(updated))
-        })
-        .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::InvalidTransition, "the card changed meanwhile"))?;
+    let change = StatusChange {
+        card: &found,
+        action,
+        reason: &reason,
+        comment: comment.as_deref(),
+        actor: Actor::Account(official.account_id),
+        now: state.now(),
+        today: state.today(),
+        detail: None,
+    };
+    let changed = conn
+        .transaction(async |c| change_status(c, &change).await)
+        .await?;
+    let updated = changed.map_err(|refused| {
+        let detail = match refused {
+            Refused::NotAllowed => format!("a {} card cannot be {}", found.status, action.done()),
+            Refused::Changed => "the card changed meanwhile".to_owned(),
+        };
+        ApiError::new(ErrorCode::InvalidTransition, detail)
+    })?;
     let name = account::find(&mut conn, updated.holder_id)
         .await?
         .map(|a| a.full_name)
@@ -184,12 +164,9 @@ pub async fn suspend_card(
         &official,
         &state,
         *id,
-        &["active"],
-        "suspended",
-        ListStatus::Suspended,
+        CardAction::Suspend,
         reason,
         body.comment,
-        "suspended",
     )
     .await
 }
@@ -224,12 +201,9 @@ pub async fn resume_card(
         &official,
         &state,
         *id,
-        &["suspended"],
-        "active",
-        ListStatus::Valid,
+        CardAction::Resume,
         reason,
         body.comment,
-        "resumed",
     )
     .await
 }
@@ -259,12 +233,9 @@ pub async fn revoke_card(
         &official,
         &state,
         *id,
-        &["active", "suspended"],
-        "revoked",
-        ListStatus::Revoked,
+        CardAction::Revoke,
         reason,
         body.comment,
-        "revoked",
     )
     .await
 }

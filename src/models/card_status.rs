@@ -1,0 +1,108 @@
+//! The one place a card changes status: the row (conditional on the status it was read in),
+//! its entry in the issuer's status list and its audit row move together, in the caller's
+//! transaction. Officials' suspensions, resumptions and revocations, and the revocation of a
+//! card superseded by its renewal or upgrade, all go through [`change_status`].
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::QueryResult;
+use diesel_async::AsyncPgConnection;
+use serde_json::json;
+
+use crate::audit::{self, Actor, AuditEvent};
+use crate::credentials::status_list::ListStatus;
+use crate::domain::card_status::{CardAction, CardStatus, ListEntry};
+use crate::models::card::{self, Card};
+
+/// One change of a card's status.
+#[derive(Debug)]
+pub struct StatusChange<'a> {
+    /// The card as read.
+    pub card: &'a Card,
+    /// What is done.
+    pub action: CardAction,
+    /// The coded reason.
+    pub reason: &'a str,
+    /// The official's comment.
+    pub comment: Option<&'a str>,
+    /// Who does it (audited).
+    pub actor: Actor,
+    /// When.
+    pub now: DateTime<Utc>,
+    /// The day in Beijing (an expired card may only be revoked).
+    pub today: NaiveDate,
+    /// More for the audit row (e.g. the card that replaced this one).
+    pub detail: Option<serde_json::Value>,
+}
+
+/// Why a change was refused; nothing was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// The transition table does not allow it from the status the card was read in.
+    NotAllowed,
+    /// The card changed after it was read (a concurrent change won).
+    Changed,
+}
+
+fn list_status(entry: ListEntry) -> ListStatus {
+    match entry {
+        ListEntry::Valid => ListStatus::Valid,
+        ListEntry::Revoked => ListStatus::Revoked,
+        ListEntry::Suspended => ListStatus::Suspended,
+    }
+}
+
+/// Moves the card, its status-list entry and its audit row together; call inside a
+/// transaction. Answers the card as changed, or why nothing was.
+pub async fn change_status(
+    conn: &mut AsyncPgConnection,
+    change: &StatusChange<'_>,
+) -> QueryResult<Result<Card, Refused>> {
+    let current = CardStatus::parse(&change.card.status);
+    let expired = change.card.valid_until < change.today;
+    let Some((from, to)) =
+        current.and_then(|from| Some((from, from.after(change.action, expired)?)))
+    else {
+        return Ok(Err(Refused::NotAllowed));
+    };
+    let Some(updated) = card::set_status(
+        conn,
+        change.card.id,
+        from.as_str(),
+        to.as_str(),
+        change.reason,
+        change.now,
+    )
+    .await?
+    else {
+        return Ok(Err(Refused::Changed));
+    };
+    if let Some(index) = updated.status_index {
+        crate::models::status_list::set_status(
+            conn,
+            &updated.issuer,
+            index,
+            list_status(to.list_entry()),
+            change.now,
+        )
+        .await?;
+    }
+    let mut detail = json!({
+        "from": from.as_str(),
+        "reason_code": change.reason,
+        "comment": change.comment,
+    });
+    if let (Some(extra), Some(map)) = (&change.detail, detail.as_object_mut())
+        && let Some(extra) = extra.as_object()
+    {
+        map.extend(extra.clone());
+    }
+    let event = AuditEvent {
+        actor: change.actor.clone(),
+        action: change.action.audit_action(),
+        entity_type: "card",
+        entity_id: Some(updated.id.to_string()),
+        detail,
+    };
+    audit::record(conn, &event).await?;
+    Ok(Ok(updated))
+}
