@@ -9,6 +9,7 @@ pub mod auth;
 pub mod cards;
 pub mod discovery;
 pub mod health;
+pub mod idempotency;
 pub mod me;
 pub mod pagination;
 pub mod partners;

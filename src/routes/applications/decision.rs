@@ -10,7 +10,6 @@ use actix_web::{HttpRequest, HttpResponse, post, web};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -20,11 +19,11 @@ use crate::auth::Official;
 use crate::domain::application_status::{Action, Status};
 use crate::domain::card_status::CardAction;
 use crate::error::{ApiError, ErrorCode, FieldError, ProblemDetails};
-use crate::extract::{ApiJson, idempotency_key};
+use crate::extract::ApiJson;
 use crate::models::application::{self, Application, DecisionChange, Viewer};
 use crate::models::card::{self, Card, Issue};
 use crate::models::card_status::{StatusChange, change_status};
-use crate::models::idempotency::{self, Claim};
+use crate::routes::idempotency::Keyed;
 use crate::state::AppState;
 
 /// Why an application is rejected.
@@ -222,7 +221,12 @@ pub async fn decide_application(
     body: ApiJson<DecisionRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let request = body.0;
-    let key = idempotency_key(&req)?;
+    let keyed = Keyed::new(
+        &req,
+        &Actor::Account(official.account_id),
+        &id.to_string(),
+        &request,
+    )?;
     let now = state.now();
     let viewer = Viewer::Official(official.issuer.clone());
     let mut conn = state.pool.get().await?;
@@ -239,30 +243,16 @@ pub async fn decide_application(
         return Err(ApiError::validation(comment_errors));
     }
     let change = change(&request, &found, &tiers, &official, now, &comment)?;
-    let principal = Actor::Account(official.account_id).as_text();
-    let hash = hex::encode(Sha256::digest(format!(
-        "{}|{}",
-        *id,
-        serde_json::to_string(&request).unwrap_or_default()
-    )));
     let answer = conn
         .transaction(async |c| {
-            if let Some(key) = &key {
-                match idempotency::claim(c, &principal, key, &hash).await? {
-                    Claim::New => {}
-                    Claim::Replay(status, marker) => return Ok((status, replay(&state, c, &viewer, &marker).await?)),
-                    Claim::Mismatch => {
-                        return Err(ApiError::invalid_field("Idempotency-Key", "was used with another request"));
-                    }
-                }
+            if let Some((status, marker)) = keyed.claim(c).await? {
+                return Ok((status, replay(&state, c, &viewer, &marker).await?));
             }
             let result = apply(&state, c, &found, &change, &official, request.decision).await?;
-            if let Some(key) = &key {
-                // The record keeps ids only: the answer quotes facts (personal data), which
-                // stay sealed in the application; a replay rebuilds the answer from them.
-                let marker = json!({ "application": result.application.id, "card": result.card.as_ref().map(|c| c.id) });
-                idempotency::complete(c, &principal, key, 200, &marker).await?;
-            }
+            // The record keeps ids only: the answer quotes facts (personal data), which stay
+            // sealed in the application; a replay rebuilds the answer from them.
+            let marker = json!({ "application": result.application.id, "card": result.card.as_ref().map(|c| c.id) });
+            keyed.complete(c, 200, &marker).await?;
             Ok::<_, ApiError>((200, result))
         })
         .await?;

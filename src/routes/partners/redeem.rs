@@ -15,7 +15,6 @@ use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -23,10 +22,10 @@ use crate::audit::{self, Actor, AuditEvent};
 use crate::auth::AgencyClient;
 use crate::domain::recognition::Presentation;
 use crate::error::{ApiError, ErrorCode, ProblemDetails};
-use crate::extract::{ApiJson, idempotency_key};
+use crate::extract::ApiJson;
 use crate::models::card;
-use crate::models::idempotency::{self, Claim};
 use crate::models::redemption::{self, NewRedemption};
+use crate::routes::idempotency::Keyed;
 use crate::state::AppState;
 use crate::verification;
 
@@ -99,7 +98,12 @@ pub async fn redeem(
     body: ApiJson<RedemptionRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let request = body.0;
-    let key = idempotency_key(&req)?;
+    let keyed = Keyed::new(
+        &req,
+        &Actor::AgencyClient(client.client_id),
+        "redemption",
+        &request,
+    )?;
     if !client.agency.services.contains(&request.service) {
         return Err(ApiError::new(
             ErrorCode::Forbidden,
@@ -116,31 +120,15 @@ pub async fn redeem(
             ));
         }
     };
-    let principal = format!("agency_client:{}", client.client_id);
-    let hash = hex::encode(Sha256::digest(format!(
-        "redemption|{}",
-        serde_json::to_string(&request).unwrap_or_default()
-    )));
     let mut conn = state.pool.get().await?;
     let (status, answer) = conn
         .transaction(async |c| {
-            if let Some(key) = &key {
-                match idempotency::claim(c, &principal, key, &hash).await? {
-                    Claim::New => {}
-                    Claim::Replay(status, body) => return Ok((status, body)),
-                    Claim::Mismatch => {
-                        return Err(ApiError::invalid_field(
-                            "Idempotency-Key",
-                            "was used with another request",
-                        ));
-                    }
-                }
+            if let Some(first) = keyed.claim(c).await? {
+                return Ok(first);
             }
             let redemption = record(c, &state, &client, shown, &request.service).await?;
             let body = serde_json::to_value(&redemption).map_err(ApiError::internal)?;
-            if let Some(key) = &key {
-                idempotency::complete(c, &principal, key, 201, &body).await?;
-            }
+            keyed.complete(c, 201, &body).await?;
             Ok::<_, ApiError>((201, body))
         })
         .await?;
