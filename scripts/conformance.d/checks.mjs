@@ -307,11 +307,16 @@ if (statusToken) {
     return 'verify() passed';
   });
   // A verifier that fetches the list in the second it was issued (right after a change: exactly
-  // when the status matters) must accept it: the library's clock set to that second.
+  // when the status matters) must accept it: the library's clock set to that second. The
+  // credential's own `iat` (its card's issue) may be later than a list stamped just before the
+  // demo card was issued, and the library checks it with the same clock, so the clock is never
+  // set before it.
   const { iat } = jose.decodeJwt(statusToken);
-  await check(VC, `accepts a Status List Token in the second it was issued (currentDate = ${Math.floor(iat)}, token iat ${iat})`, async () => {
+  const credentialIat = jose.decodeJwt(credentialFull.split('~')[0]).iat;
+  const second = Math.max(Math.floor(iat), credentialIat);
+  await check(VC, `accepts a Status List Token in the second it was issued (currentDate = ${second}, token iat ${iat}, credential iat ${credentialIat})`, async () => {
     const vc = await instanceFor(credentialFull, { statusListFetcher: async () => statusToken });
-    await vc.verify(credentialFull, { currentDate: Math.floor(iat) });
+    await vc.verify(credentialFull, { currentDate: second });
     return 'verify() passed';
   });
 }
