@@ -1054,3 +1054,59 @@ async fn an_issuer_whose_list_is_full_opens_the_next_one() {
         .unwrap();
     assert_eq!(second["list"], "XA-1");
 }
+
+/// One rule for an official's comment everywhere: trimmed, at most 2,000 printable characters
+/// (newlines allowed), refused (422, nothing written) rather than cut or cleaned.
+#[tokio::test]
+async fn comments_follow_one_rule_and_are_never_cut() {
+    let app = spawn_app().await;
+    let official = app.staff("xa@example.cn", "official", Some("XA")).await;
+    let admin = app.staff("root@example.cn", "admin", None).await;
+    let issued = issue_card(&app, &official, 21).await;
+    let suspend = format!("/api/v1/cards/{}/suspend", issued.id());
+    let kid = crate::trust::active_kid(&app, "TZ").await;
+    let compromise = format!("/api/v1/admin/issuers/TZ/keys/{kid}/compromise");
+    for bad in ["a\u{1b}[31mred", "tab\there", &"字".repeat(2001)] {
+        let body = json!({ "reason_code": "under_investigation", "comment": bad });
+        let refused = problem(
+            app.post_json(&suspend, &body, Some(&official.access)).await,
+            422,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(refused["errors"][0]["field"], "comment");
+        let body = json!({ "comment": bad });
+        problem(
+            app.post_json(&compromise, &body, Some(&admin.access)).await,
+            422,
+            "validation_failed",
+        )
+        .await;
+    }
+    let card: Value = app
+        .get_as(&format!("/api/v1/cards/{}", issued.id()), &official.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(card["status"], "active", "nothing written");
+    assert_eq!(crate::trust::active_kid(&app, "TZ").await, kid);
+    // A long comment with a newline is kept whole.
+    let long = format!("{}\n{}", "证".repeat(600), "明".repeat(600));
+    let body = json!({ "reason_code": "under_investigation", "comment": long });
+    let response = app.post_json(&suspend, &body, Some(&official.access)).await;
+    assert_eq!(response.status().as_u16(), 200);
+    let audit: Value = app
+        .get_as(
+            &format!(
+                "/api/v1/admin/audit?action=card.suspended&entity_id={}",
+                issued.id()
+            ),
+            &admin.access,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(audit["items"][0]["detail"]["comment"], json!(long));
+}

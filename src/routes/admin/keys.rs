@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 
 use crate::audit::Actor;
 use crate::auth::Admin;
+use crate::domain::free_text;
 use crate::error::{ApiError, ErrorCode, ProblemDetails};
 use crate::extract::ApiJson;
 use crate::models::{issuer_key, reference};
@@ -126,10 +127,8 @@ pub async fn compromise_key(
     body: ApiJson<CompromiseRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (code, kid) = path.into_inner();
-    let comment: Option<String> = body
-        .0
-        .comment
-        .map(|c| c.chars().filter(|ch| !ch.is_control()).take(500).collect());
+    let comment = free_text::comment(body.0.comment.as_deref())
+        .map_err(|e| ApiError::invalid_field("comment", e.to_string()))?;
     let mut conn = state.pool.get().await?;
     let actor = Actor::Account(admin.0.account_id);
     let outcome = issuer_key::compromise(

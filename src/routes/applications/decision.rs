@@ -18,6 +18,7 @@ use crate::audit::{self, Actor, AuditEvent};
 use crate::auth::Official;
 use crate::domain::application_status::{Action, Status};
 use crate::domain::card_status::CardAction;
+use crate::domain::free_text;
 use crate::error::{ApiError, ErrorCode, FieldError, ProblemDetails};
 use crate::extract::ApiJson;
 use crate::models::application::{self, Application, DecisionChange, Viewer};
@@ -83,22 +84,6 @@ pub struct DecisionResult {
     pub application: ApplicationView,
     /// The card issued, on approval.
     pub card: Option<Card>,
-}
-
-fn text(
-    value: &Option<String>,
-    field: &str,
-    max: usize,
-    errors: &mut Vec<FieldError>,
-) -> Option<String> {
-    let trimmed = value.as_deref().map(str::trim).filter(|t| !t.is_empty())?;
-    if trimmed.chars().count() > max || trimmed.chars().any(|c| c.is_control() && c != '\n') {
-        errors.push(FieldError {
-            field: field.into(),
-            message: format!("must be at most {max} printable characters"),
-        });
-    }
-    Some(trimmed.to_owned())
 }
 
 /// Checks the request against the application; returns the change to apply.
@@ -237,11 +222,8 @@ pub async fn decide_application(
         .await?
         .map(|s| s.tiers.into_iter().map(|t| t.code).collect())
         .unwrap_or_default();
-    let mut comment_errors = Vec::new();
-    let comment = text(&request.comment, "comment", 2000, &mut comment_errors);
-    if !comment_errors.is_empty() {
-        return Err(ApiError::validation(comment_errors));
-    }
+    let comment = free_text::comment(request.comment.as_deref())
+        .map_err(|e| ApiError::invalid_field("comment", e.to_string()))?;
     let change = change(&request, &found, &tiers, &official, now, &comment)?;
     let answer = conn
         .transaction(async |c| {

@@ -13,6 +13,7 @@ use super::CardView;
 use crate::audit::Actor;
 use crate::auth::Official;
 use crate::domain::card_status::CardAction;
+use crate::domain::free_text;
 use crate::error::{ApiError, ErrorCode, ProblemDetails};
 use crate::extract::ApiJson;
 use crate::models::application::Viewer;
@@ -106,8 +107,8 @@ async fn change(
     reason: String,
     comment: Option<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let comment: Option<String> =
-        comment.map(|c| c.chars().filter(|ch| !ch.is_control()).take(500).collect());
+    let comment = free_text::comment(comment.as_deref())
+        .map_err(|e| ApiError::invalid_field("comment", e.to_string()))?;
     let mut conn = state.pool.get().await?;
     let found = card::find_visible(&mut conn, id, &Viewer::Official(official.issuer.clone()))
         .await?

@@ -70,24 +70,15 @@ pub struct ReversedRedemption {
 }
 
 fn comment(request: &ReversalRequest) -> Result<Option<String>, ApiError> {
-    let text = request
-        .comment
-        .as_deref()
-        .map(str::trim)
-        .filter(|c| !c.is_empty());
-    if text.is_some_and(|t| t.chars().count() > 500 || t.chars().any(char::is_control)) {
-        return Err(ApiError::invalid_field(
-            "comment",
-            "must be at most 500 printable characters",
-        ));
-    }
+    let text = crate::domain::free_text::comment(request.comment.as_deref())
+        .map_err(|e| ApiError::invalid_field("comment", e.to_string()))?;
     if text.is_none() && request.reason_code == ReversalReason::Other {
         return Err(ApiError::invalid_field(
             "comment",
             "is required when the reason is other",
         ));
     }
-    Ok(text.map(str::to_owned))
+    Ok(text)
 }
 
 /// Reverses one of the agency's redemptions within 24 hours.
