@@ -181,27 +181,6 @@ fn untrusted(status: &str, reason: impl std::fmt::Display) -> Verdict {
 }
 
 impl TrustList {
-    /// When key `kid` was retired (`None` for an active or unknown key).
-    fn retired_at(&self, kid: &str) -> Option<DateTime<Utc>> {
-        self.issuers
-            .iter()
-            .flat_map(|i| &i.keys)
-            .find(|k| k.kid == kid && k.status == "retired")
-            .map(|k| k.retired_at.unwrap_or(DateTime::<Utc>::MIN_UTC))
-    }
-
-    /// The issuer and raw key of `kid`, active or retired: what may sign a Status List Token.
-    fn issuer_key(&self, kid: &str) -> Option<(String, [u8; 32])> {
-        self.issuers.iter().find_map(|issuer| {
-            let key = issuer
-                .keys
-                .iter()
-                .find(|k| k.kid == kid && matches!(k.status.as_str(), "active" | "retired"))?;
-            let raw = URL_SAFE_NO_PAD.decode(&key.jwk.x).ok()?.try_into().ok()?;
-            Some((issuer.code.clone(), raw))
-        })
-    }
-
     /// What the list says of `kid`: only active keys, and retired ones with the bounds of
     /// what they signed (a retired key without them vouches for nothing). Withdrawn
     /// (compromised) keys are not in a list at all.
@@ -260,12 +239,15 @@ fn newest_list(
         // A Status List Token signed by an issuer key of the trust list: it speaks for the
         // credential's list only when its `sub` is exactly the credential's `uri`, and a
         // retired key only for what it signed while active.
-        let Ok(token) = status_token::open(list, |kid| trust.issuer_key(kid)) else {
+        let Ok(token) =
+            status_token::open(list, |kid| trust.key(kid).map(|k| (k.issuer, k.public_key)))
+        else {
             continue;
         };
         let within_key = trust
-            .retired_at(&token.kid)
-            .is_none_or(|retired| token.issued_at <= retired);
+            .key(&token.kid)
+            .and_then(|k| k.retired_at)
+            .is_none_or(|retired| token.issued_at.timestamp() <= retired);
         if token.claims.sub != *uri || !within_key {
             continue;
         }

@@ -33,20 +33,6 @@ pub async fn ensure(
         .map(|_| ())
 }
 
-/// A list's bytes and when they last changed.
-pub async fn load(
-    conn: &mut AsyncPgConnection,
-    issuer: &str,
-    list_no: i32,
-) -> QueryResult<Option<(Vec<u8>, DateTime<Utc>)>> {
-    status_lists::table
-        .find((issuer, list_no))
-        .select((status_lists::bits, status_lists::updated_at))
-        .first(conn)
-        .await
-        .optional()
-}
-
 /// Every list of every issuer, as (issuer, list number), in order.
 pub async fn all(conn: &mut AsyncPgConnection) -> QueryResult<Vec<(String, i32)>> {
     status_lists::table

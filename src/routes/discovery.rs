@@ -8,14 +8,11 @@ use actix_web::{HttpRequest, HttpResponse, get, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::trust::{JwkSet, cacheable, keys_in_force};
+use super::trust::{JwkSet, TTL_SECS, cacheable, keys_in_force};
 use crate::credentials::token;
 use crate::error::{ApiError, ProblemDetails};
 use crate::models::{reference, scheme};
 use crate::state::AppState;
-
-/// Seconds verifiers may cache discovery documents (as the trust list).
-const TTL_SECS: u32 = 60;
 
 /// SD-JWT VC issuer metadata.
 #[derive(Debug, Serialize, ToSchema)]

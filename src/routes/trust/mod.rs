@@ -12,6 +12,8 @@ mod status_list;
 mod trust_list;
 
 pub use jwks::{JwkSet, keys_in_force};
+/// Seconds verifiers may cache the trust list and the discovery documents.
+pub use trust_list::TTL_SECS;
 
 /// Registers the trust routes.
 pub fn configure(cfg: &mut ServiceConfig) {
