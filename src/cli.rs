@@ -281,7 +281,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::PlatformKey => {
-            let key = crate::state::PlatformKey::from_settings(&settings)?;
+            let key = crate::credentials::platform_key::PlatformKey::from_settings(&settings)?;
             println!("{}", serde_json::to_string_pretty(&key.jwk())?);
             Ok(ExitCode::SUCCESS)
         }

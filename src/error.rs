@@ -325,22 +325,6 @@ fn is_unavailable_message(message: &str) -> bool {
     MARKERS.iter().any(|marker| message.contains(marker))
 }
 
-impl From<crate::db::PoolError> for ApiError {
-    fn from(error: crate::db::PoolError) -> Self {
-        tracing::warn!(error = %error, "no database connection available");
-        ApiError::unavailable()
-    }
-}
-
-impl From<crate::db::DbError> for ApiError {
-    fn from(error: crate::db::DbError) -> Self {
-        match error {
-            crate::db::DbError::Pool(e) => e.into(),
-            crate::db::DbError::Query(e) => e.into(),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,11 +1,8 @@
-//! Authentication and authorisation: passwords, tokens, sessions, TOTP, throttling, and the
-//! extractors that make each handler's protection visible in its signature.
+//! Identity primitives: password hashing and policy, access tokens, TOTP. Nothing here knows
+//! HTTP or the application state; who is calling is worked out by the extractors in
+//! `extract::caller`, and the sign-in flow lives with its handlers in `routes::auth`.
 
-pub mod extractors;
-pub mod login;
 pub mod password;
 pub mod policy;
 pub mod tokens;
 pub mod totp;
-
-pub use extractors::{Admin, AgencyClient, AuthUser, Caller, MfaEnrollee, Official, Talent};

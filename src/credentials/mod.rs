@@ -4,7 +4,7 @@
 pub mod jws;
 pub mod keys;
 pub mod offline;
-pub mod published;
+pub mod platform_key;
 pub mod qr;
 pub mod signed;
 pub mod status_list;

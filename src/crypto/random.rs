@@ -19,6 +19,14 @@ pub fn in_range(range: std::ops::Range<i64>) -> i64 {
     rand::rng().random_range(range)
 }
 
+/// A fresh random serial for a new card number, 13 digits, so that numbers cannot be
+/// enumerated; the caller retries with another one when the number is taken (one chance in
+/// billions).
+pub fn card_serial() -> i64 {
+    use crate::domain::card_number::{RANDOM_SERIAL_END, RANDOM_SERIAL_MIN};
+    in_range(RANDOM_SERIAL_MIN..RANDOM_SERIAL_END)
+}
+
 /// A URL-safe token of 256 random bits with a readable prefix, e.g. `rt_…`.
 pub fn token(prefix: &str) -> String {
     format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes::<32>()))
@@ -38,6 +46,17 @@ pub fn constant_time_eq(a: &str, b: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn card_serials_have_13_digits_and_are_random() {
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..1000 {
+            let serial = super::card_serial();
+            assert_eq!(serial.to_string().len(), 13, "{serial}");
+            seen.insert(serial);
+        }
+        assert!(seen.len() > 990, "serials are random, not a counter");
+    }
+
     use super::*;
 
     #[test]

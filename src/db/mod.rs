@@ -8,7 +8,9 @@ pub mod schema;
 pub use migrations::{MIGRATIONS, ensure_database, revert_all_migrations, run_migrations};
 pub use pool::{DbConn, DbPool, PoolError, build_pool};
 
-/// Either no connection could be had, or the query failed; both become [`crate::error::ApiError`].
+use crate::error::ApiError;
+
+/// Either no connection could be had, or the query failed; both become an [`ApiError`].
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     /// The pool could not hand out a connection in time.
@@ -17,4 +19,21 @@ pub enum DbError {
     /// The statement failed.
     #[error(transparent)]
     Query(#[from] diesel::result::Error),
+}
+
+/// No connection in time is the database's trouble, not the client's: 503.
+impl From<PoolError> for ApiError {
+    fn from(error: PoolError) -> Self {
+        tracing::warn!(error = %error, "no database connection available");
+        ApiError::unavailable()
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(error: DbError) -> Self {
+        match error {
+            DbError::Pool(e) => e.into(),
+            DbError::Query(e) => e.into(),
+        }
+    }
 }

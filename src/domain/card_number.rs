@@ -41,12 +41,6 @@ pub const RANDOM_SERIAL_MIN: i64 = 1_000_000_000_000;
 /// One past the largest random serial.
 pub const RANDOM_SERIAL_END: i64 = 10_000_000_000_000;
 
-/// A fresh random serial from the crate's CSPRNG, for a new card number; the caller retries
-/// with another one when the number is taken (one chance in billions).
-pub fn random_serial() -> i64 {
-    crate::crypto::random::in_range(RANDOM_SERIAL_MIN..RANDOM_SERIAL_END)
-}
-
 /// The number of the card with `serial` issued by `issuer` in `year` (serials below six digits
 /// are zero-padded, as the first, sequential numbers were).
 pub fn format(issuer: &str, year: i32, serial: i64) -> String {
@@ -96,19 +90,14 @@ mod tests {
     }
 
     #[test]
-    fn random_serials_have_13_digits_and_valid_numbers() {
-        let mut seen = std::collections::HashSet::new();
-        for _ in 0..1000 {
-            let serial = random_serial();
-            assert!((RANDOM_SERIAL_MIN..RANDOM_SERIAL_END).contains(&serial));
+    fn serials_of_13_digits_make_valid_numbers() {
+        for serial in [RANDOM_SERIAL_MIN, RANDOM_SERIAL_END - 1, 4_711_000_000_042] {
             let number = format("XA", 2026, serial);
             let parts: Vec<&str> = number.split('-').collect();
             assert_eq!(parts.len(), 4, "{number}");
             assert_eq!(parts[2].len(), 13, "{number}");
             assert!(is_valid(&number), "{number}");
-            seen.insert(serial);
         }
-        assert!(seen.len() > 990, "serials are random, not a counter");
     }
 
     #[test]

@@ -11,5 +11,6 @@ pub mod free_text;
 pub mod id_document;
 pub mod password;
 pub mod recognition;
+pub mod standing;
 pub mod throttle;
 pub mod working_days;

@@ -116,7 +116,7 @@ pub async fn issue(
         crate::models::status_list::free_index(conn, issue.issuer, issue.now).await?;
     let id = Uuid::now_v7();
     for _ in 0..SERIAL_TRIES {
-        let number = card_number::format(issue.issuer, year, card_number::random_serial());
+        let number = card_number::format(issue.issuer, year, crate::crypto::random::card_serial());
         // ON CONFLICT on the number only: a clash is skipped (no failed statement, so the
         // approval's transaction stays usable) and another serial drawn; any other unique
         // violation (a second card for the application) still fails the approval.
@@ -213,50 +213,6 @@ pub async fn find_by_number(
         .first(conn)
         .await
         .optional()
-}
-
-/// What a verification reads, in one round trip.
-#[derive(Debug, QueryableByName)]
-pub struct ForVerification {
-    /// The card.
-    #[diesel(embed)]
-    pub card: Card,
-    /// The holder's full name (only ever answered masked).
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    pub holder_name: String,
-    /// The district of the card's issuer.
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    pub issuer_district: String,
-    /// The recognition version in force (`None`: none published).
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
-    pub recognitions_version: Option<i32>,
-    /// The entitlement version in force.
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
-    pub entitlements_version: Option<i32>,
-    /// The uses in the verifying district of the card's holder under its scheme (quotas are the
-    /// holder's, across renewals), reversed ones left out: `{"service period_key": count}`.
-    #[diesel(sql_type = diesel::sql_types::Jsonb)]
-    pub uses: serde_json::Value,
-}
-
-/// A card by number with its holder's name, its issuer's district, the rule versions in force
-/// on `today` and its uses in `district`: everything a verification needs from the database
-/// but the record of it, in one statement (prepared once per connection, see
-/// `models::prepared`).
-pub async fn find_for_verification(
-    conn: &mut AsyncPgConnection,
-    number: &str,
-    district: &str,
-    today: NaiveDate,
-) -> QueryResult<Option<ForVerification>> {
-    crate::models::prepared::VerificationLookup {
-        number,
-        district,
-        today,
-    }
-    .get_result(conn)
-    .await
-    .optional()
 }
 
 /// A card visible to `viewer`: its holder, or an official of its issuer.

@@ -17,6 +17,7 @@ pub mod redemption;
 pub mod reference;
 pub mod scheme;
 pub mod session;
+pub mod standing;
 pub mod status_list;
 pub mod throttle;
 pub mod verification;

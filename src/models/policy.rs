@@ -130,3 +130,26 @@ pub async fn publish(
     })
     .await
 }
+
+/// The versions in force on `on`, `(recognitions, entitlements)`, in one statement: what the
+/// policy cache compares its copy against when no other query brings them along.
+pub async fn versions_in_force(
+    conn: &mut AsyncPgConnection,
+    on: NaiveDate,
+) -> QueryResult<(Option<i32>, Option<i32>)> {
+    let newest = |kind: Kind| {
+        policy_documents::table
+            .filter(policy_documents::kind.eq(kind.as_str()))
+            .filter(policy_documents::effective_from.le(on))
+            .order((
+                policy_documents::effective_from.desc(),
+                policy_documents::version.desc(),
+            ))
+            .select(policy_documents::version)
+            .limit(1)
+            .single_value()
+    };
+    diesel::select((newest(Kind::Recognitions), newest(Kind::Entitlements)))
+        .get_result(conn)
+        .await
+}

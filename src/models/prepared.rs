@@ -3,64 +3,12 @@
 //! on the verification path that was as much time in PostgreSQL as running it. These types
 //! give diesel a static query id, so each connection prepares them once.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use diesel::QueryResult;
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{BigInt, Bool, Date, Nullable, SmallInt, Text, Timestamptz, Untyped};
+use diesel::sql_types::{BigInt, Bool, Nullable, SmallInt, Text, Timestamptz, Untyped};
 use uuid::Uuid;
-
-/// A card by number with what a verification needs (see `card::find_for_verification`).
-pub struct VerificationLookup<'a> {
-    /// The card number.
-    pub number: &'a str,
-    /// The verifying agency's district.
-    pub district: &'a str,
-    /// The day whose rule versions apply.
-    pub today: NaiveDate,
-}
-
-const LOOKUP: [&str; 4] = [
-    "SELECT c.*, a.full_name AS holder_name, i.district AS issuer_district,
-        (SELECT version FROM policy_documents
-          WHERE kind = 'recognitions' AND effective_from <= ",
-    " ORDER BY effective_from DESC, version DESC LIMIT 1) AS recognitions_version,
-        (SELECT version FROM policy_documents
-          WHERE kind = 'entitlements' AND effective_from <= ",
-    " ORDER BY effective_from DESC, version DESC LIMIT 1) AS entitlements_version,
-        (SELECT coalesce(jsonb_object_agg(u.service || ' ' || u.period_key, u.n), '{}')
-           FROM (SELECT service, period_key, count(*) AS n FROM redemptions
-                  WHERE holder_id = c.holder_id AND scheme = c.scheme AND reversed_at IS NULL
-                    AND district = ",
-    " GROUP BY service, period_key) u) AS uses
-     FROM cards c
-     JOIN accounts a ON a.id = c.holder_id
-     JOIN issuers i ON i.code = c.issuer
-    WHERE c.number = ",
-];
-
-impl QueryFragment<Pg> for VerificationLookup<'_> {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        out.push_sql(LOOKUP[0]);
-        out.push_bind_param::<Date, _>(&self.today)?;
-        out.push_sql(LOOKUP[1]);
-        out.push_bind_param::<Date, _>(&self.today)?;
-        out.push_sql(LOOKUP[2]);
-        out.push_bind_param::<Text, _>(&self.district)?;
-        out.push_sql(LOOKUP[3]);
-        out.push_bind_param::<Text, _>(&self.number)?;
-        Ok(())
-    }
-}
-
-impl QueryId for VerificationLookup<'_> {
-    type QueryId = VerificationLookup<'static>;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
-
-impl Query for VerificationLookup<'_> {
-    type SqlType = Untyped;
-}
 
 /// Counts a verification against its agency's limit, counts an `unknown` answer to a check by
 /// number, refuses a check by number once the agency's unknown answers of the hour reached

@@ -89,28 +89,6 @@ pub async fn presented_card(
         .map(Option::flatten)
 }
 
-/// How many unreversed redemptions of `service` the holder has under `scheme` in `district`
-/// and `period_key` (the quota index covers exactly this).
-pub async fn used(
-    conn: &mut AsyncPgConnection,
-    holder_id: Uuid,
-    scheme: &str,
-    district: &str,
-    service: &str,
-    period_key: &str,
-) -> QueryResult<i64> {
-    redemptions::table
-        .filter(redemptions::holder_id.eq(holder_id))
-        .filter(redemptions::scheme.eq(scheme))
-        .filter(redemptions::district.eq(district))
-        .filter(redemptions::service.eq(service))
-        .filter(redemptions::period_key.eq(period_key))
-        .filter(redemptions::reversed_at.is_null())
-        .count()
-        .get_result(conn)
-        .await
-}
-
 /// Records a redemption.
 pub async fn insert(conn: &mut AsyncPgConnection, new: &NewRedemption<'_>) -> QueryResult<()> {
     diesel::insert_into(redemptions::table)

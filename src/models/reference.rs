@@ -90,3 +90,10 @@ pub async fn list_services(conn: &mut AsyncPgConnection) -> QueryResult<Vec<Serv
         .load(conn)
         .await
 }
+
+/// Whether `code` names a district.
+pub async fn district_exists(conn: &mut AsyncPgConnection, code: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(districts::table.find(code)))
+        .get_result(conn)
+        .await
+}

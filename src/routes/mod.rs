@@ -8,6 +8,7 @@ pub mod applications;
 pub mod auth;
 pub mod cards;
 pub mod discovery;
+pub mod facts;
 pub mod health;
 pub mod idempotency;
 pub mod me;

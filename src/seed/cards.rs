@@ -211,7 +211,7 @@ fn distinct_serials(count: usize) -> Vec<i64> {
     let mut seen = std::collections::HashSet::with_capacity(count);
     let mut serials = Vec::with_capacity(count);
     while serials.len() < count {
-        let serial = card_number::random_serial();
+        let serial = crate::crypto::random::card_serial();
         if seen.insert(serial) {
             serials.push(serial);
         }

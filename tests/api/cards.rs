@@ -520,8 +520,10 @@ async fn the_offline_verifier_checks_signatures_status_and_the_age_of_its_materi
     let official = app.staff("xa@example.cn", "official", Some("XA")).await;
     let issued = issue_card(&app, &official, 7).await;
     let token = credential(&app, &issued).await;
-    let platform =
-        talentcard::state::PlatformKey::from_settings(&crate::helpers::test_settings()).unwrap();
+    let platform = talentcard::credentials::platform_key::PlatformKey::from_settings(
+        &crate::helpers::test_settings(),
+    )
+    .unwrap();
     let trust = app
         .get("/api/v1/trust-list.jws")
         .await
@@ -575,7 +577,7 @@ async fn the_offline_verifier_checks_signatures_status_and_the_age_of_its_materi
         offline::verify(&platform.x, &plain, &[&status], &token, now, fresh(day)),
         Err(offline::MaterialError::Unsigned("the trust list"))
     );
-    let other = talentcard::state::PlatformKey::from_settings(&{
+    let other = talentcard::credentials::platform_key::PlatformKey::from_settings(&{
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
         talentcard::configuration::Settings::load_from(
             &dir,
@@ -840,8 +842,10 @@ async fn the_signed_trust_list_verifies_with_the_platform_key() {
     let jws = app.get("/api/v1/trust-list.jws").await;
     assert_eq!(jws.headers()["content-type"], "application/jwt");
     let jws = jws.text().await.unwrap();
-    let key =
-        talentcard::state::PlatformKey::from_settings(&crate::helpers::test_settings()).unwrap();
+    let key = talentcard::credentials::platform_key::PlatformKey::from_settings(
+        &crate::helpers::test_settings(),
+    )
+    .unwrap();
     assert!(
         python_verifies(&jws, &key.x),
         "OpenSSL verifies the platform's signature"
@@ -862,7 +866,7 @@ async fn the_signed_trust_list_verifies_with_the_platform_key() {
         list.as_object_mut().unwrap().remove("issued_at");
     }
     assert_eq!(payload, plain, "the same list, signed");
-    let other = talentcard::state::PlatformKey::from_settings(&{
+    let other = talentcard::credentials::platform_key::PlatformKey::from_settings(&{
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
         talentcard::configuration::Settings::load_from(
             &dir,
@@ -932,8 +936,10 @@ async fn a_card_in_an_issuers_second_list_is_named_and_checked_there() {
     assert_eq!(status_list::get(&bits, 5), 2, "suspended in list 1");
     assert_eq!(list_entry(&app, 5).await, 0, "list 0 is untouched");
 
-    let platform =
-        talentcard::state::PlatformKey::from_settings(&crate::helpers::test_settings()).unwrap();
+    let platform = talentcard::credentials::platform_key::PlatformKey::from_settings(
+        &crate::helpers::test_settings(),
+    )
+    .unwrap();
     let trust = app
         .get("/api/v1/trust-list.jws")
         .await

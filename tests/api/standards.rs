@@ -320,8 +320,10 @@ async fn the_offline_cli_says_in_one_line_why_a_card_is_not_valid() {
     let official = app.staff("xa@example.cn", "official", Some("XA")).await;
     let held = issue_card(&app, &official, 4).await;
     let credential = credential(&app, &held).await;
-    let platform =
-        talentcard::state::PlatformKey::from_settings(&crate::helpers::test_settings()).unwrap();
+    let platform = talentcard::credentials::platform_key::PlatformKey::from_settings(
+        &crate::helpers::test_settings(),
+    )
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let file = |name: &str, text: &str| {
         let path = dir.path().join(name);

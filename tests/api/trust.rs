@@ -118,9 +118,11 @@ fn assert_untrusted_online(answer: &Value, what: &str) {
 }
 
 /// The platform key a partner pins and the signed trust list it downloads.
-pub async fn pinned(app: &TestApp) -> (talentcard::state::PlatformKey, String) {
-    let platform =
-        talentcard::state::PlatformKey::from_settings(&crate::helpers::test_settings()).unwrap();
+pub async fn pinned(app: &TestApp) -> (talentcard::credentials::platform_key::PlatformKey, String) {
+    let platform = talentcard::credentials::platform_key::PlatformKey::from_settings(
+        &crate::helpers::test_settings(),
+    )
+    .unwrap();
     let trust = app
         .get("/api/v1/trust-list.jws")
         .await

@@ -6,8 +6,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::audit::{self, Actor, AuditEvent};
-use crate::auth::Admin;
 use crate::error::{ApiError, ErrorCode, ProblemDetails};
+use crate::extract::Admin;
 use crate::models::account;
 use crate::models::session::{self, RevokeReason};
 use crate::state::AppState;

@@ -11,9 +11,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::audit::{self, Actor, AuditEvent};
-use crate::auth::Admin;
 use crate::db::schema::{districts, service_categories};
 use crate::error::{ApiError, FieldError, ProblemDetails};
+use crate::extract::Admin;
 use crate::extract::ApiJson;
 use crate::models::agency::{self, Agency};
 use crate::routes::pagination::{Page, PageQuery, encode_id_cursor};

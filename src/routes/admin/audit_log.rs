@@ -5,8 +5,8 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::audit::{self, AuditEntry, AuditFilter};
-use crate::auth::Admin;
 use crate::error::{ApiError, ProblemDetails};
+use crate::extract::Admin;
 use crate::routes::pagination::{Page, PageQuery};
 use crate::state::AppState;
 

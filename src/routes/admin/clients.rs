@@ -10,9 +10,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::audit::{self, Actor, AuditEvent};
-use crate::auth::Admin;
 use crate::crypto::random;
 use crate::error::{ApiError, ProblemDetails};
+use crate::extract::Admin;
 use crate::models::agency;
 use crate::state::AppState;
 

@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::audit::Actor;
-use crate::auth::Admin;
 use crate::domain::free_text;
 use crate::error::{ApiError, ErrorCode, ProblemDetails};
+use crate::extract::Admin;
 use crate::extract::ApiJson;
 use crate::models::{issuer_key, reference};
 use crate::state::AppState;

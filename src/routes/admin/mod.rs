@@ -1,5 +1,5 @@
 //! Administration: officials, agencies and their clients, disabling accounts, the audit log.
-//! Every handler takes [`crate::auth::Admin`].
+//! Every handler takes [`crate::extract::Admin`].
 
 use utoipa_actix_web::service_config::ServiceConfig;
 

@@ -7,9 +7,9 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::audit::Actor;
-use crate::auth::Admin;
 use crate::db::schema::issuers;
 use crate::error::{ApiError, FieldError, ProblemDetails};
+use crate::extract::Admin;
 use crate::extract::ApiJson;
 use crate::models::account::Role;
 use crate::routes::auth::{AccountCreated, account_fields, create_account};

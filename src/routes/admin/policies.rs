@@ -11,10 +11,10 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::audit::{self, Actor, AuditEvent};
-use crate::auth::Admin;
 use crate::db::schema::{districts, scheme_tiers, service_categories};
 use crate::domain::recognition::{EntitlementRule, RecognitionRule};
 use crate::error::{ApiError, FieldError, ProblemDetails};
+use crate::extract::Admin;
 use crate::extract::ApiJson;
 use crate::models::policy::{self, Kind};
 use crate::state::AppState;

@@ -9,9 +9,9 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::audit::{self, Actor, AuditEvent};
-use crate::auth::Admin;
 use crate::domain::eligibility::parse_rule_set;
 use crate::error::{ApiError, FieldError, ProblemDetails};
+use crate::extract::Admin;
 use crate::extract::ApiJson;
 use crate::models::scheme;
 use crate::state::AppState;

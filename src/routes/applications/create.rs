@@ -9,15 +9,15 @@ use uuid::Uuid;
 
 use super::{ApplicationView, seal_facts};
 use crate::audit::{self, Actor, AuditEvent};
-use crate::auth::Talent;
 use crate::domain::application_status::Status;
 use crate::domain::eligibility::Facts;
-use crate::eligibility::validate_facts;
 use crate::error::{ApiError, ErrorCode, ProblemDetails};
 use crate::extract::ApiJson;
+use crate::extract::Talent;
 use crate::models::application::{self, NewApplication, Viewer};
 use crate::models::card;
 use crate::models::scheme;
+use crate::routes::facts::validate_facts;
 use crate::state::AppState;
 
 /// A new application. Status and owner are not fields: a new application is the caller's draft.

@@ -15,12 +15,12 @@ use uuid::Uuid;
 
 use super::{ApplicationView, invalid_transition};
 use crate::audit::{self, Actor, AuditEvent};
-use crate::auth::Official;
 use crate::domain::application_status::{Action, Status};
 use crate::domain::card_status::CardAction;
 use crate::domain::free_text;
 use crate::error::{ApiError, ErrorCode, FieldError, ProblemDetails};
 use crate::extract::ApiJson;
+use crate::extract::Official;
 use crate::models::application::{self, Application, DecisionChange, Viewer};
 use crate::models::card::{self, Card, Issue};
 use crate::models::card_status::{StatusChange, change_status};

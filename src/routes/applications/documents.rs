@@ -14,9 +14,9 @@ use uuid::Uuid;
 
 use super::{invalid_transition, viewer};
 use crate::audit::{self, Actor, AuditEvent};
-use crate::auth::{AuthUser, Talent};
 use crate::domain::application_status::{Action, Status};
 use crate::error::{ApiError, ErrorCode, ProblemDetails};
+use crate::extract::{AuthUser, Talent};
 use crate::extract::{BodyLimits, body_timed_out};
 use crate::models::application::{self, Viewer};
 use crate::models::document::{self, DocumentInfo, NewDocument};

@@ -8,8 +8,8 @@ use uuid::Uuid;
 
 use super::{ApplicantCard, ApplicantView, ApplicationView, viewer};
 use crate::audit::{self, Actor, AuditEvent};
-use crate::auth::AuthUser;
 use crate::error::{ApiError, ProblemDetails};
+use crate::extract::AuthUser;
 use crate::models::application::{self, Viewer};
 use crate::models::{account, card, profile};
 use crate::state::AppState;

@@ -8,9 +8,9 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::{is_overdue, viewer};
-use crate::auth::AuthUser;
 use crate::domain::application_status::Status;
 use crate::error::{ApiError, ProblemDetails};
+use crate::extract::AuthUser;
 use crate::models::application::{self, ListFilter, Viewer};
 use crate::routes::pagination::{Page, PageQuery, decode_cursor, encode_cursor};
 use crate::state::AppState;

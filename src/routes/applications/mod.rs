@@ -8,10 +8,10 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::auth::AuthUser;
 use crate::domain::application_status::{Action, Status};
 use crate::domain::eligibility::{Facts, TraceEntry};
 use crate::error::{ApiError, ErrorCode};
+use crate::extract::AuthUser;
 use crate::models::account::Role;
 use crate::models::application::{Application, Viewer};
 use crate::state::AppState;

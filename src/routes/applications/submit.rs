@@ -8,12 +8,12 @@ use uuid::Uuid;
 
 use super::{ApplicationView, invalid_transition, open_facts, own_application};
 use crate::audit::{self, Actor, AuditEvent};
-use crate::auth::Talent;
 use crate::domain::application_status::Action;
-use crate::eligibility::{evaluate_in_force, validate_facts};
 use crate::error::{ApiError, ProblemDetails};
+use crate::extract::Talent;
 use crate::models::application::{self, SubmittedEvaluation};
 use crate::models::{profile, scheme};
+use crate::routes::facts::validate_facts;
 use crate::state::AppState;
 
 /// Submits a draft (or resubmits after a supplement request).
@@ -51,8 +51,10 @@ pub async fn submit_application(
     let scheme = scheme::find(&mut conn, &found.scheme)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    let (evaluation, rules_version) =
-        evaluate_in_force(&mut conn, &state.rules, &scheme, &facts, today).await?;
+    let (evaluation, rules_version) = state
+        .rules
+        .evaluate_in_force(&mut conn, &scheme, &facts, today)
+        .await?;
     let trace = serde_json::to_string(&evaluation.trace).map_err(ApiError::internal)?;
     let sealed_trace = state
         .pii

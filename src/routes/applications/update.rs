@@ -10,13 +10,13 @@ use uuid::Uuid;
 
 use super::{ApplicationView, invalid_transition, own_application, seal_facts};
 use crate::audit::{self, Actor, AuditEvent};
-use crate::auth::Talent;
 use crate::domain::application_status::Action;
 use crate::domain::eligibility::Facts;
-use crate::eligibility::validate_facts;
 use crate::error::{ApiError, ProblemDetails};
 use crate::extract::ApiJson;
+use crate::extract::Talent;
 use crate::models::application;
+use crate::routes::facts::validate_facts;
 use crate::state::AppState;
 
 /// New facts.

@@ -7,9 +7,9 @@ use uuid::Uuid;
 
 use super::{ApplicationView, invalid_transition, own_application};
 use crate::audit::{self, Actor, AuditEvent};
-use crate::auth::Talent;
 use crate::domain::application_status::Action;
 use crate::error::{ApiError, ProblemDetails};
+use crate::extract::Talent;
 use crate::models::application;
 use crate::state::AppState;
 

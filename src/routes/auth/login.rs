@@ -6,10 +6,10 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::TokenPair;
-use crate::auth::login::{Credentials, LoginOutcome, sign_in};
 use crate::domain::password::MAX_CHARS;
 use crate::error::{ApiError, ProblemDetails};
 use crate::extract::{ApiJson, client_ip};
+use crate::routes::auth::flow::{Credentials, LoginOutcome, sign_in};
 use crate::state::AppState;
 
 /// Credentials; staff add the code their authenticator shows.

@@ -7,9 +7,9 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::audit::{self, Actor, AuditEvent};
-use crate::auth::AuthUser;
 use crate::error::{ApiError, ProblemDetails};
 use crate::extract::ApiJson;
+use crate::extract::AuthUser;
 use crate::models::session::{self, RevokeReason};
 use crate::state::AppState;
 

@@ -8,11 +8,12 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::audit::{self, Actor, AuditEvent};
-use crate::auth::login::check_totp;
-use crate::auth::{MfaEnrollee, totp};
+use crate::auth::totp;
 use crate::error::{ApiError, ErrorCode, ProblemDetails};
 use crate::extract::ApiJson;
+use crate::extract::MfaEnrollee;
 use crate::models::account;
+use crate::routes::auth::flow::check_totp;
 use crate::state::AppState;
 
 /// What an authenticator app needs.

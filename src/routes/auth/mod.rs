@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 mod client_token;
+mod flow;
 mod login;
 mod logout;
 mod mfa;

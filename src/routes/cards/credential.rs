@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::auth::Talent;
 use crate::credentials::{keys, qr, status_list, token};
 use crate::error::{ApiError, ErrorCode, ProblemDetails};
+use crate::extract::Talent;
 use crate::models::account;
 use crate::models::application::Viewer;
 use crate::models::card::{self, Card};

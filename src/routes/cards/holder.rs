@@ -10,14 +10,15 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::auth::Talent;
 use crate::db::schema::{agencies, verifications};
+use crate::domain::standing::{EntitlementUse, standing_everywhere};
 use crate::error::{ApiError, ProblemDetails};
+use crate::extract::Talent;
 use crate::models::application::Viewer;
 use crate::models::card;
+use crate::models::standing;
 use crate::routes::pagination::{Page, PageQuery, encode_cursor};
 use crate::state::AppState;
-use crate::verification::{self, EntitlementUse};
 
 /// What the card counts for in one district.
 #[derive(Debug, Serialize, ToSchema)]
@@ -48,43 +49,27 @@ pub async fn get_card_entitlements(
 ) -> Result<HttpResponse, ApiError> {
     let today = state.today();
     let mut conn = state.pool.get().await?;
-    let found = card::find_visible(&mut conn, *id, &Viewer::Talent(talent.0.account_id))
+    let found = standing::holders(&mut conn, *id, talent.0.account_id, today)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    if verification::live_status(&found, today) != "active" {
-        return Ok(HttpResponse::Ok().json(Vec::<DistrictEntitlements>::new()));
-    }
-    let policies = verification::policies(&mut conn, today).await?;
-    let issuer_district = verification::issuer_district(&mut conn, &found.issuer).await?;
-    let mut districts: Vec<String> = policies
-        .entitlements
-        .iter()
-        .map(|r| r.district.clone())
-        .collect();
-    districts.sort();
-    districts.dedup();
-    let mut out = Vec::new();
-    for district in districts {
-        if let Some(local_tier) =
-            verification::local_tier_in(&policies, &found, &district, &issuer_district)
-        {
-            let entitlements = verification::entitlements(
-                &mut conn,
-                &policies,
-                &found,
-                &local_tier,
-                &district,
-                None,
-                today,
-            )
-            .await?;
-            out.push(DistrictEntitlements {
+    let facts = found
+        .facts()
+        .ok_or_else(|| ApiError::internal("a card's stored status is not a card status"))?;
+    let policies = state
+        .policies
+        .get(&mut conn, today, found.versions())
+        .await?;
+    let everywhere = standing_everywhere(&policies, &facts, &found.uses(), today);
+    let out: Vec<DistrictEntitlements> = everywhere
+        .into_iter()
+        .filter_map(|(district, standing)| {
+            Some(DistrictEntitlements {
                 district,
-                local_tier,
-                entitlements,
-            });
-        }
-    }
+                local_tier: standing.local_tier?,
+                entitlements: standing.entitlements,
+            })
+        })
+        .collect();
     Ok(HttpResponse::Ok().json(out))
 }
 

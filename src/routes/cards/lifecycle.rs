@@ -11,11 +11,11 @@ use uuid::Uuid;
 
 use super::CardView;
 use crate::audit::Actor;
-use crate::auth::Official;
 use crate::domain::card_status::CardAction;
 use crate::domain::free_text;
 use crate::error::{ApiError, ErrorCode, ProblemDetails};
 use crate::extract::ApiJson;
+use crate::extract::Official;
 use crate::models::application::Viewer;
 use crate::models::card_status::{Refused, StatusChange, change_status};
 use crate::models::{account, card};

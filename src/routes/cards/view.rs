@@ -4,8 +4,8 @@ use actix_web::{HttpResponse, get, web};
 use uuid::Uuid;
 
 use super::CardView;
-use crate::auth::AuthUser;
 use crate::error::{ApiError, ProblemDetails};
+use crate::extract::AuthUser;
 use crate::models::{account, card};
 use crate::routes::applications::viewer;
 use crate::routes::pagination::{Page, PageQuery, encode_cursor};

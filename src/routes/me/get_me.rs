@@ -6,8 +6,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::put_profile::ProfileView;
-use crate::auth::Caller;
 use crate::error::{ApiError, ProblemDetails};
+use crate::extract::Caller;
 use crate::models::agency::Agency;
 use crate::models::{account, profile};
 use crate::state::AppState;

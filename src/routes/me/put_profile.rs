@@ -7,10 +7,10 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::audit::{self, Actor, AuditEvent};
-use crate::auth::Talent;
 use crate::domain::id_document::{IdNumber, IdType, mask};
 use crate::error::{ApiError, ErrorCode, FieldError, ProblemDetails};
 use crate::extract::ApiJson;
+use crate::extract::Talent;
 use crate::models::profile::{self, NewProfile, Profile};
 use crate::state::AppState;
 

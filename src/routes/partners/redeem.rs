@@ -19,15 +19,16 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::audit::{self, Actor, AuditEvent};
-use crate::auth::AgencyClient;
 use crate::domain::recognition::Presentation;
+use crate::domain::standing::standing_in;
 use crate::error::{ApiError, ErrorCode, ProblemDetails};
+use crate::extract::AgencyClient;
 use crate::extract::ApiJson;
 use crate::models::card;
 use crate::models::redemption::{self, NewRedemption};
+use crate::models::standing;
 use crate::routes::idempotency::Keyed;
 use crate::state::AppState;
-use crate::verification;
 
 /// A service given. Exactly one of `presentation_id` and `card_number`.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -148,7 +149,7 @@ async fn record(
     let now = state.now();
     let today = state.today();
     let agency = &client.agency;
-    let policies = verification::policies(conn, today).await?;
+    let policies = state.policies.in_force(conn, today).await?;
     let card_id = match shown {
         Shown::Presented(presentation) => {
             redemption::presented_card(conn, presentation, agency.id, now)
@@ -163,12 +164,7 @@ async fn record(
         Shown::Number(number) => {
             // Refused before the number is looked up, so a redemption never tells whether a
             // number exists, unless some rule here lets a number redeem this service.
-            let by_number_allowed = policies.entitlements.iter().any(|r| {
-                r.district == agency.district
-                    && r.service == service
-                    && r.presentation == Presentation::NotRequired
-            });
-            if !by_number_allowed {
+            if !policies.number_may_redeem(&agency.district, service) {
                 return Err(presentation_required(
                     "this service needs the card shown: verify its credential and redeem with \
                      the presentation_id",
@@ -185,53 +181,55 @@ async fn record(
         .ok_or_else(|| not_valid("no such card"))?
         .holder_id;
     crate::models::account::lock_holder(conn, holder).await?;
-    // Read again under the lock: a suspension committed meanwhile is seen.
-    let found = card::find(conn, card_id)
+    // Read again under the lock: a suspension or a redemption committed meanwhile is seen.
+    let found = standing::by_id(conn, card_id, &agency.district, today)
         .await?
         .ok_or_else(|| not_valid("no such card"))?;
-    if verification::live_status(&found, today) != "active" {
+    let facts = found
+        .facts()
+        .ok_or_else(|| ApiError::internal("a card's stored status is not a card status"))?;
+    let policies = state.policies.get(conn, today, found.versions()).await?;
+    let offered = [service.to_owned()];
+    let uses = found.uses();
+    let standing = standing_in(
+        &policies,
+        &facts,
+        &agency.district,
+        Some(&offered),
+        &uses,
+        today,
+    );
+    if !standing.valid() {
         return Err(not_valid("the card is not active"));
     }
-    let issuer_district = verification::issuer_district(conn, &found.issuer).await?;
-    let local_tier =
-        verification::local_tier_in(&policies, &found, &agency.district, &issuer_district)
-            .ok_or_else(|| not_valid("the card is not recognised in this district"))?;
-    let rule = policies
-        .entitlements
-        .iter()
-        .find(|r| {
-            r.local_tier == local_tier && r.district == agency.district && r.service == service
-        })
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::QuotaExhausted,
-                "this card has no entitlement to that service here",
-            )
-        })?;
-    if matches!(shown, Shown::Number(_)) && rule.presentation == Presentation::Required {
+    if standing.local_tier.is_none() {
+        return Err(not_valid("the card is not recognised in this district"));
+    }
+    let entitlement = standing.entitlements.first().ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::QuotaExhausted,
+            "this card has no entitlement to that service here",
+        )
+    })?;
+    if matches!(shown, Shown::Number(_)) && entitlement.presentation == Presentation::Required {
         return Err(presentation_required(
             "this service needs the card shown: verify its credential and redeem with the \
              presentation_id",
         ));
     }
-    let period_key = rule
-        .period_key(today)
-        .unwrap_or_else(|| "unlimited".to_owned());
-    let used = redemption::used(
-        conn,
-        found.holder_id,
-        &found.scheme,
-        &agency.district,
-        service,
-        &period_key,
-    )
-    .await?;
-    if rule.quota.is_some_and(|quota| used >= i64::from(quota)) {
+    let period_key = entitlement.period_key.as_str();
+    // Counted under the period key, `unlimited` included (the standing shows no use there).
+    let used = uses.of(&agency.district, service, period_key);
+    if entitlement
+        .quota
+        .is_some_and(|quota| used >= i64::from(quota))
+    {
         return Err(ApiError::new(
             ErrorCode::QuotaExhausted,
             "the quota for this period is used up",
         ));
     }
+    let card = &found.card;
     let id = Uuid::now_v7();
     let presentation_id = match shown {
         Shown::Presented(presentation) => Some(presentation),
@@ -239,13 +237,13 @@ async fn record(
     };
     let new = NewRedemption {
         id,
-        card_id: found.id,
-        holder_id: found.holder_id,
-        scheme: &found.scheme,
+        card_id: card.id,
+        holder_id: card.holder_id,
+        scheme: &card.scheme,
         agency_id: agency.id,
         district: &agency.district,
         service,
-        period_key: &period_key,
+        period_key,
         presentation_id,
         at: now,
     };
@@ -254,15 +252,15 @@ async fn record(
         actor: Actor::AgencyClient(client.client_id),
         action: "redemption.recorded",
         entity_type: "card",
-        entity_id: Some(found.id.to_string()),
+        entity_id: Some(card.id.to_string()),
         detail: json!({ "redemption": id, "agency": agency.id, "client": client.client_id, "service": service, "district": agency.district, "presentation": presentation_id }),
     };
     audit::record(conn, &event).await?;
     Ok(Redemption {
         id,
-        card_number: found.number,
+        card_number: card.number.clone(),
         service: service.to_owned(),
         redeemed_at: now,
-        remaining: rule.quota.map(|q| i64::from(q) - used - 1),
+        remaining: entitlement.quota.map(|q| i64::from(q) - used - 1),
     })
 }

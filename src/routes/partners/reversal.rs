@@ -12,8 +12,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::audit::{self, Actor, AuditEvent};
-use crate::auth::AgencyClient;
 use crate::error::{ApiError, ErrorCode, ProblemDetails};
+use crate::extract::AgencyClient;
 use crate::extract::ApiJson;
 use crate::models::redemption::{self, REVERSAL_WINDOW, Reversal};
 

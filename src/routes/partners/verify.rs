@@ -17,17 +17,17 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::audit::{self, Actor, AuditEvent};
-use crate::auth::AgencyClient;
 use crate::credentials::token::{self, CredentialError};
 use crate::domain::card_number;
 use crate::domain::recognition::mask_name;
+use crate::domain::standing::{EntitlementUse, Policies, Status, standing_in};
 use crate::error::{ApiError, ErrorCode, ProblemDetails};
+use crate::extract::AgencyClient;
 use crate::extract::ApiJson;
-use crate::models::card::{self, ForVerification};
 use crate::models::issuer_key;
+use crate::models::standing::{self, Found};
 use crate::models::verification as verification_log;
 use crate::state::AppState;
-use crate::verification::{self, EntitlementUse, Policies};
 
 /// A card presented: its number, or its credential.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -79,10 +79,10 @@ pub struct VerificationResult {
     pub entitlements: Vec<EntitlementUse>,
 }
 
-fn nothing(status: &str) -> VerificationResult {
+fn nothing(status: Status) -> VerificationResult {
     VerificationResult {
         valid: false,
-        status: status.to_owned(),
+        status: status.as_str().to_owned(),
         holder_bound: false,
         presentation_id: None,
         card: None,
@@ -142,24 +142,26 @@ pub async fn verify_card(
     };
     let mut conn = state.pool.get().await?;
     let found = match number {
-        Ok(number) => card::find_for_verification(&mut conn, &number, &agency.district, today)
+        Ok(number) => standing::by_number(&mut conn, &number, &agency.district, today)
             .await?
-            .ok_or("unknown"),
+            .ok_or(Status::Unknown),
         Err(status) => Err(status),
     };
     // A credential vouches only for the card it was signed for: the card on record must be
     // exactly what it claims.
     let found = found.and_then(|f| match &presented {
-        Some(claims) if !credential_matches(claims, &f.card) => Err("untrusted"),
+        Some(claims) if !credential_matches(claims, &f.card) => Err(Status::Untrusted),
         _ => Ok(f),
     });
     let card_id = found.as_ref().ok().map(|f| f.card.id);
     let result = match found {
         Err(status) => nothing(status),
         Ok(found) => {
-            let versions = (found.recognitions_version, found.entitlements_version);
-            let policies = state.policies.get(&mut conn, today, versions).await?;
-            answer(&policies, &found, &agency.district, &agency.services, today)
+            let policies = state
+                .policies
+                .get(&mut conn, today, found.versions())
+                .await?;
+            answer(&policies, &found, &agency.district, &agency.services, today)?
         }
     };
     let record = verification_log::Record {
@@ -248,7 +250,7 @@ async fn suspect_enumeration(
 async fn check_credential(
     state: &AppState,
     credential: &str,
-) -> Result<Result<token::CardClaims, &'static str>, ApiError> {
+) -> Result<Result<token::CardClaims, Status>, ApiError> {
     let not_a_credential = || ApiError::invalid_field("credential", "is not a card credential");
     let (kid, number) = token::claimed(credential).map_err(|_| not_a_credential())?;
     let key = {
@@ -286,12 +288,12 @@ async fn check_credential(
             Ok(if on_record {
                 Ok(verified.claims)
             } else {
-                Err("untrusted")
+                Err(Status::Untrusted)
             })
         }
         Err(CredentialError::Malformed) => Err(not_a_credential()),
-        Err(CredentialError::OutsideValidity) => Ok(Err("expired")),
-        Err(_) => Ok(Err("untrusted")),
+        Err(CredentialError::OutsideValidity) => Ok(Err(Status::Expired)),
+        Err(_) => Ok(Err(Status::Untrusted)),
     }
 }
 
@@ -314,34 +316,28 @@ fn credential_matches(claims: &token::CardClaims, card: &crate::models::card::Ca
         && claims.exp == token::expiry(card.valid_until).timestamp()
 }
 
-/// What the agency learns about a found card: its live status, the local tier in the agency's
-/// district (only for a valid card) and the entitlements of the agency's own services.
+/// What the agency learns about a found card: its standing in the agency's district (the
+/// local tier only for a valid card) with the entitlements of the agency's own services.
 fn answer(
     policies: &Policies,
-    found: &ForVerification,
+    found: &Found,
     district: &str,
     services: &[String],
     today: NaiveDate,
-) -> VerificationResult {
+) -> Result<VerificationResult, ApiError> {
+    let facts = found
+        .facts()
+        .ok_or_else(|| ApiError::internal("a card's stored status is not a card status"))?;
+    let uses = found.uses();
+    let standing = standing_in(policies, &facts, district, Some(services), &uses, today);
     let card = &found.card;
-    let status = verification::live_status(card, today).to_owned();
-    let valid = status == "active";
-    let local_tier = verification::local_tier_in(policies, card, district, &found.issuer_district)
-        .filter(|_| valid);
-    let entitlements = local_tier
-        .as_deref()
-        .map(|tier| {
-            let uses = uses_from_json(&found.uses);
-            verification::entitlements_with(policies, tier, district, Some(services), today, &uses)
-        })
-        .unwrap_or_default();
-    VerificationResult {
-        valid,
-        status,
+    Ok(VerificationResult {
+        valid: standing.valid(),
+        status: standing.status.as_str().to_owned(),
         holder_bound: false,
         presentation_id: None,
-        local_tier,
-        entitlements,
+        local_tier: standing.local_tier,
+        entitlements: standing.entitlements,
         card: Some(CardSummary {
             number: card.number.clone(),
             scheme: card.scheme.clone(),
@@ -350,18 +346,5 @@ fn answer(
             valid_until: card.valid_until,
             holder_name_masked: mask_name(&found.holder_name),
         }),
-    }
-}
-
-/// `{"service period_key": count}` as the query returns it.
-fn uses_from_json(value: &serde_json::Value) -> verification::Uses {
-    value
-        .as_object()
-        .into_iter()
-        .flatten()
-        .filter_map(|(key, n)| {
-            let (service, period) = key.split_once(' ')?;
-            Some(((service.to_owned(), period.to_owned()), n.as_i64()?))
-        })
-        .collect()
+    })
 }

@@ -6,10 +6,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::domain::eligibility::{Facts, TraceEntry};
-use crate::eligibility::{evaluate_in_force, validate_facts};
 use crate::error::{ApiError, ProblemDetails};
 use crate::extract::ApiJson;
 use crate::models::scheme;
+use crate::routes::facts::validate_facts;
 use crate::state::AppState;
 
 /// The facts to evaluate.
@@ -63,8 +63,10 @@ pub async fn check_eligibility(
         .await?
         .ok_or_else(ApiError::not_found)?;
     validate_facts(&mut conn, &body.facts, on, "facts.").await?;
-    let (evaluation, rules_version) =
-        evaluate_in_force(&mut conn, &state.rules, &found, &body.facts, on).await?;
+    let (evaluation, rules_version) = state
+        .rules
+        .evaluate_in_force(&mut conn, &found, &body.facts, on)
+        .await?;
     Ok(HttpResponse::Ok().json(EligibilityResult {
         eligible: evaluation.eligible,
         tier: evaluation.tier,

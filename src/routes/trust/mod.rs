@@ -53,7 +53,7 @@ fn issued_at(
 
 /// Answers `body` with a strong ETag and `Cache-Control`, or 304 when the client has it.
 pub(crate) fn cacheable(req: &HttpRequest, body: Vec<u8>, max_age: u32) -> HttpResponse {
-    let etag = crate::credentials::published::etag_of(&body);
+    let etag = crate::state::status_lists::etag_of(&body);
     respond_cached(req, Bytes::from(body), &etag, max_age)
 }
 

@@ -1,5 +1,5 @@
 //! `GET /api/v1/status-lists/{list}`: an issuer's IETF Token Status List, plain or signed, served
-//! from the instance's in-memory copy (see `credentials::published`).
+//! from the instance's in-memory copy (see `state::status_lists`).
 
 use std::sync::Arc;
 
@@ -9,17 +9,17 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{as_jwt, respond_cached, typed};
-use crate::credentials::published::{Published, TTL_SECS};
 use crate::credentials::{status_list, status_token};
 use crate::error::{ApiError, ProblemDetails};
 use crate::state::AppState;
+use crate::state::status_lists::{Published, TTL_SECS};
 
-pub use crate::credentials::published::StatusListView;
+pub use crate::state::status_lists::StatusListView;
 
 async fn published(state: &AppState, list: &str) -> Result<Arc<Published>, ApiError> {
     let (issuer, list_no) = status_list::parse_list_id(list).ok_or_else(ApiError::not_found)?;
     let list_no = i32::try_from(list_no).map_err(|_| ApiError::not_found())?;
-    let signers = crate::credentials::published::Signers {
+    let signers = crate::state::status_lists::Signers {
         pool: &state.pool,
         platform: &state.platform_key,
         pii: &state.pii,

@@ -5,6 +5,13 @@
 //! beyond), insists on a JSON content type (415), tells unparseable bodies (400
 //! `malformed_request`) from well-formed bodies with wrong or missing fields (422
 //! `validation_failed` with the field's path).
+//!
+//! Who is calling is extracted here too (`caller`): the role extractors every protected
+//! handler names in its signature.
+
+pub mod caller;
+
+pub use caller::{Admin, AgencyClient, AuthUser, Caller, MfaEnrollee, Official, Talent};
 
 use actix_web::dev::Payload;
 use actix_web::http::header;

@@ -1,5 +1,14 @@
-//! What every handler shares: the pool, the clock, keys and policies. Built once at start;
-//! nothing here is state another instance would need (that lives in PostgreSQL).
+//! What every handler shares, and the one home of the instance's caches: the pool, the clock,
+//! keys, parsed rules and policies, published status lists. Built once at start; nothing here
+//! is state another instance would need (that lives in PostgreSQL), and every cache says how
+//! a change made elsewhere reaches it.
+//!
+//! Below the routes and above `models` and `credentials`: a cache may query and sign, but
+//! answers with `QueryResult` or its own small error, never `ApiError`.
+
+pub mod policies;
+pub mod rules;
+pub mod status_lists;
 
 use std::sync::Arc;
 
@@ -10,12 +19,15 @@ use crate::auth::policy::PasswordPolicy;
 use crate::auth::tokens::TokenKeys;
 use crate::clock::SharedClock;
 use crate::configuration::{AuthSettings, Settings};
+use crate::credentials::platform_key::PlatformKey;
 use crate::crypto::pii::PiiCipher;
 use crate::crypto::random;
 use crate::db::DbPool;
 use crate::domain::working_days::Calendar;
-use crate::eligibility::RuleCache;
 use crate::models::session::SessionLimits;
+use policies::PolicyCache;
+use rules::RuleCache;
+use status_lists::StatusListCache;
 
 /// Shared application state, handed to handlers as `web::Data<AppState>`.
 pub struct AppState {
@@ -40,9 +52,9 @@ pub struct AppState {
     /// Parsed eligibility rules, by scheme and version.
     pub rules: RuleCache,
     /// The recognition and entitlement rules of the versions last in force.
-    pub policies: crate::verification::PolicyCache,
+    pub policies: PolicyCache,
     /// Published status lists, encoded and signed, checked against the database.
-    pub status_lists: crate::credentials::published::StatusListCache,
+    pub status_lists: StatusListCache,
     /// The platform key that signs the published trust list.
     pub platform_key: PlatformKey,
     /// The service's public URL (credentials point verifiers at it).
@@ -71,10 +83,10 @@ impl AppState {
             passwords: Arc::new(PasswordPolicy::load(&settings.config_dir).await?),
             auth,
             rules: RuleCache::default(),
-            policies: crate::verification::PolicyCache::default(),
-            status_lists: crate::credentials::published::StatusListCache::new(
-                std::time::Duration::from_millis(settings.partners.status_list_refresh_ms),
-            ),
+            policies: PolicyCache::default(),
+            status_lists: StatusListCache::new(std::time::Duration::from_millis(
+                settings.partners.status_list_refresh_ms,
+            )),
             partners: settings.partners.clone(),
             partner_metrics: crate::metrics::PartnerMetrics::new()?,
             calendar: load_calendar(&settings.config_dir).await?,
@@ -124,48 +136,4 @@ pub async fn load_calendar(config_dir: &std::path::Path) -> anyhow::Result<Calen
     let holidays = years.values().flat_map(|y| y.holidays.clone());
     let makeup = years.values().flat_map(|y| y.makeup_workdays.clone());
     Ok(Calendar::new(holidays, makeup))
-}
-
-/// The platform's Ed25519 key: operators publish its public half; verifiers check the signed
-/// trust list (`/trust-list.jws`) with it.
-pub struct PlatformKey {
-    /// PKCS#8 DER of the private key, for jsonwebtoken's signer.
-    pub der: Vec<u8>,
-    /// `platform-` and the first 8 hex digits of the public key's SHA-256.
-    pub kid: String,
-    /// The public key, base64url (the JWK's `x`).
-    pub x: String,
-}
-
-impl PlatformKey {
-    /// The platform key of a configuration.
-    pub fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
-        Self::new(&settings.secrets()?)
-    }
-
-    fn new(secrets: &crate::configuration::Secrets) -> anyhow::Result<Self> {
-        use base64::Engine;
-        use ed25519_dalek::pkcs8::EncodePrivateKey;
-        use secrecy::ExposeSecret;
-        use sha2::Digest;
-        let signing =
-            ed25519_dalek::SigningKey::from_bytes(secrets.platform_signing_key.expose_secret());
-        let public = signing.verifying_key().to_bytes();
-        let der = signing
-            .to_pkcs8_der()
-            .map_err(|e| anyhow::anyhow!("platform key: {e}"))?;
-        Ok(PlatformKey {
-            der: der.as_bytes().to_vec(),
-            kid: format!(
-                "platform-{}",
-                &hex::encode(sha2::Sha256::digest(public))[..8]
-            ),
-            x: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(public),
-        })
-    }
-
-    /// The public key as a JWK.
-    pub fn jwk(&self) -> serde_json::Value {
-        serde_json::json!({ "kty": "OKP", "crv": "Ed25519", "x": self.x, "kid": self.kid, "use": "sig" })
-    }
 }

@@ -18,12 +18,46 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-use crate::credentials::{signed, status_list, status_token};
+use crate::credentials::platform_key::PlatformKey;
+use crate::credentials::{keys, signed, status_list, status_token};
 use crate::crypto::pii::PiiCipher;
-use crate::db::DbPool;
+use crate::db::{DbError, DbPool};
 use crate::error::ApiError;
 use crate::models;
-use crate::state::PlatformKey;
+
+/// Why a list could not be published.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    /// No connection, or a statement failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// The issuer has no active key to sign its token with (every issuer gets one when
+    /// created, and a rotation or withdrawal replaces it in the same transaction).
+    #[error("the issuer has no active key")]
+    NoActiveKey,
+    /// Opening the issuer's key or signing failed.
+    #[error("signing a status list: {0}")]
+    Signing(String),
+    /// The list kept changing under the publisher (other instances stamping): try again.
+    #[error("the status list kept changing while it was published")]
+    Busy,
+}
+
+impl From<diesel::result::Error> for PublishError {
+    fn from(error: diesel::result::Error) -> Self {
+        PublishError::Db(DbError::Query(error))
+    }
+}
+
+impl From<PublishError> for ApiError {
+    fn from(error: PublishError) -> Self {
+        match error {
+            PublishError::Db(e) => e.into(),
+            PublishError::Busy => ApiError::unavailable(),
+            e => ApiError::internal(e.to_string()),
+        }
+    }
+}
 
 /// Seconds verifiers may cache a status list.
 pub const TTL_SECS: u32 = 300;
@@ -144,7 +178,7 @@ impl StatusListCache {
         issuer: &str,
         list_no: i32,
         now: DateTime<Utc>,
-    ) -> Result<Option<Arc<Published>>, ApiError> {
+    ) -> Result<Option<Arc<Published>>, PublishError> {
         let key = (issuer.to_owned(), list_no);
         let stale_before = now - chrono::Duration::seconds(i64::from(TTL_SECS / 2));
         let cached = self.cached(&key);
@@ -153,7 +187,7 @@ impl StatusListCache {
         {
             return Ok(Some(list.clone()));
         }
-        let mut conn = signers.pool.get().await?;
+        let mut conn = signers.pool.get().await.map_err(DbError::from)?;
         // A few rounds at most: each ends unless another instance stamped or the list
         // changed between two statements.
         for _ in 0..4 {
@@ -187,7 +221,7 @@ impl StatusListCache {
             // same content is signed again by the new key (the head names it).
             let signer = models::issuer_key::active(&mut conn, issuer)
                 .await?
-                .ok_or_else(|| ApiError::internal("the issuer has no active key"))?;
+                .ok_or(PublishError::NoActiveKey)?;
             drop(conn);
             let content = Content {
                 issuer,
@@ -199,7 +233,7 @@ impl StatusListCache {
             self.store(key, list.clone());
             return Ok(Some(list));
         }
-        Err(ApiError::unavailable())
+        Err(PublishError::Busy)
     }
 }
 
@@ -218,7 +252,7 @@ async fn publish(
     signers: &Signers<'_>,
     key: &models::issuer_key::IssuerKey,
     content: Content<'_>,
-) -> Result<Published, ApiError> {
+) -> Result<Published, PublishError> {
     let list_no = u32::try_from(content.list_no).unwrap_or(0);
     let view = StatusListView {
         issuer: content.issuer.to_owned(),
@@ -229,8 +263,8 @@ async fn publish(
         issued_at: content.issued_at,
     };
     let (platform_kid, platform_der) = (signers.platform.kid.clone(), signers.platform.der.clone());
-    let issuer_der = super::keys::signing_der(&key.kid, &key.private_key_sealed, signers.pii)
-        .map_err(ApiError::internal)?;
+    let issuer_der = keys::signing_der(&key.kid, &key.private_key_sealed, signers.pii)
+        .map_err(|e| PublishError::Signing(e.to_string()))?;
     let kid = key.kid.clone();
     let (base_url, issuer, bits, issued_at) = (
         signers.base_url.to_owned(),
@@ -265,6 +299,6 @@ async fn publish(
         })
     })
     .await
-    .map_err(ApiError::internal)?
-    .map_err(ApiError::internal)
+    .map_err(|e| PublishError::Signing(e.to_string()))?
+    .map_err(|e| PublishError::Signing(e.to_string()))
 }
