@@ -17,6 +17,8 @@ use serde::{Deserialize, Serialize};
 
 use super::token::{self, CardClaims, CredentialError};
 use super::{signed, status_list, status_token};
+use crate::domain::card_status::ListEntry;
+use crate::domain::standing::Status;
 
 #[derive(Deserialize)]
 struct TrustList {
@@ -166,10 +168,10 @@ fn check_age(
     Ok(age > freshness.max_age)
 }
 
-fn untrusted(status: &str, reason: impl std::fmt::Display) -> Verdict {
+fn untrusted(status: Status, reason: impl std::fmt::Display) -> Verdict {
     Verdict {
         valid: false,
-        status: status.to_owned(),
+        status: status.offline_word().to_owned(),
         card_number: None,
         scheme: None,
         tier: None,
@@ -300,9 +302,9 @@ pub fn verify(
     let trust_grace = check_age(trust.issued_at, now, freshness, "the trust list")?;
     let verified = match token::verify(credential, |kid| trust.key(kid), now) {
         Ok(verified) => verified,
-        Err(e @ CredentialError::OutsideValidity) => return Ok(untrusted("expired", e)),
-        Err(e @ CredentialError::NotYetValid) => return Ok(untrusted("not_yet_valid", e)),
-        Err(e) => return Ok(untrusted("untrusted", e)),
+        Err(e @ CredentialError::OutsideValidity) => return Ok(untrusted(Status::Expired, e)),
+        Err(e @ CredentialError::NotYetValid) => return Ok(untrusted(Status::NotYetValid, e)),
+        Err(e) => return Ok(untrusted(Status::Untrusted, e)),
     };
     let claims = &verified.claims;
     // The credential names its list by URI; the list's name is the URI's last segment (the
@@ -317,25 +319,22 @@ pub fn verify(
     let index = usize::try_from(claims.status.status_list.idx).unwrap_or(usize::MAX);
     if index >= status_list::ENTRIES {
         return Ok(untrusted(
-            "untrusted",
+            Status::Untrusted,
             "the credential's status index is outside its list",
         ));
     }
-    let status = match status_list::get(&bits, index) {
-        0 => "valid",
-        1 => "revoked",
-        2 => "suspended",
-        _ => "untrusted",
-    };
+    let status = ListEntry::from_bits(status_list::get(&bits, index))
+        .map_or(Status::Untrusted, Status::of_entry);
+    let word = status.offline_word();
     Ok(Verdict {
-        valid: status == "valid",
-        status: status.to_owned(),
+        valid: status == Status::Active,
+        status: word.to_owned(),
         card_number: Some(claims.card_number.clone()),
         scheme: Some(claims.scheme.clone()),
         tier: Some(claims.tier.clone()),
         issuer: Some(claims.issuer.clone()),
         holder_name: verified.holder_name,
         grace_used: trust_grace || list_grace,
-        reason: (status != "valid").then(|| format!("the issuer's status list says {status}")),
+        reason: (status != Status::Active).then(|| format!("the issuer's status list says {word}")),
     })
 }

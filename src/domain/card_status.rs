@@ -99,6 +99,18 @@ impl CardStatus {
     }
 }
 
+impl ListEntry {
+    /// The entry a list's two bits hold; `None` for 3, which the list never uses.
+    pub fn from_bits(bits: u8) -> Option<ListEntry> {
+        match bits {
+            0 => Some(ListEntry::Valid),
+            1 => Some(ListEntry::Revoked),
+            2 => Some(ListEntry::Suspended),
+            _ => None,
+        }
+    }
+}
+
 impl CardAction {
     /// The audit action of a card moved by it.
     pub fn audit_action(self) -> &'static str {

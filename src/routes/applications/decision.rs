@@ -55,6 +55,46 @@ pub enum DecisionKind {
     RequestSupplement,
 }
 
+impl DecisionKind {
+    /// What each decision does, as data: the application machine's action, the status it
+    /// leads to, the stored decision and the audit action. The only match on the kind.
+    fn effect(self) -> (Action, Status, &'static str, &'static str) {
+        match self {
+            DecisionKind::Approve => (
+                Action::Approve,
+                Status::Approved,
+                "approve",
+                "application.approved",
+            ),
+            DecisionKind::Reject => (
+                Action::Reject,
+                Status::Rejected,
+                "reject",
+                "application.rejected",
+            ),
+            DecisionKind::RequestSupplement => (
+                Action::RequestSupplement,
+                Status::SupplementRequested,
+                "request_supplement",
+                "application.supplement_requested",
+            ),
+        }
+    }
+}
+
+impl RejectReason {
+    /// The stored code.
+    fn as_str(self) -> &'static str {
+        match self {
+            RejectReason::NotEligible => "not_eligible",
+            RejectReason::IncompleteEvidence => "incomplete_evidence",
+            RejectReason::FraudulentMaterial => "fraudulent_material",
+            RejectReason::Duplicate => "duplicate",
+            RejectReason::Other => "other",
+        }
+    }
+}
+
 /// A decision. `approve` needs `tier` (and `comment` when it differs from the suggestion);
 /// `reject` needs `reason_code` and `comment`; `request_supplement` needs `comment` and may
 /// list every missing item in `items`.
@@ -100,28 +140,25 @@ fn change<'a>(
         field: field.into(),
         message: "is required for this decision".into(),
     };
-    let (status, decision) = match request.decision {
-        DecisionKind::Approve => {
-            match &request.tier {
-                None => errors.push(missing("tier")),
-                Some(tier) if !tiers.contains(tier) => {
-                    errors.push(FieldError {
-                        field: "tier".into(),
-                        message: format!("is not a tier of {}", application.scheme),
-                    });
-                }
-                Some(tier)
-                    if application.suggested_tier.as_ref() != Some(tier) && comment.is_none() =>
-                {
-                    errors.push(FieldError {
-                        field: "comment".into(),
-                        message: "explain a tier other than the suggested one".into(),
-                    });
-                }
-                Some(_) => {}
+    match request.decision {
+        DecisionKind::Approve => match &request.tier {
+            None => errors.push(missing("tier")),
+            Some(tier) if !tiers.contains(tier) => {
+                errors.push(FieldError {
+                    field: "tier".into(),
+                    message: format!("is not a tier of {}", application.scheme),
+                });
             }
-            (Status::Approved, "approve")
-        }
+            Some(tier)
+                if application.suggested_tier.as_ref() != Some(tier) && comment.is_none() =>
+            {
+                errors.push(FieldError {
+                    field: "comment".into(),
+                    message: "explain a tier other than the suggested one".into(),
+                });
+            }
+            Some(_) => {}
+        },
         DecisionKind::Reject => {
             if request.reason_code.is_none() {
                 errors.push(missing("reason_code"));
@@ -129,7 +166,6 @@ fn change<'a>(
             if comment.is_none() {
                 errors.push(missing("comment"));
             }
-            (Status::Rejected, "reject")
         }
         DecisionKind::RequestSupplement => {
             if comment.is_none() {
@@ -146,12 +182,12 @@ fn change<'a>(
                     message: "at most 30 items of 1 to 200 characters".into(),
                 });
             }
-            (Status::SupplementRequested, "request_supplement")
         }
-    };
+    }
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
+    let (_, status, decision, _) = request.decision.effect();
     Ok(DecisionChange {
         status: status.as_str(),
         decision,
@@ -162,13 +198,7 @@ fn change<'a>(
         reason_code: request
             .reason_code
             .filter(|_| request.decision == DecisionKind::Reject)
-            .map(|r| match r {
-                RejectReason::NotEligible => "not_eligible",
-                RejectReason::IncompleteEvidence => "incomplete_evidence",
-                RejectReason::FraudulentMaterial => "fraudulent_material",
-                RejectReason::Duplicate => "duplicate",
-                RejectReason::Other => "other",
-            }),
+            .map(RejectReason::as_str),
         decision_comment: comment.as_deref(),
         supplement_items: request
             .items
@@ -332,6 +362,33 @@ async fn replay(
     })
 }
 
+/// Issues the approved application's card, after the holder's one-live-card check.
+async fn issue_card(
+    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    decided: &Application,
+    tier: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<Card, ApiError> {
+    // After the conditional update: a racing approval of this same application stops there
+    // (invalid_transition) and never queues on the holder's lock.
+    one_live_card(state, conn, decided).await?;
+    let validity = card::tier_validity(conn, &decided.scheme, tier)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::ValidationFailed, "unknown tier"))?;
+    let issue = Issue {
+        application_id: decided.id,
+        holder_id: decided.talent_id,
+        scheme: &decided.scheme,
+        issuer: &decided.issuer,
+        tier,
+        now: at,
+    };
+    Ok(card::issue(conn, &issue, validity).await?)
+}
+
+/// Applies a checked decision in the caller's transaction: the conditional update, the card
+/// on approval (superseding the one it replaces), the audit rows.
 async fn apply(
     state: &AppState,
     conn: &mut AsyncPgConnection,
@@ -343,11 +400,7 @@ async fn apply(
     let current = found
         .status()
         .ok_or_else(|| ApiError::internal("unknown status"))?;
-    let action = match kind {
-        DecisionKind::Approve => Action::Approve,
-        DecisionKind::Reject => Action::Reject,
-        DecisionKind::RequestSupplement => Action::RequestSupplement,
-    };
+    let (action, _, _, audit_action) = kind.effect();
     if current.after(action).is_none() {
         return Err(invalid_transition(current.as_str(), "decided"));
     }
@@ -355,33 +408,14 @@ async fn apply(
     let decided = application::decide(conn, found.id, &official.issuer, found.updated_at, change)
         .await?
         .ok_or_else(|| invalid_transition("decided already", "decided again"))?;
-    let issued = match (kind, change.decided_tier) {
-        (DecisionKind::Approve, Some(tier)) => {
-            // After the conditional update: a racing approval of this same application stops
-            // there (invalid_transition) and never queues on the holder's lock.
-            one_live_card(state, conn, &decided).await?;
-            let validity = card::tier_validity(conn, &decided.scheme, tier)
-                .await?
-                .ok_or_else(|| ApiError::new(ErrorCode::ValidationFailed, "unknown tier"))?;
-            let issue = Issue {
-                application_id: decided.id,
-                holder_id: decided.talent_id,
-                scheme: &decided.scheme,
-                issuer: &decided.issuer,
-                tier,
-                now: change.decided_at,
-            };
-            Some(card::issue(conn, &issue, validity).await?)
-        }
-        _ => None,
+    // Only an approval carries a tier (see `change`).
+    let issued = match change.decided_tier {
+        Some(tier) => Some(issue_card(state, conn, &decided, tier, change.decided_at).await?),
+        None => None,
     };
     let event = AuditEvent {
         actor: Actor::Account(official.account_id),
-        action: match kind {
-            DecisionKind::Approve => "application.approved",
-            DecisionKind::Reject => "application.rejected",
-            DecisionKind::RequestSupplement => "application.supplement_requested",
-        },
+        action: audit_action,
         entity_type: "application",
         entity_id: Some(decided.id.to_string()),
         detail: json!({

@@ -109,37 +109,9 @@ pub async fn verify_card(
     state: web::Data<AppState>,
     body: ApiJson<VerificationRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let now = state.now();
     let today = state.today();
     let agency = &client.agency;
-    let mut presented = None;
-    let (method, number) = match (&body.0.card_number, &body.0.credential) {
-        (Some(number), None) => {
-            let number = number.trim();
-            if !card_number::is_valid(number) {
-                return Err(ApiError::invalid_field(
-                    "card_number",
-                    "is not a card number (check digit)",
-                ));
-            }
-            ("card_number", Ok(number.to_owned()))
-        }
-        (None, Some(credential)) => {
-            let checked = check_credential(&state, credential).await?;
-            let number = checked
-                .as_ref()
-                .map(|c| c.card_number.clone())
-                .map_err(|s| *s);
-            presented = checked.ok();
-            ("credential", number)
-        }
-        _ => {
-            return Err(ApiError::invalid_field(
-                "card_number",
-                "give either card_number or credential",
-            ));
-        }
-    };
+    let (method, number, presented) = presented(&state, &body.0).await?;
     let mut conn = state.pool.get().await?;
     let found = match number {
         Ok(number) => standing::by_number(&mut conn, &number, &agency.district, today)
@@ -154,7 +126,7 @@ pub async fn verify_card(
         _ => Ok(f),
     });
     let card_id = found.as_ref().ok().map(|f| f.card.id);
-    let result = match found {
+    let mut result = match found {
         Err(status) => nothing(status),
         Ok(found) => {
             let policies = state
@@ -164,6 +136,62 @@ pub async fn verify_card(
             answer(&policies, &found, &agency.district, &agency.services, today)?
         }
     };
+    let id = Uuid::now_v7();
+    record(&state, &mut conn, &client, id, method, card_id, &result).await?;
+    if method == "credential" && result.valid {
+        result.presentation_id = Some(id);
+    }
+    Ok(HttpResponse::Ok().json(result))
+}
+
+/// How the card was presented: the method, the number to look up (or the status a
+/// credential that vouches for nothing answers) and the claims of a credential that verified.
+async fn presented(
+    state: &AppState,
+    request: &VerificationRequest,
+) -> Result<
+    (
+        &'static str,
+        Result<String, Status>,
+        Option<token::CardClaims>,
+    ),
+    ApiError,
+> {
+    match (&request.card_number, &request.credential) {
+        (Some(number), None) => {
+            let number = number.trim();
+            if !card_number::is_valid(number) {
+                return Err(ApiError::invalid_field(
+                    "card_number",
+                    "is not a card number (check digit)",
+                ));
+            }
+            Ok(("card_number", Ok(number.to_owned()), None))
+        }
+        (None, Some(credential)) => Ok(match check_credential(state, credential).await? {
+            Ok(claims) => ("credential", Ok(claims.card_number.clone()), Some(claims)),
+            Err(status) => ("credential", Err(status), None),
+        }),
+        _ => Err(ApiError::invalid_field(
+            "card_number",
+            "give either card_number or credential",
+        )),
+    }
+}
+
+/// Records the check for the holder's log and counts it against the agency's limits, in one
+/// statement; 429 when a limit refuses it (nothing is logged then).
+async fn record(
+    state: &AppState,
+    conn: &mut diesel_async::AsyncPgConnection,
+    client: &AgencyClient,
+    id: Uuid,
+    method: &str,
+    card_id: Option<Uuid>,
+    result: &VerificationResult,
+) -> Result<(), ApiError> {
+    let now = state.now();
+    let agency = &client.agency;
     let record = verification_log::Record {
         agency_id: agency.id,
         district: &agency.district,
@@ -174,12 +202,11 @@ pub async fn verify_card(
         local_tier: result.local_tier.as_deref(),
         at: now,
     };
-    let id = Uuid::now_v7();
     let limits = verification_log::Limits {
         per_minute: state.partners.verifications_per_minute,
         unknown_per_hour: state.partners.unknown_numbers_per_hour,
     };
-    let outcome = verification_log::record(&mut conn, id, &record, limits).await?;
+    let outcome = verification_log::record(conn, id, &record, limits).await?;
     let agency_label = agency.id.to_string();
     if outcome.n > limits.per_minute {
         return Err(ApiError::new(
@@ -209,14 +236,10 @@ pub async fn verify_card(
             .with_label_values(&[&agency_label])
             .inc();
         if outcome.unknown == limits.unknown_per_hour {
-            suspect_enumeration(&mut conn, &client, outcome.unknown).await?;
+            suspect_enumeration(conn, client, outcome.unknown).await?;
         }
     }
-    let mut result = result;
-    if method == "credential" && result.valid {
-        result.presentation_id = Some(id);
-    }
-    Ok(HttpResponse::Ok().json(result))
+    Ok(())
 }
 
 /// The audit row of an agency whose unknown answers by number just reached the hourly limit.
