@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use super::trust::{JwkSet, TTL_SECS, cacheable, keys_in_force};
 use crate::credentials::token;
-use crate::error::{ApiError, ProblemDetails};
+use crate::error::ApiError;
 use crate::models::{reference, scheme};
 use crate::state::AppState;
 
@@ -30,7 +30,7 @@ pub struct IssuerMetadata {
     responses(
         (status = 200, description = "The issuer's metadata", body = IssuerMetadata),
         (status = 304, description = "Not modified"),
-        (status = 404, description = "No such issuer", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "No such issuer"),
     )
 )]
 #[get("/.well-known/jwt-vc-issuer/issuers/{code}")]
@@ -124,7 +124,7 @@ const CLAIMS: [(&str, &str, &str, bool); 6] = [
     responses(
         (status = 200, description = "The card type's metadata", body = TypeMetadata),
         (status = 304, description = "Not modified"),
-        (status = 404, description = "No such scheme", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "No such scheme"),
     )
 )]
 #[get("/vct/{scheme}")]

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::audit::{self, Actor, AuditEvent};
 use crate::auth::Admin;
-use crate::error::{ApiError, ErrorCode, ProblemDetails};
+use crate::error::{ApiError, ErrorCode};
 use crate::models::account;
 use crate::models::session::{self, RevokeReason};
 use crate::state::AppState;
@@ -19,8 +19,8 @@ use crate::state::AppState;
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Disabled: the account's sessions are ended"),
-        (status = 404, description = "not_found: no such account", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, description = "an administrator cannot disable themselves", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "not_found: no such account"),
+        (status = 409, description = "an administrator cannot disable themselves"),
     )
 )]
 #[post("/admin/accounts/{id}/disable")]

@@ -19,7 +19,7 @@ use crate::auth::Official;
 use crate::domain::application_status::{Action, Status};
 use crate::domain::card_status::CardAction;
 use crate::domain::free_text;
-use crate::error::{ApiError, ErrorCode, FieldError, ProblemDetails};
+use crate::error::{ApiError, ErrorCode, FieldError};
 use crate::extract::ApiJson;
 use crate::models::application::{self, Application, DecisionChange, Viewer};
 use crate::models::card::{self, Card, Issue};
@@ -192,9 +192,9 @@ fn change<'a>(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The decision, with the card issued when approved", body = DecisionResult),
-        (status = 404, description = "not_found: no such application of the official's issuer", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, description = "invalid_transition: decided already; conflict: the applicant holds another live card of the scheme that the application does not replace (the detail names it)", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, description = "validation_failed: the decision or its reason is missing or not acceptable", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "not_found: no such application of the official's issuer"),
+        (status = 409, description = "invalid_transition: decided already; conflict: the applicant holds another live card of the scheme that the application does not replace (the detail names it)"),
+        (status = 422, description = "validation_failed: the decision or its reason is missing or not acceptable"),
     )
 )]
 #[post("/applications/{id}/decision")]

@@ -16,7 +16,7 @@ use super::{invalid_transition, viewer};
 use crate::audit::{self, Actor, AuditEvent};
 use crate::auth::{AuthUser, Talent};
 use crate::domain::application_status::{Action, Status};
-use crate::error::{ApiError, ErrorCode, ProblemDetails};
+use crate::error::{ApiError, ErrorCode};
 use crate::extract::{BodyLimits, body_timed_out};
 use crate::models::application::{self, Viewer};
 use crate::models::document::{self, DocumentInfo, NewDocument};
@@ -136,10 +136,10 @@ async fn read_file(mut form: Multipart) -> Result<(String, Vec<u8>), ApiError> {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The stored document", body = DocumentInfo),
-        (status = 404, description = "not_found: no such application of the caller's", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, description = "invalid_transition: the application no longer takes evidence", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 413, description = "payload_too_large: the file is larger than allowed", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 415, description = "unsupported_media_type: the file is not a PDF, JPEG or PNG, or the body not multipart/form-data", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "not_found: no such application of the caller's"),
+        (status = 409, description = "invalid_transition: the application no longer takes evidence"),
+        (status = 413, description = "payload_too_large: the file is larger than allowed"),
+        (status = 415, description = "unsupported_media_type: the file is not a PDF, JPEG or PNG, or the body not multipart/form-data"),
     )
 )]
 #[post("/applications/{id}/documents")]
@@ -248,7 +248,7 @@ pub async fn upload_document(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The application's documents", body = Vec<DocumentInfo>),
-        (status = 404, description = "not_found: no such application the caller may see", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "not_found: no such application the caller may see"),
     )
 )]
 #[get("/applications/{id}/documents")]
@@ -275,7 +275,7 @@ pub async fn list_documents(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The file", content_type = "application/octet-stream"),
-        (status = 404, description = "not_found: no such document of an application the caller may see", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "not_found: no such document of an application the caller may see"),
     )
 )]
 #[get("/applications/{id}/documents/{doc_id}")]

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::{ApplicantCard, ApplicantView, ApplicationView, viewer};
 use crate::audit::{self, Actor, AuditEvent};
 use crate::auth::AuthUser;
-use crate::error::{ApiError, ProblemDetails};
+use crate::error::ApiError;
 use crate::models::application::{self, Viewer};
 use crate::models::{account, card, profile};
 use crate::state::AppState;
@@ -21,7 +21,7 @@ use crate::state::AppState;
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The application", body = ApplicationView),
-        (status = 404, description = "not_found: no such application the caller may see", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "not_found: no such application the caller may see"),
     )
 )]
 #[get("/applications/{id}")]

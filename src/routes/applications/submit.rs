@@ -11,7 +11,7 @@ use crate::audit::{self, Actor, AuditEvent};
 use crate::auth::Talent;
 use crate::domain::application_status::Action;
 use crate::eligibility::{evaluate_in_force, validate_facts};
-use crate::error::{ApiError, ProblemDetails};
+use crate::error::ApiError;
 use crate::models::application::{self, SubmittedEvaluation};
 use crate::models::{profile, scheme};
 use crate::state::AppState;
@@ -23,9 +23,9 @@ use crate::state::AppState;
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The submitted application", body = ApplicationView),
-        (status = 404, description = "not_found: no such application of the caller's", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, description = "invalid_transition: the application is not a draft or waiting for a supplement", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, description = "no identity profile yet, or facts no longer valid", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "not_found: no such application of the caller's"),
+        (status = 409, description = "invalid_transition: the application is not a draft or waiting for a supplement"),
+        (status = 422, description = "no identity profile yet, or facts no longer valid"),
     )
 )]
 #[post("/applications/{id}/submit")]

@@ -14,7 +14,7 @@ use crate::auth::Talent;
 use crate::domain::application_status::Action;
 use crate::domain::eligibility::Facts;
 use crate::eligibility::validate_facts;
-use crate::error::{ApiError, ProblemDetails};
+use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::models::application;
 use crate::state::AppState;
@@ -35,9 +35,9 @@ pub struct UpdateApplication {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The application with its new facts", body = ApplicationView),
-        (status = 404, description = "not_found: no such application of the caller's", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, description = "invalid_transition: the application is no longer editable", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, description = "validation_failed: a fact is missing or not acceptable", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "not_found: no such application of the caller's"),
+        (status = 409, description = "invalid_transition: the application is no longer editable"),
+        (status = 422, description = "validation_failed: a fact is missing or not acceptable"),
     )
 )]
 #[patch("/applications/{id}")]

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use crate::audit::{self, Actor, AuditEvent};
 use crate::auth::AuthUser;
-use crate::error::{ApiError, ProblemDetails};
+use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::models::session::{self, RevokeReason};
 use crate::state::AppState;
@@ -29,7 +29,7 @@ pub struct LogoutRequest {
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Signed out: the session's tokens stop working"),
-        (status = 401, description = "unauthorized: no valid access token", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 401, description = "unauthorized: no valid access token"),
     )
 )]
 #[post("/auth/logout")]

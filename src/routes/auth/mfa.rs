@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use crate::audit::{self, Actor, AuditEvent};
 use crate::auth::login::check_totp;
 use crate::auth::{MfaEnrollee, totp};
-use crate::error::{ApiError, ErrorCode, ProblemDetails};
+use crate::error::{ApiError, ErrorCode};
 use crate::extract::ApiJson;
 use crate::models::account;
 use crate::state::AppState;
@@ -52,8 +52,8 @@ fn event(account_id: uuid::Uuid, action: &'static str) -> AuditEvent {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The TOTP secret and its otpauth URI, to confirm with a first code", body = Enrollment),
-        (status = 401, description = "unauthorized: no valid access or enrolment token", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, description = "conflict: a second factor is already enrolled", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 401, description = "unauthorized: no valid access or enrolment token"),
+        (status = 409, description = "conflict: a second factor is already enrolled"),
     )
 )]
 #[post("/auth/mfa/enroll")]
@@ -100,9 +100,9 @@ pub async fn enroll(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Enrolled: login now needs `totp`"),
-        (status = 401, description = "unauthorized or invalid_credentials: no valid token, or the code is wrong", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, description = "conflict: already enrolled, or enrolment not started", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 429, description = "rate_limited: too many wrong codes in this 30-second step; `Retry-After` says when to try again", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 401, description = "unauthorized or invalid_credentials: no valid token, or the code is wrong"),
+        (status = 409, description = "conflict: already enrolled, or enrolment not started"),
+        (status = 429, description = "rate_limited: too many wrong codes in this 30-second step; `Retry-After` says when to try again"),
     )
 )]
 #[post("/auth/mfa/confirm")]

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::auth::Talent;
 use crate::credentials::{keys, qr, status_list, token};
-use crate::error::{ApiError, ErrorCode, ProblemDetails};
+use crate::error::{ApiError, ErrorCode};
 use crate::models::account;
 use crate::models::application::Viewer;
 use crate::models::card::{self, Card};
@@ -125,8 +125,8 @@ async fn holder_credential(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The credential: without the name disclosure unless asked for", body = CredentialView),
-        (status = 404, description = "No such card of the caller's", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, description = "the card is revoked", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "No such card of the caller's"),
+        (status = 409, description = "the card is revoked"),
     )
 )]
 #[get("/cards/{id}/credential")]
@@ -155,7 +155,7 @@ fn qr_of(credential: &str) -> Result<qrcode::QrCode, ApiError> {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The image, as SVG", content_type = "image/svg+xml"),
-        (status = 404, description = "No such card of the caller's", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "No such card of the caller's"),
     )
 )]
 #[get("/cards/{id}/qr.svg")]
@@ -178,7 +178,7 @@ pub async fn get_qr_svg(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "PNG", content_type = "image/png"),
-        (status = 404, description = "No such card of the caller's", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "No such card of the caller's"),
     )
 )]
 #[get("/cards/{id}/qr.png")]
@@ -225,7 +225,7 @@ fn escape(text: &str) -> String {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "SVG", content_type = "image/svg+xml"),
-        (status = 404, description = "No such card of the caller's", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "No such card of the caller's"),
     )
 )]
 #[get("/cards/{id}/card.svg")]

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::auth::Talent;
 use crate::db::schema::{agencies, verifications};
-use crate::error::{ApiError, ProblemDetails};
+use crate::error::ApiError;
 use crate::models::application::Viewer;
 use crate::models::card;
 use crate::routes::pagination::{Page, PageQuery, encode_cursor};
@@ -37,7 +37,7 @@ pub struct DistrictEntitlements {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Each district that recognises the card, with its entitlements and quota used and left (empty when the card is not active)", body = Vec<DistrictEntitlements>),
-        (status = 404, description = "not_found: no such card of the caller's", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "not_found: no such card of the caller's"),
     )
 )]
 #[get("/cards/{id}/entitlements")]
@@ -118,8 +118,8 @@ pub struct VerificationRecord {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of the card's verifications, newest first", body = Page<VerificationRecord>),
-        (status = 404, description = "not_found: no such card of the caller's", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, description = "validation_failed: the page size or cursor is not acceptable", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "not_found: no such card of the caller's"),
+        (status = 422, description = "validation_failed: the page size or cursor is not acceptable"),
     )
 )]
 #[get("/cards/{id}/verifications")]

@@ -14,7 +14,7 @@ use crate::audit::Actor;
 use crate::auth::Official;
 use crate::domain::card_status::CardAction;
 use crate::domain::free_text;
-use crate::error::{ApiError, ErrorCode, ProblemDetails};
+use crate::error::{ApiError, ErrorCode};
 use crate::extract::ApiJson;
 use crate::models::application::Viewer;
 use crate::models::card_status::{Refused, StatusChange, change_status};
@@ -148,8 +148,8 @@ async fn change(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The suspended card", body = CardView),
-        (status = 404, description = "not_found: no such card of the official's issuer", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, description = "invalid_transition: the card is not active", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "not_found: no such card of the official's issuer"),
+        (status = 409, description = "invalid_transition: the card is not active"),
     )
 )]
 #[post("/cards/{id}/suspend")]
@@ -180,8 +180,8 @@ pub async fn suspend_card(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The active card again", body = CardView),
-        (status = 404, description = "not_found: no such card of the official's issuer", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, description = "not suspended (a revoked card stays revoked)", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "not_found: no such card of the official's issuer"),
+        (status = 409, description = "not suspended (a revoked card stays revoked)"),
     )
 )]
 #[post("/cards/{id}/resume")]
@@ -217,8 +217,8 @@ pub async fn resume_card(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The revoked card", body = CardView),
-        (status = 404, description = "not_found: no such card of the official's issuer", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, description = "invalid_transition: the card is revoked already", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "not_found: no such card of the official's issuer"),
+        (status = 409, description = "invalid_transition: the card is revoked already"),
     )
 )]
 #[post("/cards/{id}/revoke")]

@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::CardView;
 use crate::auth::AuthUser;
-use crate::error::{ApiError, ProblemDetails};
+use crate::error::ApiError;
 use crate::models::{account, card};
 use crate::routes::applications::viewer;
 use crate::routes::pagination::{Page, PageQuery, encode_cursor};
@@ -19,8 +19,8 @@ use crate::state::AppState;
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of cards, newest first", body = Page<CardView>),
-        (status = 403, description = "forbidden: agencies and administrators do not list cards", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, description = "validation_failed: a filter, the page size or the cursor is not acceptable", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden: agencies and administrators do not list cards"),
+        (status = 422, description = "validation_failed: a filter, the page size or the cursor is not acceptable"),
     )
 )]
 #[get("/cards")]
@@ -56,7 +56,7 @@ pub async fn list_cards(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The card", body = CardView),
-        (status = 404, description = "not_found: no such card the caller may see", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "not_found: no such card the caller may see"),
     )
 )]
 #[get("/cards/{id}")]

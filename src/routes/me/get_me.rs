@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::put_profile::ProfileView;
 use crate::auth::Caller;
-use crate::error::{ApiError, ProblemDetails};
+use crate::error::ApiError;
 use crate::models::agency::Agency;
 use crate::models::{account, profile};
 use crate::state::AppState;
@@ -45,7 +45,7 @@ pub struct Me {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller's account, role and profile", body = Me),
-        (status = 401, description = "unauthorized: no valid access token", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 401, description = "unauthorized: no valid access token"),
     )
 )]
 #[get("/me")]

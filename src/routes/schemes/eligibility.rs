@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use crate::domain::eligibility::{Facts, TraceEntry};
 use crate::eligibility::{evaluate_in_force, validate_facts};
-use crate::error::{ApiError, ProblemDetails};
+use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::models::scheme;
 use crate::state::AppState;
@@ -45,8 +45,8 @@ pub struct EligibilityResult {
     request_body = EligibilityRequest,
     responses(
         (status = 200, description = "Whether the facts qualify, for which tier, and why", body = EligibilityResult),
-        (status = 404, description = "not_found: no such scheme, or none of its rules in force", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, description = "validation_failed: a fact is missing or of the wrong type", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "not_found: no such scheme, or none of its rules in force"),
+        (status = 422, description = "validation_failed: a fact is missing or of the wrong type"),
     )
 )]
 #[post("/schemes/{code}/eligibility")]

@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, get, web};
 
 use super::SchemeView;
-use crate::error::{ApiError, ProblemDetails};
+use crate::error::ApiError;
 use crate::models::scheme;
 use crate::state::AppState;
 
@@ -30,7 +30,7 @@ pub async fn list_schemes(state: web::Data<AppState>) -> Result<HttpResponse, Ap
     params(("code" = String, Path, description = "Scheme code, e.g. XIONGAN")),
     responses(
         (status = 200, description = "The scheme with its tiers and the rules in force today", body = SchemeView),
-        (status = 404, description = "not_found: no such scheme", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "not_found: no such scheme"),
     )
 )]
 #[get("/schemes/{code}")]
