@@ -13,7 +13,8 @@ use crate::auth::Admin;
 use crate::domain::free_text;
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::ApiJson;
-use crate::models::{issuer_key, reference};
+use crate::models::issuer_key;
+use crate::routes::reference::known_issuer;
 use crate::state::AppState;
 
 /// The rotation's outcome.
@@ -55,13 +56,7 @@ pub async fn rotate_key(
 ) -> Result<HttpResponse, ApiError> {
     let now = state.now();
     let mut conn = state.pool.get().await?;
-    if !reference::list_issuers(&mut conn)
-        .await?
-        .iter()
-        .any(|i| i.code == *code)
-    {
-        return Err(ApiError::not_found());
-    }
+    known_issuer(&mut conn, &code).await?;
     let actor = Actor::Account(admin.0.account_id);
     let compromised = query.compromised.unwrap_or(false);
     let (kid, retired) = issuer_key::rotate(&mut conn, &code, &state.pii, compromised, actor, now)

@@ -14,6 +14,7 @@ use crate::domain::eligibility::parse_rule_set;
 use crate::error::{ApiError, FieldError};
 use crate::extract::ApiJson;
 use crate::models::scheme;
+use crate::routes::schemes::known_scheme;
 use crate::state::AppState;
 
 /// A new rules version.
@@ -66,9 +67,7 @@ pub async fn publish_rules(
     let body = body.0;
     let effective_from = body.effective_from.unwrap_or(today);
     let mut conn = state.pool.get().await?;
-    let found = scheme::find(&mut conn, &code)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let found = known_scheme(&mut conn, &code).await?;
     let mut errors = Vec::new();
     if effective_from < today {
         errors.push(FieldError {

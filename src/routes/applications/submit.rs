@@ -13,7 +13,8 @@ use crate::domain::application_status::Action;
 use crate::eligibility::{evaluate_in_force, validate_facts};
 use crate::error::ApiError;
 use crate::models::application::{self, SubmittedEvaluation};
-use crate::models::{profile, scheme};
+use crate::models::profile;
+use crate::routes::schemes::known_scheme;
 use crate::state::AppState;
 
 /// Submits a draft (or resubmits after a supplement request).
@@ -48,9 +49,7 @@ pub async fn submit_application(
     }
     let facts = open_facts(&state, &found)?;
     validate_facts(&mut conn, &facts, today, "facts.").await?;
-    let scheme = scheme::find(&mut conn, &found.scheme)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let scheme = known_scheme(&mut conn, &found.scheme).await?;
     let (evaluation, rules_version) =
         evaluate_in_force(&mut conn, &state.rules, &scheme, &facts, today).await?;
     let trace = serde_json::to_string(&evaluation.trace).map_err(ApiError::internal)?;

@@ -5,11 +5,11 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::known_scheme;
 use crate::domain::eligibility::{Facts, TraceEntry};
 use crate::eligibility::{evaluate_in_force, validate_facts};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
-use crate::models::scheme;
 use crate::state::AppState;
 
 /// The facts to evaluate.
@@ -59,9 +59,7 @@ pub async fn check_eligibility(
     let body = body.0;
     let on = body.evaluation_date.unwrap_or(today);
     let mut conn = state.pool.get().await?;
-    let found = scheme::find(&mut conn, &code)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let found = known_scheme(&mut conn, &code).await?;
     validate_facts(&mut conn, &body.facts, on, "facts.").await?;
     let (evaluation, rules_version) =
         evaluate_in_force(&mut conn, &state.rules, &found, &body.facts, on).await?;

@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, get, web};
 
-use super::SchemeView;
+use super::{SchemeView, known_scheme};
 use crate::error::ApiError;
 use crate::models::scheme;
 use crate::state::AppState;
@@ -40,9 +40,7 @@ pub async fn get_scheme(
 ) -> Result<HttpResponse, ApiError> {
     let today = state.today();
     let mut conn = state.pool.get().await?;
-    let found = scheme::find(&mut conn, &code)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let found = known_scheme(&mut conn, &code).await?;
     let rules = scheme::rules_in_force(&mut conn, &code, today).await?;
     Ok(HttpResponse::Ok().json(SchemeView::new(found, rules)))
 }
