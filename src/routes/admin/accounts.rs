@@ -10,6 +10,7 @@ use crate::auth::Admin;
 use crate::error::{ApiError, ErrorCode};
 use crate::models::account;
 use crate::models::session::{self, RevokeReason};
+use crate::routes::auth::known_account;
 use crate::state::AppState;
 
 /// Disables an account and ends all its sessions; its tokens stop working on the next request.
@@ -38,9 +39,7 @@ pub async fn disable_account(
     }
     let now = state.now();
     let mut conn = state.pool.get().await?;
-    account::find(&mut conn, id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    known_account(&mut conn, id).await?;
     conn.transaction(async |c| {
         if account::disable(c, id, now).await? {
             let ended = session::revoke_all(c, id, RevokeReason::AccountDisabled, now).await?;

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{ApplicationView, invalid_transition};
+use super::{ApplicationView, invalid_transition, visible_application};
 use crate::audit::{self, Actor, AuditEvent};
 use crate::auth::Official;
 use crate::domain::application_status::{Action, Status};
@@ -215,9 +215,7 @@ pub async fn decide_application(
     let now = state.now();
     let viewer = Viewer::Official(official.issuer.clone());
     let mut conn = state.pool.get().await?;
-    let found = application::find_visible(&mut conn, *id, &viewer)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let found = visible_application(&mut conn, *id, &viewer).await?;
     let tiers: Vec<String> = crate::models::scheme::find(&mut conn, &found.scheme)
         .await?
         .map(|s| s.tiers.into_iter().map(|t| t.code).collect())
@@ -321,9 +319,7 @@ async fn replay(
         .as_str()
         .and_then(|s| Uuid::parse_str(s).ok())
         .ok_or_else(ApiError::not_found)?;
-    let found = application::find_visible(conn, id, viewer)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let found = visible_application(conn, id, viewer).await?;
     let card = card::of_application(conn, id).await?;
     let card_id = card.as_ref().map(|c| c.id);
     Ok(DecisionResult {

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
+use super::known_account;
 use crate::audit::{self, Actor, AuditEvent};
 use crate::auth::login::check_totp;
 use crate::auth::{MfaEnrollee, totp};
@@ -62,9 +63,7 @@ pub async fn enroll(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = state.pool.get().await?;
-    let account = account::find(&mut conn, enrollee.account_id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let account = known_account(&mut conn, enrollee.account_id).await?;
     if account.mfa_confirmed_at.is_some() {
         return Err(already_enrolled());
     }
@@ -112,9 +111,7 @@ pub async fn confirm(
     body: ApiJson<Confirmation>,
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = state.pool.get().await?;
-    let account = account::find(&mut conn, enrollee.account_id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let account = known_account(&mut conn, enrollee.account_id).await?;
     if account.mfa_confirmed_at.is_some() {
         return Err(already_enrolled());
     }

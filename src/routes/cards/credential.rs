@@ -10,13 +10,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::visible_card;
 use crate::auth::Talent;
 use crate::credentials::{keys, qr, status_list, token};
 use crate::error::{ApiError, ErrorCode};
-use crate::models::account;
 use crate::models::application::Viewer;
-use crate::models::card::{self, Card};
+use crate::models::card::Card;
 use crate::models::issuer_key;
+use crate::routes::auth::known_account;
 use crate::state::AppState;
 
 /// A credential to present.
@@ -61,9 +62,7 @@ async fn holder_credential(
 ) -> Result<(Card, token::Issued, String), ApiError> {
     let now = state.now();
     let mut conn = state.pool.get().await?;
-    let found = card::find_visible(&mut conn, id, &Viewer::Talent(holder))
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let found = visible_card(&mut conn, id, &Viewer::Talent(holder)).await?;
     if found.status == "revoked" {
         return Err(ApiError::new(
             ErrorCode::Conflict,
@@ -93,9 +92,7 @@ async fn holder_credential(
         })
         .await?
         .ok_or_else(|| ApiError::internal("the issuer has no active key"))?;
-    let holder = account::find(&mut conn, found.holder_id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let holder = known_account(&mut conn, found.holder_id).await?;
     drop(conn);
     let der = keys::signing_der(&key.kid, &key.private_key_sealed, &state.pii)
         .map_err(ApiError::internal)?;

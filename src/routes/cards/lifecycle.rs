@@ -9,16 +9,16 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::CardView;
+use super::{CardView, visible_card};
 use crate::audit::Actor;
 use crate::auth::Official;
 use crate::domain::card_status::CardAction;
 use crate::domain::free_text;
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::ApiJson;
+use crate::models::account;
 use crate::models::application::Viewer;
 use crate::models::card_status::{Refused, StatusChange, change_status};
-use crate::models::{account, card};
 use crate::state::AppState;
 
 /// Why a card is suspended.
@@ -110,9 +110,7 @@ async fn change(
     let comment = free_text::comment(comment.as_deref())
         .map_err(|e| ApiError::invalid_field("comment", e.to_string()))?;
     let mut conn = state.pool.get().await?;
-    let found = card::find_visible(&mut conn, id, &Viewer::Official(official.issuer.clone()))
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let found = visible_card(&mut conn, id, &Viewer::Official(official.issuer.clone())).await?;
     let change = StatusChange {
         card: &found,
         action,

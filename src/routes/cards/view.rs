@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, get, web};
 use uuid::Uuid;
 
-use super::CardView;
+use super::{CardView, visible_card};
 use crate::auth::AuthUser;
 use crate::error::ApiError;
 use crate::models::{account, card};
@@ -67,9 +67,7 @@ pub async fn get_card(
 ) -> Result<HttpResponse, ApiError> {
     let viewer = viewer(&user)?;
     let mut conn = state.pool.get().await?;
-    let found = card::find_visible(&mut conn, *id, &viewer)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let found = visible_card(&mut conn, *id, &viewer).await?;
     let name = account::find(&mut conn, found.holder_id)
         .await?
         .map(|a| a.full_name)

@@ -9,7 +9,8 @@ use super::put_profile::ProfileView;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::models::agency::Agency;
-use crate::models::{account, profile};
+use crate::models::profile;
+use crate::routes::auth::known_account;
 use crate::state::AppState;
 
 /// The caller. Personal data appears masked only.
@@ -63,9 +64,7 @@ pub async fn get_me(caller: Caller, state: web::Data<AppState>) -> Result<HttpRe
         },
         Caller::Person(user) => {
             let mut conn = state.pool.get().await?;
-            let account = account::find(&mut conn, user.account_id)
-                .await?
-                .ok_or_else(ApiError::not_found)?;
+            let account = known_account(&mut conn, user.account_id).await?;
             let profile = profile::find(&mut conn, account.id)
                 .await?
                 .map(ProfileView::from);
