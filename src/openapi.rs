@@ -64,9 +64,10 @@ pub fn base() -> utoipa::openapi::OpenApi {
 }
 
 /// The served document: the registered paths, each operation completed with the answers the
-/// shared extractors give (see [`add_common_responses`]) and a description on every answer
-/// (see [`describe_undescribed`]): OpenAPI requires one, and validators refuse the document
-/// without it.
+/// shared extractors give (see [`add_common_responses`]), the problem+json body of every error
+/// answer its annotation declares without one (see [`add_problem_bodies`]) and a description
+/// on every answer (see [`describe_undescribed`]): OpenAPI requires one, and validators refuse
+/// the document without it.
 pub fn complete(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     for (path, item) in api.paths.paths.iter_mut() {
         let operations = [
@@ -79,6 +80,7 @@ pub fn complete(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
         for (method, operation) in operations {
             if let Some(operation) = operation {
                 add_common_responses(method, path, operation);
+                add_problem_bodies(operation);
                 describe_undescribed(operation);
             }
         }
@@ -200,6 +202,29 @@ fn add_common_responses(method: &str, path: &str, operation: &mut Operation) {
     }
 }
 
+/// Gives every error answer (4xx, 5xx) of the operation that declares no body the problem+json
+/// body ([`problem_content`]). Every error this service answers is problem+json (an
+/// [`ApiError`], or any other error turned into one by [`crate::startup`]), so the routes'
+/// annotations say only what each of their answers means (`(status = 404, description =
+/// "not_found: no such card of the caller's")`, different on every route and part of the
+/// contract), and the body's media type and schema are written once, here: utoipa cannot share
+/// a response's body without sharing its description too (`response = T` takes nothing but
+/// `status`). An answer that declares a body of its own (the RFC 6749 errors of `/auth/token`)
+/// keeps it.
+fn add_problem_bodies(operation: &mut Operation) {
+    for (status, response) in operation.responses.responses.iter_mut() {
+        let is_error = status.parse::<u16>().is_ok_and(|status| status >= 400);
+        if let RefOr::T(response) = response
+            && is_error
+            && response.content.is_empty()
+        {
+            response
+                .content
+                .insert(PROBLEM_JSON.to_owned(), problem_content().into());
+        }
+    }
+}
+
 /// Gives every answer of the operation that has no description (OpenAPI requires one) the
 /// meaning of its status in this API: the handlers' annotations describe what matters, this
 /// only covers answers that have nothing more to say than their status (a 404 for a resource
@@ -235,14 +260,19 @@ fn status_description(status: &str) -> &'static str {
     }
 }
 
+/// The media type of every error answer (RFC 9457).
+const PROBLEM_JSON: &str = "application/problem+json";
+
+/// The body of every error answer: a [`ProblemDetails`].
+fn problem_content() -> Content {
+    Content::new(Some(Ref::from_schema_name("ProblemDetails")))
+}
+
 /// A problem+json answer.
 fn problem(description: &str) -> RefOr<utoipa::openapi::Response> {
     ResponseBuilder::new()
         .description(description)
-        .content(
-            "application/problem+json",
-            Content::new(Some(Ref::from_schema_name("ProblemDetails"))),
-        )
+        .content(PROBLEM_JSON, problem_content())
         .build()
         .into()
 }
@@ -400,6 +430,35 @@ mod tests {
         assert_eq!(table.allowed("/api/v1/status-lists/.jws"), None);
         assert_eq!(table.allowed("/api/v1/cards/x/y"), None);
         assert_eq!(table.allowed("/api/v1/nothing"), None);
+        Ok(())
+    }
+
+    #[test]
+    fn an_error_answer_declared_without_a_body_is_problem_json() -> serde_json::Result<()> {
+        let mut operation: Operation = serde_json::from_value(serde_json::json!({
+            "responses": {
+                "204": {"description": "Done"},
+                "404": {"description": "not_found: no such card of the caller's"},
+                "401": {
+                    "description": "An RFC 6749 error",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OAuthError"}}}
+                }
+            }
+        }))?;
+        add_problem_bodies(&mut operation);
+        let answers = serde_json::to_value(&operation.responses)?;
+        assert_eq!(
+            answers["404"],
+            serde_json::json!({
+                "description": "not_found: no such card of the caller's",
+                "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}}
+            })
+        );
+        assert!(answers["204"].get("content").is_none(), "{answers}");
+        assert!(
+            answers["401"]["content"]["application/problem+json"].is_null(),
+            "{answers}"
+        );
         Ok(())
     }
 }

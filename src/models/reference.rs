@@ -82,6 +82,21 @@ pub async fn list_issuers(conn: &mut AsyncPgConnection) -> QueryResult<Vec<Issue
         .await
 }
 
+/// The issuer `code`, if there is one. A code with a NUL in it names none: PostgreSQL text
+/// cannot hold one and would refuse the query (a 422 to the client), where an unknown code is
+/// simply not there.
+pub async fn find_issuer(conn: &mut AsyncPgConnection, code: &str) -> QueryResult<Option<Issuer>> {
+    if code.contains('\0') {
+        return Ok(None);
+    }
+    issuers::table
+        .find(code)
+        .select(Issuer::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// The service catalogue in display order.
 pub async fn list_services(conn: &mut AsyncPgConnection) -> QueryResult<Vec<ServiceCategory>> {
     service_categories::table

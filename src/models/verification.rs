@@ -5,9 +5,14 @@
 
 use chrono::{DateTime, Utc};
 use diesel::QueryableByName;
+use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::Serialize;
+use utoipa::ToSchema;
 use uuid::Uuid;
+
+use crate::db::schema::{agencies, verifications};
 
 /// Counter rows per agency and minute. One row made every concurrent check of an agency wait
 /// for the previous one's commit; each check now bumps one shard at random and reads the
@@ -97,4 +102,66 @@ pub async fn record(
     }
     .get_result(conn)
     .await
+}
+
+/// One check of the card by a partner agency.
+#[derive(Debug, Serialize, ToSchema, Queryable)]
+pub struct VerificationRecord {
+    /// The row's id: only the page cursor needs it.
+    #[serde(skip)]
+    pub id: Uuid,
+    /// When.
+    pub verified_at: DateTime<Utc>,
+    /// The agency's name.
+    pub agency: String,
+    /// Its district.
+    pub district: String,
+    /// `card_number` or `credential`.
+    pub method: String,
+    /// Whether the card was valid.
+    pub valid: bool,
+    /// The status seen.
+    pub status: String,
+    /// The local tier it counted as.
+    pub local_tier: Option<String>,
+}
+
+/// A page of the checks of card `card_id`, newest first, after the cursor `(at, id)` when
+/// given: at most `limit` rows (the caller asks for one more than it shows, to know whether a
+/// next page exists).
+pub async fn of_card(
+    conn: &mut AsyncPgConnection,
+    card_id: Uuid,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> diesel::QueryResult<Vec<VerificationRecord>> {
+    let query = verifications::table
+        .inner_join(agencies::table)
+        .filter(verifications::card_id.eq(card_id))
+        .into_boxed();
+    let query = match after {
+        Some((at, id)) => query.filter(
+            verifications::verified_at
+                .lt(at)
+                .or(verifications::verified_at
+                    .eq(at)
+                    .and(verifications::id.lt(id))),
+        ),
+        None => query,
+    };
+    query
+        .order((verifications::verified_at.desc(), verifications::id.desc()))
+        .limit(limit)
+        .select((
+            verifications::id,
+            verifications::verified_at,
+            agencies::name,
+            verifications::district,
+            verifications::method,
+            verifications::valid,
+            verifications::status,
+            verifications::local_tier,
+        ))
+        .load(conn)
+        .await
 }

@@ -8,10 +8,11 @@ use actix_web::{HttpRequest, HttpResponse, get, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::reference::known_issuer;
+use super::schemes::known_scheme;
 use super::trust::{JwkSet, TTL_SECS, cacheable, keys_in_force};
 use crate::credentials::token;
-use crate::error::{ApiError, ProblemDetails};
-use crate::models::{reference, scheme};
+use crate::error::ApiError;
 use crate::state::AppState;
 
 /// SD-JWT VC issuer metadata.
@@ -30,7 +31,7 @@ pub struct IssuerMetadata {
     responses(
         (status = 200, description = "The issuer's metadata", body = IssuerMetadata),
         (status = 304, description = "Not modified"),
-        (status = 404, description = "No such issuer", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "No such issuer"),
     )
 )]
 #[get("/.well-known/jwt-vc-issuer/issuers/{code}")]
@@ -39,15 +40,10 @@ pub async fn issuer_metadata(
     state: web::Data<AppState>,
     code: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let known = {
+    // The connection goes back to the pool before `keys_in_force` takes one of its own.
+    {
         let mut conn = state.pool.get().await?;
-        reference::list_issuers(&mut conn)
-            .await?
-            .iter()
-            .any(|i| i.code == *code)
-    };
-    if !known {
-        return Err(ApiError::not_found());
+        known_issuer(&mut conn, &code).await?;
     }
     let metadata = IssuerMetadata {
         issuer: token::issuer_url(&state.public_base_url, &code),
@@ -124,7 +120,7 @@ const CLAIMS: [(&str, &str, &str, bool); 6] = [
     responses(
         (status = 200, description = "The card type's metadata", body = TypeMetadata),
         (status = 304, description = "Not modified"),
-        (status = 404, description = "No such scheme", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "No such scheme"),
     )
 )]
 #[get("/vct/{scheme}")]
@@ -135,9 +131,8 @@ pub async fn type_metadata(
 ) -> Result<HttpResponse, ApiError> {
     let found = {
         let mut conn = state.pool.get().await?;
-        scheme::find(&mut conn, &code).await?
+        known_scheme(&mut conn, &code).await?
     };
-    let found = found.ok_or_else(ApiError::not_found)?;
     let issuers = found.issuers.join("、");
     let row = found.row;
     let zh = format!("{}：由{issuers}签发、京津冀互认的人才服务卡", row.name);

@@ -6,7 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::db::DbPool;
-use crate::error::{ApiError, ProblemDetails};
+use crate::error::ApiError;
 
 /// A health answer.
 #[derive(Serialize, ToSchema)]
@@ -29,7 +29,7 @@ pub async fn healthz() -> HttpResponse {
     tag = "operations",
     responses(
         (status = 200, description = "Ready: PostgreSQL answered", body = Health),
-        (status = 503, description = "service_unavailable: PostgreSQL did not answer in time", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 503, description = "service_unavailable: PostgreSQL did not answer in time"),
     )
 )]
 #[get("/readyz")]

@@ -1,4 +1,10 @@
 //! HTTP routes: one folder per resource, one file per action, registered in [`configure`].
+//!
+//! A handler's `#[utoipa::path]` declares each error answer by its status and what it means on
+//! that route (`(status = 404, description = "not_found: no such card of the caller's")`); the
+//! served document gives every error answer declared without a body the problem+json body
+//! (`crate::openapi::complete`), as the service answers every error in problem+json. Declare a
+//! body only for an error that is not problem+json (the RFC 6749 errors of `/auth/token`).
 
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;

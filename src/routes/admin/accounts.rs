@@ -6,10 +6,11 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::audit::{self, Actor, AuditEvent};
-use crate::error::{ApiError, ErrorCode, ProblemDetails};
+use crate::error::{ApiError, ErrorCode};
 use crate::extract::Admin;
 use crate::models::account;
 use crate::models::session::{self, RevokeReason};
+use crate::routes::auth::known_account;
 use crate::state::AppState;
 
 /// Disables an account and ends all its sessions; its tokens stop working on the next request.
@@ -19,8 +20,8 @@ use crate::state::AppState;
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Disabled: the account's sessions are ended"),
-        (status = 404, description = "not_found: no such account", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, description = "an administrator cannot disable themselves", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "not_found: no such account"),
+        (status = 409, description = "an administrator cannot disable themselves"),
     )
 )]
 #[post("/admin/accounts/{id}/disable")]
@@ -38,9 +39,7 @@ pub async fn disable_account(
     }
     let now = state.now();
     let mut conn = state.pool.get().await?;
-    account::find(&mut conn, id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    known_account(&mut conn, id).await?;
     conn.transaction(async |c| {
         if account::disable(c, id, now).await? {
             let ended = session::revoke_all(c, id, RevokeReason::AccountDisabled, now).await?;

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::audit::{self, Actor, AuditEvent};
 use crate::db::schema::{districts, service_categories};
-use crate::error::{ApiError, FieldError, ProblemDetails};
+use crate::error::{ApiError, FieldError};
 use crate::extract::Admin;
 use crate::extract::ApiJson;
 use crate::models::agency::{self, Agency};
@@ -41,8 +41,8 @@ pub struct NewAgency {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The agency created", body = Agency),
-        (status = 403, description = "forbidden: only an administrator creates agencies", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, description = "validation_failed: a field is missing or not acceptable (an unknown district)", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden: only an administrator creates agencies"),
+        (status = 422, description = "validation_failed: a field is missing or not acceptable (an unknown district)"),
     )
 )]
 #[post("/admin/agencies")]
@@ -116,8 +116,8 @@ pub async fn create_agency(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of agencies, oldest first", body = Page<Agency>),
-        (status = 403, description = "forbidden: only an administrator lists agencies", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, description = "validation_failed: the page size or cursor is not acceptable", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden: only an administrator lists agencies"),
+        (status = 422, description = "validation_failed: the page size or cursor is not acceptable"),
     )
 )]
 #[get("/admin/agencies")]

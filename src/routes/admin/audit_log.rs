@@ -5,7 +5,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::audit::{self, AuditEntry, AuditFilter};
-use crate::error::{ApiError, ProblemDetails};
+use crate::error::ApiError;
 use crate::extract::Admin;
 use crate::routes::pagination::{Page, PageQuery};
 use crate::state::AppState;
@@ -30,8 +30,8 @@ pub struct AuditQuery {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of audit entries", body = Page<AuditEntry>),
-        (status = 403, description = "forbidden: only an administrator reads the audit log", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, description = "validation_failed: a filter, the page size or the cursor is not acceptable", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden: only an administrator reads the audit log"),
+        (status = 422, description = "validation_failed: a filter, the page size or the cursor is not acceptable"),
     )
 )]
 #[get("/admin/audit")]

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::audit::{self, Actor, AuditEvent};
 use crate::crypto::random;
-use crate::error::{ApiError, ProblemDetails};
+use crate::error::ApiError;
 use crate::extract::Admin;
 use crate::models::agency;
 use crate::state::AppState;
@@ -42,7 +42,7 @@ fn event(admin: &Admin, action: &'static str, agency_id: Uuid, client_id: Uuid) 
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The client's id and secret; the secret is shown this once", body = ClientCredentialsIssued),
-        (status = 404, description = "not_found: no such agency", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "not_found: no such agency"),
     )
 )]
 #[post("/admin/agencies/{id}/clients")]
@@ -81,7 +81,7 @@ pub async fn create_client(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Revoked: the client's tokens stop working"),
-        (status = 404, description = "not_found: no such client", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "not_found: no such client"),
     )
 )]
 #[delete("/admin/agencies/{id}/clients/{client_id}")]

@@ -10,10 +10,11 @@ use utoipa::ToSchema;
 
 use crate::audit::Actor;
 use crate::domain::free_text;
-use crate::error::{ApiError, ErrorCode, ProblemDetails};
+use crate::error::{ApiError, ErrorCode};
 use crate::extract::Admin;
 use crate::extract::ApiJson;
-use crate::models::{issuer_key, reference};
+use crate::models::issuer_key;
+use crate::routes::reference::known_issuer;
 use crate::state::AppState;
 
 /// The rotation's outcome.
@@ -42,8 +43,8 @@ pub struct RotateQuery {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The new active key and the one it retired", body = Rotated),
-        (status = 404, description = "not_found: no such issuer", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, description = "conflict: another rotation of this issuer's key won; try again", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "not_found: no such issuer"),
+        (status = 409, description = "conflict: another rotation of this issuer's key won; try again"),
     )
 )]
 #[post("/admin/issuers/{code}/keys/rotate")]
@@ -55,13 +56,7 @@ pub async fn rotate_key(
 ) -> Result<HttpResponse, ApiError> {
     let now = state.now();
     let mut conn = state.pool.get().await?;
-    if !reference::list_issuers(&mut conn)
-        .await?
-        .iter()
-        .any(|i| i.code == *code)
-    {
-        return Err(ApiError::not_found());
-    }
+    known_issuer(&mut conn, &code).await?;
     let actor = Actor::Account(admin.0.account_id);
     let compromised = query.compromised.unwrap_or(false);
     let (kid, retired) = issuer_key::rotate(&mut conn, &code, &state.pii, compromised, actor, now)
@@ -115,8 +110,8 @@ pub struct Compromised {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The key marked compromised (and its replacement when it was the active one)", body = Compromised),
-        (status = 404, description = "not_found: no such issuer or key", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, description = "the key was withdrawn before", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "not_found: no such issuer or key"),
+        (status = 409, description = "the key was withdrawn before"),
     )
 )]
 #[post("/admin/issuers/{code}/keys/{kid}/compromise")]
@@ -184,7 +179,7 @@ pub struct KeyHistoryEntry {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The issuer's keys, newest first", body = [KeyHistoryEntry]),
-        (status = 404, description = "not_found: no such issuer", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "not_found: no such issuer"),
     )
 )]
 #[get("/admin/issuers/{code}/keys")]

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use crate::audit::Actor;
 use crate::db::schema::issuers;
-use crate::error::{ApiError, FieldError, ProblemDetails};
+use crate::error::{ApiError, FieldError};
 use crate::extract::Admin;
 use crate::extract::ApiJson;
 use crate::models::account::Role;
@@ -37,9 +37,9 @@ pub struct NewOfficial {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The official's account created", body = AccountCreated),
-        (status = 403, description = "forbidden: only an administrator creates officials", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, description = "email_taken: an account with this email exists", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, description = "validation_failed: a field is missing or not acceptable (an unknown issuer, a weak password)", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden: only an administrator creates officials"),
+        (status = 409, description = "email_taken: an account with this email exists"),
+        (status = 422, description = "validation_failed: a field is missing or not acceptable (an unknown issuer, a weak password)"),
     )
 )]
 #[post("/admin/officials")]

@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use crate::audit::{self, Actor, AuditEvent};
 use crate::db::schema::{districts, scheme_tiers, service_categories};
 use crate::domain::recognition::{EntitlementRule, RecognitionRule};
-use crate::error::{ApiError, FieldError, ProblemDetails};
+use crate::error::{ApiError, FieldError};
 use crate::extract::Admin;
 use crate::extract::ApiJson;
 use crate::models::policy::{self, Kind};
@@ -117,8 +117,8 @@ fn mistake(errors: &mut Vec<FieldError>, index: usize, field: &str, message: &st
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The published version and the day it takes effect", body = PublishedPolicy),
-        (status = 403, description = "forbidden: only an administrator publishes rules", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, description = "validation_failed: a rule names an unknown scheme, tier or district, or the effective day is in the past", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden: only an administrator publishes rules"),
+        (status = 422, description = "validation_failed: a rule names an unknown scheme, tier or district, or the effective day is in the past"),
     )
 )]
 #[put("/admin/recognitions")]
@@ -163,8 +163,8 @@ pub async fn publish_recognitions(
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The published version and the day it takes effect", body = PublishedPolicy),
-        (status = 403, description = "forbidden: only an administrator publishes rules", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, description = "validation_failed: a rule names an unknown district or service, or the effective day is in the past", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden: only an administrator publishes rules"),
+        (status = 422, description = "validation_failed: a rule names an unknown district or service, or the effective day is in the past"),
     )
 )]
 #[put("/admin/entitlements")]

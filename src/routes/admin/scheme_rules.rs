@@ -10,10 +10,11 @@ use utoipa::ToSchema;
 
 use crate::audit::{self, Actor, AuditEvent};
 use crate::domain::eligibility::parse_rule_set;
-use crate::error::{ApiError, FieldError, ProblemDetails};
+use crate::error::{ApiError, FieldError};
 use crate::extract::Admin;
 use crate::extract::ApiJson;
 use crate::models::scheme;
+use crate::routes::schemes::known_scheme;
 use crate::state::AppState;
 
 /// A new rules version.
@@ -50,9 +51,9 @@ pub struct Published {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The published version of the scheme's rules", body = Published),
-        (status = 403, description = "forbidden: only an administrator publishes rules", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 404, description = "not_found: no such scheme", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, description = "validation_failed: a rule names an unknown fact, operator or tier, compares a fact with the wrong type, or takes effect in the past (the error names its path)", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden: only an administrator publishes rules"),
+        (status = 404, description = "not_found: no such scheme"),
+        (status = 422, description = "validation_failed: a rule names an unknown fact, operator or tier, compares a fact with the wrong type, or takes effect in the past (the error names its path)"),
     )
 )]
 #[put("/admin/schemes/{code}/rules")]
@@ -66,9 +67,7 @@ pub async fn publish_rules(
     let body = body.0;
     let effective_from = body.effective_from.unwrap_or(today);
     let mut conn = state.pool.get().await?;
-    let found = scheme::find(&mut conn, &code)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let found = known_scheme(&mut conn, &code).await?;
     let mut errors = Vec::new();
     if effective_from < today {
         errors.push(FieldError {

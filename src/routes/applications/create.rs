@@ -11,7 +11,7 @@ use super::{ApplicationView, seal_facts};
 use crate::audit::{self, Actor, AuditEvent};
 use crate::domain::application_status::Status;
 use crate::domain::eligibility::Facts;
-use crate::error::{ApiError, ErrorCode, ProblemDetails};
+use crate::error::{ApiError, ErrorCode};
 use crate::extract::ApiJson;
 use crate::extract::Talent;
 use crate::models::application::{self, NewApplication, Viewer};
@@ -43,8 +43,8 @@ pub struct NewApplicationRequest {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The draft application", body = ApplicationView),
-        (status = 409, description = "conflict: the caller already has an open application for this scheme", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, description = "validation_failed: an unknown scheme or issuer, or a replaced card that is not an active card of the caller's", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "conflict: the caller already has an open application for this scheme"),
+        (status = 422, description = "validation_failed: an unknown scheme or issuer, or a replaced card that is not an active card of the caller's"),
     )
 )]
 #[post("/applications")]

@@ -12,13 +12,13 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{invalid_transition, viewer};
+use super::{invalid_transition, own_application, viewer, visible_application};
 use crate::audit::{self, Actor, AuditEvent};
 use crate::domain::application_status::{Action, Status};
-use crate::error::{ApiError, ErrorCode, ProblemDetails};
+use crate::error::{ApiError, ErrorCode};
 use crate::extract::{AuthUser, Talent};
 use crate::extract::{BodyLimits, body_timed_out};
-use crate::models::application::{self, Viewer};
+use crate::models::application;
 use crate::models::document::{self, DocumentInfo, NewDocument};
 use crate::state::AppState;
 
@@ -136,10 +136,10 @@ async fn read_file(mut form: Multipart) -> Result<(String, Vec<u8>), ApiError> {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The stored document", body = DocumentInfo),
-        (status = 404, description = "not_found: no such application of the caller's", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, description = "invalid_transition: the application no longer takes evidence", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 413, description = "payload_too_large: the file is larger than allowed", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 415, description = "unsupported_media_type: the file is not a PDF, JPEG or PNG, or the body not multipart/form-data", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "not_found: no such application of the caller's"),
+        (status = 409, description = "invalid_transition: the application no longer takes evidence"),
+        (status = 413, description = "payload_too_large: the file is larger than allowed"),
+        (status = 415, description = "unsupported_media_type: the file is not a PDF, JPEG or PNG, or the body not multipart/form-data"),
     )
 )]
 #[post("/applications/{id}/documents")]
@@ -159,18 +159,10 @@ pub async fn upload_document(
     if declared.is_some_and(|len| len > MAX_BODY_BYTES) {
         return Err(too_large());
     }
-    let found = {
+    let (found, _) = {
         let mut conn = state.pool.get().await?;
-        application::find_visible(&mut conn, *id, &Viewer::Talent(owner))
-            .await?
-            .ok_or_else(ApiError::not_found)?
+        own_application(&mut conn, *id, owner, Action::Update, "given new evidence").await?
     };
-    let status = found
-        .status()
-        .ok_or_else(|| ApiError::internal("unknown status"))?;
-    if status.after(Action::Update).is_none() {
-        return Err(invalid_transition(status.as_str(), "given new evidence"));
-    }
     let _slot = tokio::time::timeout(std::time::Duration::from_secs(10), UPLOAD_SLOTS.acquire())
         .await
         .map_err(|_| ApiError::unavailable())?
@@ -248,7 +240,7 @@ pub async fn upload_document(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The application's documents", body = Vec<DocumentInfo>),
-        (status = 404, description = "not_found: no such application the caller may see", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "not_found: no such application the caller may see"),
     )
 )]
 #[get("/applications/{id}/documents")]
@@ -259,9 +251,7 @@ pub async fn list_documents(
 ) -> Result<HttpResponse, ApiError> {
     let viewer = viewer(&user)?;
     let mut conn = state.pool.get().await?;
-    let found = application::find_visible(&mut conn, *id, &viewer)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let found = visible_application(&mut conn, *id, &viewer).await?;
     Ok(HttpResponse::Ok().json(document::list(&mut conn, found.id).await?))
 }
 
@@ -275,7 +265,7 @@ pub async fn list_documents(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The file", content_type = "application/octet-stream"),
-        (status = 404, description = "not_found: no such document of an application the caller may see", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "not_found: no such document of an application the caller may see"),
     )
 )]
 #[get("/applications/{id}/documents/{doc_id}")]
@@ -287,9 +277,7 @@ pub async fn download_document(
     let (id, doc_id) = path.into_inner();
     let viewer = viewer(&user)?;
     let mut conn = state.pool.get().await?;
-    let found = application::find_visible(&mut conn, id, &viewer)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let found = visible_application(&mut conn, id, &viewer).await?;
     let (info, sealed) = document::find(&mut conn, found.id, doc_id)
         .await?
         .ok_or_else(ApiError::not_found)?;

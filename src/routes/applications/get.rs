@@ -6,12 +6,13 @@ use diesel_async::AsyncConnection;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{ApplicantCard, ApplicantView, ApplicationView, viewer};
+use super::{ApplicantCard, ApplicantView, ApplicationView, viewer, visible_application};
 use crate::audit::{self, Actor, AuditEvent};
-use crate::error::{ApiError, ProblemDetails};
+use crate::error::ApiError;
 use crate::extract::AuthUser;
-use crate::models::application::{self, Viewer};
-use crate::models::{account, card, profile};
+use crate::models::application::Viewer;
+use crate::models::{card, profile};
+use crate::routes::auth::known_account;
 use crate::state::AppState;
 
 /// Reads an application. Anyone else gets 404.
@@ -21,7 +22,7 @@ use crate::state::AppState;
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The application", body = ApplicationView),
-        (status = 404, description = "not_found: no such application the caller may see", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "not_found: no such application the caller may see"),
     )
 )]
 #[get("/applications/{id}")]
@@ -32,9 +33,7 @@ pub async fn get_application(
 ) -> Result<HttpResponse, ApiError> {
     let viewer = viewer(&user)?;
     let mut conn = state.pool.get().await?;
-    let found = application::find_visible(&mut conn, *id, &viewer)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let found = visible_application(&mut conn, *id, &viewer).await?;
     let card_id = card::of_application(&mut conn, found.id)
         .await?
         .map(|c| c.id);
@@ -62,9 +61,7 @@ async fn applicant(
     conn: &mut diesel_async::AsyncPgConnection,
     talent_id: Uuid,
 ) -> Result<ApplicantView, ApiError> {
-    let person = account::find(conn, talent_id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let person = known_account(conn, talent_id).await?;
     let document = profile::find(conn, talent_id).await?;
     let (id_type, id_number) = match document {
         Some(p) => {

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::{is_overdue, viewer};
 use crate::domain::application_status::Status;
-use crate::error::{ApiError, ProblemDetails};
+use crate::error::ApiError;
 use crate::extract::AuthUser;
 use crate::models::application::{self, ListFilter, Viewer};
 use crate::routes::pagination::{Page, PageQuery, decode_cursor, encode_cursor};
@@ -58,8 +58,8 @@ pub struct ApplicationSummary {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of the applications the caller may see", body = Page<ApplicationSummary>),
-        (status = 403, description = "forbidden: agencies and administrators do not see applications", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, description = "validation_failed: a filter, the page size or the cursor is not acceptable", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden: agencies and administrators do not see applications"),
+        (status = 422, description = "validation_failed: a filter, the page size or the cursor is not acceptable"),
     )
 )]
 #[get("/applications")]

@@ -3,6 +3,7 @@
 //! [`crate::domain::application_status`] and apply them with conditional updates.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use diesel_async::AsyncPgConnection;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -13,7 +14,7 @@ use crate::domain::eligibility::{Facts, TraceEntry};
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::AuthUser;
 use crate::models::account::Role;
-use crate::models::application::{Application, Viewer};
+use crate::models::application::{self, Application, Viewer};
 use crate::state::AppState;
 
 mod create;
@@ -59,18 +60,29 @@ pub fn invalid_transition(status: &str, action: &str) -> ApiError {
     )
 }
 
+/// The application `id` if `viewer` may see it (its applicant, or an official of its issuer),
+/// else 404 `not_found`: an application the caller may not see answers exactly as one that does
+/// not exist, so application ids cannot be probed.
+async fn visible_application(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    viewer: &Viewer,
+) -> Result<Application, ApiError> {
+    application::find_visible(conn, id, viewer)
+        .await?
+        .ok_or_else(ApiError::not_found)
+}
+
 /// The caller's own application and its status, if `action` is allowed from that status:
 /// 404 for someone else's, 409 for a transition the table refuses.
 pub async fn own_application(
-    conn: &mut diesel_async::AsyncPgConnection,
+    conn: &mut AsyncPgConnection,
     id: Uuid,
     owner: Uuid,
     action: Action,
     verb: &str,
 ) -> Result<(Application, Status), ApiError> {
-    let found = crate::models::application::find_visible(conn, id, &Viewer::Talent(owner))
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let found = visible_application(conn, id, &Viewer::Talent(owner)).await?;
     let status = found
         .status()
         .ok_or_else(|| ApiError::internal("unknown status"))?;

@@ -9,11 +9,12 @@ use uuid::Uuid;
 use super::{ApplicationView, invalid_transition, open_facts, own_application};
 use crate::audit::{self, Actor, AuditEvent};
 use crate::domain::application_status::Action;
-use crate::error::{ApiError, ProblemDetails};
+use crate::error::ApiError;
 use crate::extract::Talent;
 use crate::models::application::{self, SubmittedEvaluation};
-use crate::models::{profile, scheme};
+use crate::models::profile;
 use crate::routes::facts::validate_facts;
+use crate::routes::schemes::known_scheme;
 use crate::state::AppState;
 
 /// Submits a draft (or resubmits after a supplement request).
@@ -23,9 +24,9 @@ use crate::state::AppState;
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The submitted application", body = ApplicationView),
-        (status = 404, description = "not_found: no such application of the caller's", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, description = "invalid_transition: the application is not a draft or waiting for a supplement", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, description = "no identity profile yet, or facts no longer valid", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "not_found: no such application of the caller's"),
+        (status = 409, description = "invalid_transition: the application is not a draft or waiting for a supplement"),
+        (status = 422, description = "no identity profile yet, or facts no longer valid"),
     )
 )]
 #[post("/applications/{id}/submit")]
@@ -48,9 +49,7 @@ pub async fn submit_application(
     }
     let facts = open_facts(&state, &found)?;
     validate_facts(&mut conn, &facts, today, "facts.").await?;
-    let scheme = scheme::find(&mut conn, &found.scheme)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let scheme = known_scheme(&mut conn, &found.scheme).await?;
     let (evaluation, rules_version) = state
         .rules
         .evaluate_in_force(&mut conn, &scheme, &facts, today)

@@ -12,7 +12,7 @@ use super::{ApplicationView, invalid_transition, own_application, seal_facts};
 use crate::audit::{self, Actor, AuditEvent};
 use crate::domain::application_status::Action;
 use crate::domain::eligibility::Facts;
-use crate::error::{ApiError, ProblemDetails};
+use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::extract::Talent;
 use crate::models::application;
@@ -35,9 +35,9 @@ pub struct UpdateApplication {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The application with its new facts", body = ApplicationView),
-        (status = 404, description = "not_found: no such application of the caller's", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, description = "invalid_transition: the application is no longer editable", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, description = "validation_failed: a fact is missing or not acceptable", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "not_found: no such application of the caller's"),
+        (status = 409, description = "invalid_transition: the application is no longer editable"),
+        (status = 422, description = "validation_failed: a fact is missing or not acceptable"),
     )
 )]
 #[patch("/applications/{id}")]

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::{ApplicationView, invalid_transition, own_application};
 use crate::audit::{self, Actor, AuditEvent};
 use crate::domain::application_status::Action;
-use crate::error::{ApiError, ProblemDetails};
+use crate::error::ApiError;
 use crate::extract::Talent;
 use crate::models::application;
 use crate::state::AppState;
@@ -20,8 +20,8 @@ use crate::state::AppState;
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The withdrawn application", body = ApplicationView),
-        (status = 404, description = "not_found: no such application of the caller's", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, description = "invalid_transition: the application was decided or withdrawn already", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "not_found: no such application of the caller's"),
+        (status = 409, description = "invalid_transition: the application was decided or withdrawn already"),
     )
 )]
 #[post("/applications/{id}/withdraw")]

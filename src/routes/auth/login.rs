@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use super::TokenPair;
 use crate::domain::password::MAX_CHARS;
-use crate::error::{ApiError, ProblemDetails};
+use crate::error::ApiError;
 use crate::extract::{ApiJson, client_ip};
 use crate::routes::auth::flow::{Credentials, LoginOutcome, sign_in};
 use crate::state::AppState;
@@ -31,8 +31,8 @@ pub struct LoginRequest {
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Access and refresh tokens", body = TokenPair),
-        (status = 401, description = "invalid_credentials or mfa_required", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 429, description = "rate_limited, with Retry-After", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 401, description = "invalid_credentials or mfa_required"),
+        (status = 429, description = "rate_limited, with Retry-After"),
     )
 )]
 #[post("/auth/login")]

@@ -7,7 +7,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::audit::{self, Actor, AuditEvent};
-use crate::error::{ApiError, ProblemDetails};
+use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::extract::AuthUser;
 use crate::models::session::{self, RevokeReason};
@@ -29,7 +29,7 @@ pub struct LogoutRequest {
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Signed out: the session's tokens stop working"),
-        (status = 401, description = "unauthorized: no valid access token", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 401, description = "unauthorized: no valid access token"),
     )
 )]
 #[post("/auth/logout")]

@@ -7,9 +7,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
+use super::known_account;
 use crate::audit::{self, Actor, AuditEvent};
 use crate::auth::totp;
-use crate::error::{ApiError, ErrorCode, ProblemDetails};
+use crate::error::{ApiError, ErrorCode};
 use crate::extract::ApiJson;
 use crate::extract::MfaEnrollee;
 use crate::models::account;
@@ -53,8 +54,8 @@ fn event(account_id: uuid::Uuid, action: &'static str) -> AuditEvent {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The TOTP secret and its otpauth URI, to confirm with a first code", body = Enrollment),
-        (status = 401, description = "unauthorized: no valid access or enrolment token", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, description = "conflict: a second factor is already enrolled", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 401, description = "unauthorized: no valid access or enrolment token"),
+        (status = 409, description = "conflict: a second factor is already enrolled"),
     )
 )]
 #[post("/auth/mfa/enroll")]
@@ -63,9 +64,7 @@ pub async fn enroll(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = state.pool.get().await?;
-    let account = account::find(&mut conn, enrollee.account_id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let account = known_account(&mut conn, enrollee.account_id).await?;
     if account.mfa_confirmed_at.is_some() {
         return Err(already_enrolled());
     }
@@ -101,9 +100,9 @@ pub async fn enroll(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Enrolled: login now needs `totp`"),
-        (status = 401, description = "unauthorized or invalid_credentials: no valid token, or the code is wrong", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, description = "conflict: already enrolled, or enrolment not started", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 429, description = "rate_limited: too many wrong codes in this 30-second step; `Retry-After` says when to try again", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 401, description = "unauthorized or invalid_credentials: no valid token, or the code is wrong"),
+        (status = 409, description = "conflict: already enrolled, or enrolment not started"),
+        (status = 429, description = "rate_limited: too many wrong codes in this 30-second step; `Retry-After` says when to try again"),
     )
 )]
 #[post("/auth/mfa/confirm")]
@@ -113,9 +112,7 @@ pub async fn confirm(
     body: ApiJson<Confirmation>,
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = state.pool.get().await?;
-    let account = account::find(&mut conn, enrollee.account_id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let account = known_account(&mut conn, enrollee.account_id).await?;
     if account.mfa_confirmed_at.is_some() {
         return Err(already_enrolled());
     }

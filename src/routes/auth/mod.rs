@@ -1,9 +1,14 @@
 //! Accounts and tokens: registration, login, refresh, logout, the client-credentials grant and
 //! staff MFA enrolment.
 
+use diesel_async::AsyncPgConnection;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::models::account::{self, Account};
 
 mod client_token;
 mod flow;
@@ -24,6 +29,15 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(client_token::client_token)
         .service(mfa::enroll)
         .service(mfa::confirm);
+}
+
+/// The account `id`, or 404 `not_found` when there is none: one answer whether the request names
+/// the account (an administrator's target, a card's holder, an applicant) or stands for it (the
+/// caller, whose account may have gone since the token was signed).
+pub async fn known_account(conn: &mut AsyncPgConnection, id: Uuid) -> Result<Account, ApiError> {
+    account::find(conn, id)
+        .await?
+        .ok_or_else(ApiError::not_found)
 }
 
 /// Tokens answered by login and refresh.

@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use super::TokenPair;
 use crate::auth::tokens::{Subject, TokenUse};
-use crate::error::{ApiError, ErrorCode, ProblemDetails};
+use crate::error::{ApiError, ErrorCode};
 use crate::extract::ApiJson;
 use crate::models::session::{self, Rotation};
 use crate::state::AppState;
@@ -25,7 +25,7 @@ pub struct RefreshRequest {
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "A new access and refresh token pair; the one presented is spent", body = TokenPair),
-        (status = 401, description = "unauthorized: the refresh token is unknown, expired or spent (a spent one also ends its session)", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 401, description = "unauthorized: the refresh token is unknown, expired or spent (a spent one also ends its session)"),
     )
 )]
 #[post("/auth/refresh")]

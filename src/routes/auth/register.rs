@@ -11,7 +11,7 @@ use crate::audit::Actor;
 use crate::auth::password;
 use crate::domain::email::Email;
 use crate::domain::password::NewPassword;
-use crate::error::{ApiError, ErrorCode, FieldError, ProblemDetails};
+use crate::error::{ApiError, ErrorCode, FieldError};
 use crate::extract::{ApiJson, client_ip};
 use crate::models::account::{self, NewAccount, Role};
 use crate::models::address_rate;
@@ -94,9 +94,9 @@ pub fn account_fields(
     request_body = Registration,
     responses(
         (status = 201, description = "The talent's account created", body = AccountCreated),
-        (status = 409, description = "email_taken", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, description = "validation_failed: a field is missing or not acceptable (email, a weak password)", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 429, description = "rate_limited: too many registrations from this address, with Retry-After", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "email_taken"),
+        (status = 422, description = "validation_failed: a field is missing or not acceptable (email, a weak password)"),
+        (status = 429, description = "rate_limited: too many registrations from this address, with Retry-After"),
     )
 )]
 #[post("/auth/register")]

@@ -10,13 +10,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::visible_card;
 use crate::credentials::{keys, qr, status_list, token};
-use crate::error::{ApiError, ErrorCode, ProblemDetails};
+use crate::error::{ApiError, ErrorCode};
 use crate::extract::Talent;
-use crate::models::account;
 use crate::models::application::Viewer;
-use crate::models::card::{self, Card};
+use crate::models::card::Card;
 use crate::models::issuer_key;
+use crate::routes::auth::known_account;
 use crate::state::AppState;
 
 /// A credential to present.
@@ -61,9 +62,7 @@ async fn holder_credential(
 ) -> Result<(Card, token::Issued, String), ApiError> {
     let now = state.now();
     let mut conn = state.pool.get().await?;
-    let found = card::find_visible(&mut conn, id, &Viewer::Talent(holder))
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let found = visible_card(&mut conn, id, &Viewer::Talent(holder)).await?;
     if found.status == "revoked" {
         return Err(ApiError::new(
             ErrorCode::Conflict,
@@ -93,9 +92,7 @@ async fn holder_credential(
         })
         .await?
         .ok_or_else(|| ApiError::internal("the issuer has no active key"))?;
-    let holder = account::find(&mut conn, found.holder_id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let holder = known_account(&mut conn, found.holder_id).await?;
     drop(conn);
     let der = keys::signing_der(&key.kid, &key.private_key_sealed, &state.pii)
         .map_err(ApiError::internal)?;
@@ -125,8 +122,8 @@ async fn holder_credential(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The credential: without the name disclosure unless asked for", body = CredentialView),
-        (status = 404, description = "No such card of the caller's", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, description = "the card is revoked", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "No such card of the caller's"),
+        (status = 409, description = "the card is revoked"),
     )
 )]
 #[get("/cards/{id}/credential")]
@@ -155,7 +152,7 @@ fn qr_of(credential: &str) -> Result<qrcode::QrCode, ApiError> {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The image, as SVG", content_type = "image/svg+xml"),
-        (status = 404, description = "No such card of the caller's", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "No such card of the caller's"),
     )
 )]
 #[get("/cards/{id}/qr.svg")]
@@ -178,7 +175,7 @@ pub async fn get_qr_svg(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "PNG", content_type = "image/png"),
-        (status = 404, description = "No such card of the caller's", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "No such card of the caller's"),
     )
 )]
 #[get("/cards/{id}/qr.png")]
@@ -225,7 +222,7 @@ fn escape(text: &str) -> String {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "SVG", content_type = "image/svg+xml"),
-        (status = 404, description = "No such card of the caller's", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "No such card of the caller's"),
     )
 )]
 #[get("/cards/{id}/card.svg")]

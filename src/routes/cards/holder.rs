@@ -3,20 +3,17 @@
 //! (who checked the card, where, when, and the result).
 
 use actix_web::{HttpResponse, get, web};
-use chrono::{DateTime, Utc};
-use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::db::schema::{agencies, verifications};
+use super::visible_card;
 use crate::domain::standing::{EntitlementUse, standing_everywhere};
-use crate::error::{ApiError, ProblemDetails};
+use crate::error::ApiError;
 use crate::extract::Talent;
 use crate::models::application::Viewer;
-use crate::models::card;
 use crate::models::standing;
+use crate::models::verification::{self as verification_log, VerificationRecord};
 use crate::routes::pagination::{Page, PageQuery, encode_cursor};
 use crate::state::AppState;
 
@@ -38,7 +35,7 @@ pub struct DistrictEntitlements {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Each district that recognises the card, with its entitlements and quota used and left (empty when the card is not active)", body = Vec<DistrictEntitlements>),
-        (status = 404, description = "not_found: no such card of the caller's", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "not_found: no such card of the caller's"),
     )
 )]
 #[get("/cards/{id}/entitlements")]
@@ -73,28 +70,6 @@ pub async fn get_card_entitlements(
     Ok(HttpResponse::Ok().json(out))
 }
 
-/// One check of the card by a partner agency.
-#[derive(Debug, Serialize, ToSchema, Queryable)]
-pub struct VerificationRecord {
-    /// The row's id: only the page cursor needs it.
-    #[serde(skip)]
-    pub id: Uuid,
-    /// When.
-    pub verified_at: DateTime<Utc>,
-    /// The agency's name.
-    pub agency: String,
-    /// Its district.
-    pub district: String,
-    /// `card_number` or `credential`.
-    pub method: String,
-    /// Whether the card was valid.
-    pub valid: bool,
-    /// The status seen.
-    pub status: String,
-    /// The local tier it counted as.
-    pub local_tier: Option<String>,
-}
-
 /// Who verified the holder's card, newest first, a page at a time (a card shown at a metro
 /// gate daily gathers hundreds a year).
 #[utoipa::path(
@@ -103,8 +78,8 @@ pub struct VerificationRecord {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of the card's verifications, newest first", body = Page<VerificationRecord>),
-        (status = 404, description = "not_found: no such card of the caller's", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, description = "validation_failed: the page size or cursor is not acceptable", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "not_found: no such card of the caller's"),
+        (status = 422, description = "validation_failed: the page size or cursor is not acceptable"),
     )
 )]
 #[get("/cards/{id}/verifications")]
@@ -117,38 +92,8 @@ pub async fn get_verifications(
     let limit = page.limit()?;
     let after = page.after()?;
     let mut conn = state.pool.get().await?;
-    let found = card::find_visible(&mut conn, *id, &Viewer::Talent(talent.0.account_id))
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    let query = verifications::table
-        .inner_join(agencies::table)
-        .filter(verifications::card_id.eq(found.id))
-        .into_boxed();
-    let query = match after {
-        Some((at, id)) => query.filter(
-            verifications::verified_at
-                .lt(at)
-                .or(verifications::verified_at
-                    .eq(at)
-                    .and(verifications::id.lt(id))),
-        ),
-        None => query,
-    };
-    let records: Vec<VerificationRecord> = query
-        .order((verifications::verified_at.desc(), verifications::id.desc()))
-        .limit(limit + 1)
-        .select((
-            verifications::id,
-            verifications::verified_at,
-            agencies::name,
-            verifications::district,
-            verifications::method,
-            verifications::valid,
-            verifications::status,
-            verifications::local_tier,
-        ))
-        .load(&mut conn)
-        .await?;
+    let found = visible_card(&mut conn, *id, &Viewer::Talent(talent.0.account_id)).await?;
+    let records = verification_log::of_card(&mut conn, found.id, after, limit + 1).await?;
     let page = Page::from_rows(records, limit, |r| encode_cursor(r.verified_at, r.id));
     Ok(HttpResponse::Ok().json(page))
 }

@@ -9,16 +9,16 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::CardView;
+use super::{CardView, visible_card};
 use crate::audit::Actor;
 use crate::domain::card_status::CardAction;
 use crate::domain::free_text;
-use crate::error::{ApiError, ErrorCode, ProblemDetails};
+use crate::error::{ApiError, ErrorCode};
 use crate::extract::ApiJson;
 use crate::extract::Official;
+use crate::models::account;
 use crate::models::application::Viewer;
 use crate::models::card_status::{Refused, StatusChange, change_status};
-use crate::models::{account, card};
 use crate::state::AppState;
 
 /// Why a card is suspended.
@@ -110,9 +110,7 @@ async fn change(
     let comment = free_text::comment(comment.as_deref())
         .map_err(|e| ApiError::invalid_field("comment", e.to_string()))?;
     let mut conn = state.pool.get().await?;
-    let found = card::find_visible(&mut conn, id, &Viewer::Official(official.issuer.clone()))
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let found = visible_card(&mut conn, id, &Viewer::Official(official.issuer.clone())).await?;
     let change = StatusChange {
         card: &found,
         action,
@@ -148,8 +146,8 @@ async fn change(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The suspended card", body = CardView),
-        (status = 404, description = "not_found: no such card of the official's issuer", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, description = "invalid_transition: the card is not active", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "not_found: no such card of the official's issuer"),
+        (status = 409, description = "invalid_transition: the card is not active"),
     )
 )]
 #[post("/cards/{id}/suspend")]
@@ -180,8 +178,8 @@ pub async fn suspend_card(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The active card again", body = CardView),
-        (status = 404, description = "not_found: no such card of the official's issuer", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, description = "not suspended (a revoked card stays revoked)", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "not_found: no such card of the official's issuer"),
+        (status = 409, description = "not suspended (a revoked card stays revoked)"),
     )
 )]
 #[post("/cards/{id}/resume")]
@@ -217,8 +215,8 @@ pub async fn resume_card(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The revoked card", body = CardView),
-        (status = 404, description = "not_found: no such card of the official's issuer", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, description = "invalid_transition: the card is revoked already", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "not_found: no such card of the official's issuer"),
+        (status = 409, description = "invalid_transition: the card is revoked already"),
     )
 )]
 #[post("/cards/{id}/revoke")]

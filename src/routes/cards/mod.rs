@@ -2,12 +2,15 @@
 //! (suspend, resume, revoke) in the hands of the issuer's officials.
 
 use chrono::NaiveDate;
+use diesel_async::AsyncPgConnection;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::models::card::Card;
+use crate::error::ApiError;
+use crate::models::application::Viewer;
+use crate::models::card::{self, Card};
 
 mod credential;
 mod holder;
@@ -32,6 +35,19 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(lifecycle::suspend_card)
         .service(lifecycle::resume_card)
         .service(lifecycle::revoke_card);
+}
+
+/// The card `id` if `viewer` may see it (its holder, or an official of its issuer), else 404
+/// `not_found`: a card the caller may not see answers exactly as one that does not exist, so
+/// card ids cannot be probed.
+async fn visible_card(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    viewer: &Viewer,
+) -> Result<Card, ApiError> {
+    card::find_visible(conn, id, viewer)
+        .await?
+        .ok_or_else(ApiError::not_found)
 }
 
 /// The holder as a card shows them.

@@ -3,8 +3,8 @@
 use actix_web::{HttpResponse, get, web};
 use uuid::Uuid;
 
-use super::CardView;
-use crate::error::{ApiError, ProblemDetails};
+use super::{CardView, visible_card};
+use crate::error::ApiError;
 use crate::extract::AuthUser;
 use crate::models::{account, card};
 use crate::routes::applications::viewer;
@@ -19,8 +19,8 @@ use crate::state::AppState;
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of cards, newest first", body = Page<CardView>),
-        (status = 403, description = "forbidden: agencies and administrators do not list cards", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, description = "validation_failed: a filter, the page size or the cursor is not acceptable", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden: agencies and administrators do not list cards"),
+        (status = 422, description = "validation_failed: a filter, the page size or the cursor is not acceptable"),
     )
 )]
 #[get("/cards")]
@@ -56,7 +56,7 @@ pub async fn list_cards(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The card", body = CardView),
-        (status = 404, description = "not_found: no such card the caller may see", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "not_found: no such card the caller may see"),
     )
 )]
 #[get("/cards/{id}")]
@@ -67,9 +67,7 @@ pub async fn get_card(
 ) -> Result<HttpResponse, ApiError> {
     let viewer = viewer(&user)?;
     let mut conn = state.pool.get().await?;
-    let found = card::find_visible(&mut conn, *id, &viewer)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let found = visible_card(&mut conn, *id, &viewer).await?;
     let name = account::find(&mut conn, found.holder_id)
         .await?
         .map(|a| a.full_name)

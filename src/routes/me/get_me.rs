@@ -6,10 +6,11 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::put_profile::ProfileView;
-use crate::error::{ApiError, ProblemDetails};
+use crate::error::ApiError;
 use crate::extract::Caller;
 use crate::models::agency::Agency;
-use crate::models::{account, profile};
+use crate::models::profile;
+use crate::routes::auth::known_account;
 use crate::state::AppState;
 
 /// The caller. Personal data appears masked only.
@@ -45,7 +46,7 @@ pub struct Me {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller's account, role and profile", body = Me),
-        (status = 401, description = "unauthorized: no valid access token", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 401, description = "unauthorized: no valid access token"),
     )
 )]
 #[get("/me")]
@@ -63,9 +64,7 @@ pub async fn get_me(caller: Caller, state: web::Data<AppState>) -> Result<HttpRe
         },
         Caller::Person(user) => {
             let mut conn = state.pool.get().await?;
-            let account = account::find(&mut conn, user.account_id)
-                .await?
-                .ok_or_else(ApiError::not_found)?;
+            let account = known_account(&mut conn, user.account_id).await?;
             let profile = profile::find(&mut conn, account.id)
                 .await?
                 .map(ProfileView::from);

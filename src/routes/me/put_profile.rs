@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use crate::audit::{self, Actor, AuditEvent};
 use crate::domain::id_document::{IdNumber, IdType, mask};
-use crate::error::{ApiError, ErrorCode, FieldError, ProblemDetails};
+use crate::error::{ApiError, ErrorCode, FieldError};
 use crate::extract::ApiJson;
 use crate::extract::Talent;
 use crate::models::profile::{self, NewProfile, Profile};
@@ -70,8 +70,8 @@ fn phone(raw: &str) -> Result<String, FieldError> {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The stored profile", body = ProfileView),
-        (status = 409, description = "conflict: this document is already registered to another account", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, description = "validation_failed: the document type or number, or the phone, is not acceptable", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "conflict: this document is already registered to another account"),
+        (status = 422, description = "validation_failed: the document type or number, or the phone, is not acceptable"),
     )
 )]
 #[put("/me/profile")]

@@ -6,7 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::recognition::{EntitlementRule, RecognitionRule};
-use crate::error::{ApiError, ProblemDetails};
+use crate::error::ApiError;
 use crate::models::policy;
 use crate::state::AppState;
 
@@ -27,7 +27,7 @@ pub struct RulesInForce<T: ToSchema> {
     tag = "partners",
     responses(
         (status = 200, description = "The recognition rules in force, their version and since when", body = RulesInForce<RecognitionRule>),
-        (status = 404, description = "not_found: no recognition rules are in force yet", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "not_found: no recognition rules are in force yet"),
     )
 )]
 #[get("/recognitions")]
@@ -48,7 +48,7 @@ pub async fn get_recognitions(state: web::Data<AppState>) -> Result<HttpResponse
     tag = "partners",
     responses(
         (status = 200, description = "The entitlement rules in force, their version and since when", body = RulesInForce<EntitlementRule>),
-        (status = 404, description = "not_found: no entitlement rules are in force yet", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "not_found: no entitlement rules are in force yet"),
     )
 )]
 #[get("/entitlements")]

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::audit::{self, Actor, AuditEvent};
-use crate::error::{ApiError, ErrorCode, ProblemDetails};
+use crate::error::{ApiError, ErrorCode};
 use crate::extract::AgencyClient;
 use crate::extract::ApiJson;
 use crate::models::redemption::{self, REVERSAL_WINDOW, Reversal};
@@ -89,8 +89,8 @@ fn comment(request: &ReversalRequest) -> Result<Option<String>, ApiError> {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The reversed redemption; its quota is given back", body = ReversedRedemption),
-        (status = 404, description = "no such redemption of this agency", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, description = "conflict: reversed already, or more than 24 hours after it was recorded", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "no such redemption of this agency"),
+        (status = 409, description = "conflict: reversed already, or more than 24 hours after it was recorded"),
     )
 )]
 #[post("/redemptions/{id}/reversal")]

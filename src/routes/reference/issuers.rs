@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, get, web};
 
 use super::cacheable_json;
 use crate::db::DbPool;
-use crate::error::{ApiError, ProblemDetails};
+use crate::error::ApiError;
 use crate::models::reference::{self, Issuer};
 
 /// Lists the issuing authorities.
@@ -12,7 +12,7 @@ use crate::models::reference::{self, Issuer};
     tag = "reference",
     responses(
         (status = 200, description = "Every issuing authority", body = Vec<Issuer>),
-        (status = 503, description = "service_unavailable: the database is unavailable; try again", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 503, description = "service_unavailable: the database is unavailable; try again"),
     )
 )]
 #[get("/issuers")]

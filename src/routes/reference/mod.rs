@@ -2,8 +2,12 @@
 
 use actix_web::HttpResponse;
 use actix_web::http::header::{CACHE_CONTROL, HeaderValue};
+use diesel_async::AsyncPgConnection;
 use serde::Serialize;
 use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::error::ApiError;
+use crate::models::reference::{self, Issuer};
 
 mod districts;
 mod issuers;
@@ -24,4 +28,12 @@ fn cacheable_json<T: Serialize>(body: &T) -> HttpResponse {
             HeaderValue::from_static("public, max-age=300"),
         ))
         .json(body)
+}
+
+/// The issuer `code`, or 404 `not_found`: the one answer of every route under an issuer's code
+/// (its discovery metadata, its key rotation) when no such issuer exists.
+pub async fn known_issuer(conn: &mut AsyncPgConnection, code: &str) -> Result<Issuer, ApiError> {
+    reference::find_issuer(conn, code)
+        .await?
+        .ok_or_else(ApiError::not_found)
 }

@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, get, web};
 
 use super::cacheable_json;
 use crate::db::DbPool;
-use crate::error::{ApiError, ProblemDetails};
+use crate::error::ApiError;
 use crate::models::reference::{self, ServiceCategory};
 
 /// Lists the service-category catalogue, in display order.
@@ -12,7 +12,7 @@ use crate::models::reference::{self, ServiceCategory};
     tag = "reference",
     responses(
         (status = 200, description = "The service categories, in display order", body = Vec<ServiceCategory>),
-        (status = 503, description = "service_unavailable: the database is unavailable; try again", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 503, description = "service_unavailable: the database is unavailable; try again"),
     )
 )]
 #[get("/services")]

@@ -5,10 +5,10 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::known_scheme;
 use crate::domain::eligibility::{Facts, TraceEntry};
-use crate::error::{ApiError, ProblemDetails};
+use crate::error::ApiError;
 use crate::extract::ApiJson;
-use crate::models::scheme;
 use crate::routes::facts::validate_facts;
 use crate::state::AppState;
 
@@ -45,8 +45,8 @@ pub struct EligibilityResult {
     request_body = EligibilityRequest,
     responses(
         (status = 200, description = "Whether the facts qualify, for which tier, and why", body = EligibilityResult),
-        (status = 404, description = "not_found: no such scheme, or none of its rules in force", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, description = "validation_failed: a fact is missing or of the wrong type", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "not_found: no such scheme, or none of its rules in force"),
+        (status = 422, description = "validation_failed: a fact is missing or of the wrong type"),
     )
 )]
 #[post("/schemes/{code}/eligibility")]
@@ -59,9 +59,7 @@ pub async fn check_eligibility(
     let body = body.0;
     let on = body.evaluation_date.unwrap_or(today);
     let mut conn = state.pool.get().await?;
-    let found = scheme::find(&mut conn, &code)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let found = known_scheme(&mut conn, &code).await?;
     validate_facts(&mut conn, &body.facts, on, "facts.").await?;
     let (evaluation, rules_version) = state
         .rules

@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::error::{ApiError, ProblemDetails};
+use crate::error::ApiError;
 use crate::models::scheme;
 use crate::state::AppState;
 
@@ -34,7 +34,7 @@ pub struct RulesVersion {
     ),
     responses(
         (status = 200, description = "That version of the scheme's rules", body = RulesVersion),
-        (status = 404, description = "not_found: no such scheme or version", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "not_found: no such scheme or version"),
     )
 )]
 #[get("/schemes/{code}/rules/{version}")]

@@ -2,8 +2,8 @@
 
 use actix_web::{HttpResponse, get, web};
 
-use super::SchemeView;
-use crate::error::{ApiError, ProblemDetails};
+use super::{SchemeView, known_scheme};
+use crate::error::ApiError;
 use crate::models::scheme;
 use crate::state::AppState;
 
@@ -30,7 +30,7 @@ pub async fn list_schemes(state: web::Data<AppState>) -> Result<HttpResponse, Ap
     params(("code" = String, Path, description = "Scheme code, e.g. XIONGAN")),
     responses(
         (status = 200, description = "The scheme with its tiers and the rules in force today", body = SchemeView),
-        (status = 404, description = "not_found: no such scheme", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "not_found: no such scheme"),
     )
 )]
 #[get("/schemes/{code}")]
@@ -40,9 +40,7 @@ pub async fn get_scheme(
 ) -> Result<HttpResponse, ApiError> {
     let today = state.today();
     let mut conn = state.pool.get().await?;
-    let found = scheme::find(&mut conn, &code)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let found = known_scheme(&mut conn, &code).await?;
     let rules = scheme::rules_in_force(&mut conn, &code, today).await?;
     Ok(HttpResponse::Ok().json(SchemeView::new(found, rules)))
 }

@@ -1,11 +1,13 @@
 //! Public scheme information: schemes, their rules (every version) and the eligibility check.
 
 use chrono::NaiveDate;
+use diesel_async::AsyncPgConnection;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::models::scheme::{RuleSetRow, Scheme, Tier};
+use crate::error::ApiError;
+use crate::models::scheme::{self, RuleSetRow, Scheme, Tier};
 
 mod eligibility;
 mod get_rules;
@@ -17,6 +19,15 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(get_scheme::get_scheme)
         .service(get_rules::get_rules_version)
         .service(eligibility::check_eligibility);
+}
+
+/// The scheme `code` with its issuers and tiers, or 404 `not_found`: the one answer of every
+/// route under a scheme's code (and of a submission whose scheme is gone) when it does not
+/// exist.
+pub async fn known_scheme(conn: &mut AsyncPgConnection, code: &str) -> Result<Scheme, ApiError> {
+    scheme::find(conn, code)
+        .await?
+        .ok_or_else(ApiError::not_found)
 }
 
 /// A scheme with the rules in force today.

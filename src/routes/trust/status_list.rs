@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use super::{as_jwt, respond_cached, typed};
 use crate::credentials::{status_list, status_token};
-use crate::error::{ApiError, ProblemDetails};
+use crate::error::ApiError;
 use crate::state::AppState;
 use crate::state::status_lists::{Published, TTL_SECS};
 
@@ -66,7 +66,7 @@ fn wants_token(req: &HttpRequest) -> bool {
             (String = "application/statuslist+jwt"),
         )),
         (status = 304, description = "Not modified"),
-        (status = 404, description = "No such list", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "No such list"),
     )
 )]
 #[get("/status-lists/{list}")]
@@ -96,7 +96,7 @@ pub async fn get_status_list(
     responses(
         (status = 200, description = "Compact JWS", content_type = "application/jwt"),
         (status = 304, description = "Not modified"),
-        (status = 404, description = "No such status list", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "No such status list"),
     )
 )]
 #[get("/status-lists/{list}.jws")]

@@ -18,11 +18,11 @@ mod request;
 use request::change;
 use request::{DecisionKind, DecisionRequest};
 
-use super::{ApplicationView, invalid_transition};
+use super::{ApplicationView, invalid_transition, visible_application};
 use crate::audit::{self, Actor, AuditEvent};
 use crate::domain::card_status::CardAction;
 use crate::domain::free_text;
-use crate::error::{ApiError, ErrorCode, ProblemDetails};
+use crate::error::{ApiError, ErrorCode};
 use crate::extract::ApiJson;
 use crate::extract::Official;
 use crate::models::application::{self, Application, DecisionChange, Viewer};
@@ -51,9 +51,9 @@ pub struct DecisionResult {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The decision, with the card issued when approved", body = DecisionResult),
-        (status = 404, description = "not_found: no such application of the official's issuer", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, description = "invalid_transition: decided already; conflict: the applicant holds another live card of the scheme that the application does not replace (the detail names it)", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, description = "validation_failed: the decision or its reason is missing or not acceptable", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "not_found: no such application of the official's issuer"),
+        (status = 409, description = "invalid_transition: decided already; conflict: the applicant holds another live card of the scheme that the application does not replace (the detail names it)"),
+        (status = 422, description = "validation_failed: the decision or its reason is missing or not acceptable"),
     )
 )]
 #[post("/applications/{id}/decision")]
@@ -74,9 +74,7 @@ pub async fn decide_application(
     let now = state.now();
     let viewer = Viewer::Official(official.issuer.clone());
     let mut conn = state.pool.get().await?;
-    let found = application::find_visible(&mut conn, *id, &viewer)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let found = visible_application(&mut conn, *id, &viewer).await?;
     let tiers: Vec<String> = crate::models::scheme::find(&mut conn, &found.scheme)
         .await?
         .map(|s| s.tiers.into_iter().map(|t| t.code).collect())
@@ -180,9 +178,7 @@ async fn replay(
         .as_str()
         .and_then(|s| Uuid::parse_str(s).ok())
         .ok_or_else(ApiError::not_found)?;
-    let found = application::find_visible(conn, id, viewer)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let found = visible_application(conn, id, viewer).await?;
     let card = card::of_application(conn, id).await?;
     let card_id = card.as_ref().map(|c| c.id);
     Ok(DecisionResult {
