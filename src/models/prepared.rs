@@ -13,7 +13,7 @@ use uuid::Uuid;
 /// Counts a verification against its agency's limit, counts an `unknown` answer to a check by
 /// number, refuses a check by number once the agency's unknown answers of the hour reached
 /// their limit, and records the check when neither limit refused it: one statement, one round
-/// trip (see `verification::record`).
+/// trip (see `models::verification::record`).
 pub struct RecordVerification<'a> {
     /// The agency.
     pub agency_id: Uuid,
