@@ -107,7 +107,8 @@ async fn change(
     reason: String,
     comment: Option<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let comment = free_text::comment(comment.as_deref())
+    let comment = free_text::COMMENT
+        .optional(comment.as_deref())
         .map_err(|e| ApiError::invalid_field("comment", e.to_string()))?;
     let mut conn = state.pool.get().await?;
     let found = card::find_visible(&mut conn, id, &Viewer::Official(official.issuer.clone()))
