@@ -318,6 +318,36 @@ fn mistakes_are_refused_with_their_path() {
     );
 }
 
+#[test]
+fn the_employer_name_follows_the_rule_for_names_and_is_kept_trimmed() {
+    let with_name = |name: &str| Facts {
+        employer: Employer {
+            name: name.into(),
+            ..base().employer
+        },
+        ..base()
+    };
+    let fields = |facts: Facts| -> Vec<String> {
+        facts
+            .problems(on())
+            .into_iter()
+            .map(|(field, _)| field)
+            .collect()
+    };
+    for bad in [
+        "",
+        "  ",
+        "雄安\n科技",
+        "雄安\u{202E}技科",
+        &"名".repeat(201),
+    ] {
+        assert_eq!(fields(with_name(bad)), vec!["employer.name"], "{bad:?}");
+    }
+    assert!(fields(with_name(" 雄安科技 ")).is_empty());
+    assert_eq!(with_name(" 雄安科技 ").trimmed(), base());
+    assert_eq!(base().trimmed(), base(), "canonical facts are unchanged");
+}
+
 fn arbitrary_facts() -> impl Strategy<Value = Facts> {
     let degree = prop_oneof![
         Just(Degree::None),

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::audit::{self, Actor, AuditEvent};
 use crate::auth::Admin;
+use crate::domain::free_text;
 use crate::error::{ApiError, FieldError, ProblemDetails};
 use crate::extract::ApiJson;
 use crate::models::agency::{self, Agency};
@@ -52,13 +53,13 @@ pub async fn create_agency(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.0;
     let mut errors = Vec::new();
-    let name = body.name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+    let name = free_text::NAME.required(&body.name).unwrap_or_else(|e| {
         errors.push(FieldError {
             field: "name".into(),
-            message: "must be 1 to 200 characters".into(),
+            message: e.to_string(),
         });
-    }
+        String::new()
+    });
     let mut conn = state.pool.get().await?;
     let district_known = reference::district_exists(&mut conn, &body.district).await?;
     if !district_known {

@@ -1,0 +1,145 @@
+//! One rule for free text (`domain::free_text`) wherever a client or an administrator types a
+//! name, a label or a reason: trimmed, refused (422 naming the field, nothing written) rather
+//! than cut or cleaned, no control characters, and in names no bidi override or isolate.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{problem, spawn_app};
+use crate::schemes::doctorate;
+use crate::users::PASSWORD;
+
+/// A right-to-left override: `医院\u{202E}gpj.exe` shows as `医院exe.jpg`.
+const OVERRIDE: &str = "医院\u{202E}gpj.exe";
+
+/// The field the first error of a 422 names.
+async fn refused_field(response: reqwest::Response) -> String {
+    let body = problem(response, 422, "validation_failed").await;
+    body["errors"][0]["field"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn display_names_refuse_bidi_controls_and_nothing_is_created() {
+    let app = spawn_app().await;
+    let admin = app.staff("root@example.cn", "admin", None).await;
+    for name in [
+        OVERRIDE,
+        "李\u{2066}明\u{2069}",
+        "李\n明",
+        &"名".repeat(201),
+    ] {
+        let body = json!({ "email": "li@example.cn", "password": PASSWORD, "full_name": name });
+        let response = app.post_json("/api/v1/auth/register", &body, None).await;
+        assert_eq!(refused_field(response).await, "full_name", "{name:?}");
+        let body = json!({ "email": "xa2@example.cn", "password": PASSWORD, "full_name": name, "issuer": "XA" });
+        let response = app
+            .post_json("/api/v1/admin/officials", &body, Some(&admin.access))
+            .await;
+        assert_eq!(refused_field(response).await, "full_name", "{name:?}");
+    }
+    // Nothing was written: both emails are still free, and names are kept trimmed.
+    let body = json!({ "email": "li@example.cn", "password": PASSWORD, "full_name": "  李明 " });
+    let created = app.post_json("/api/v1/auth/register", &body, None).await;
+    assert_eq!(created.status().as_u16(), 201);
+    let created: Value = created.json().await.unwrap();
+    assert_eq!(created["full_name"], "李明");
+    let body = json!({ "email": "xa2@example.cn", "password": PASSWORD, "full_name": "王 芳", "issuer": "XA" });
+    let created = app
+        .post_json("/api/v1/admin/officials", &body, Some(&admin.access))
+        .await;
+    assert_eq!(created.status().as_u16(), 201);
+}
+
+#[tokio::test]
+async fn agency_names_refuse_bidi_controls_and_nothing_is_created() {
+    let app = spawn_app().await;
+    let admin = app.staff("root@example.cn", "admin", None).await;
+    for name in [OVERRIDE, "医院\u{202B}", "通州\t医院", &"院".repeat(201)] {
+        let body = json!({ "name": name, "district": "tongzhou", "services": ["tourism_pass"] });
+        let response = app
+            .post_json("/api/v1/admin/agencies", &body, Some(&admin.access))
+            .await;
+        let refused = problem(response, 422, "validation_failed").await;
+        assert_eq!(refused["errors"][0]["field"], "name", "{name:?}");
+        assert_eq!(
+            refused["errors"][0]["message"],
+            "must be 1 to 200 printable characters"
+        );
+    }
+    let agencies = app.items("/api/v1/admin/agencies", &admin.access).await;
+    assert!(agencies.is_empty(), "nothing written: {agencies:?}");
+}
+
+#[tokio::test]
+async fn the_employer_name_is_kept_trimmed_and_refuses_bidi_controls() {
+    let app = spawn_app().await;
+    let talent = app.talent("employee@example.cn").await;
+    let with_name = |name: &str| {
+        let mut facts = doctorate(40);
+        facts["employer"]["name"] = json!(name);
+        facts
+    };
+    let body = json!({ "scheme": "XIONGAN", "issuer": "XA", "facts": with_name(OVERRIDE) });
+    let response = app
+        .send("POST", "/api/v1/applications", &talent.access, Some(&body))
+        .await;
+    assert_eq!(refused_field(response).await, "facts.employer.name");
+    let response = app
+        .post_json(
+            "/api/v1/schemes/XIONGAN/eligibility",
+            &json!({ "facts": with_name(OVERRIDE) }),
+            None,
+        )
+        .await;
+    assert_eq!(refused_field(response).await, "facts.employer.name");
+    let listed = app.items("/api/v1/applications", &talent.access).await;
+    assert!(listed.is_empty(), "nothing written: {listed:?}");
+
+    // Surrounding spaces are trimmed before the facts are sealed.
+    let body =
+        json!({ "scheme": "XIONGAN", "issuer": "XA", "facts": with_name("  雄安科技有限公司 ") });
+    let created = app
+        .send("POST", "/api/v1/applications", &talent.access, Some(&body))
+        .await;
+    assert_eq!(created.status().as_u16(), 201);
+    let created: Value = created.json().await.unwrap();
+    assert_eq!(created["facts"]["employer"]["name"], "雄安科技有限公司");
+    let id = created["id"].as_str().unwrap();
+    let path = format!("/api/v1/applications/{id}");
+    let stored: Value = app
+        .get_as(&path, &talent.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        stored["facts"]["employer"]["name"], "雄安科技有限公司",
+        "sealed trimmed"
+    );
+
+    let body = json!({ "facts": with_name("雄安\u{2067}科技") });
+    let response = app.send("PATCH", &path, &talent.access, Some(&body)).await;
+    assert_eq!(refused_field(response).await, "facts.employer.name");
+    let kept: Value = app
+        .get_as(&path, &talent.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        kept["facts"]["employer"]["name"], "雄安科技有限公司",
+        "nothing written"
+    );
+    let body = json!({ "facts": with_name(" 雄安新科技 ") });
+    let updated = app.send("PATCH", &path, &talent.access, Some(&body)).await;
+    assert_eq!(updated.status().as_u16(), 200);
+    let stored: Value = app
+        .get_as(&path, &talent.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stored["facts"]["employer"]["name"], "雄安新科技");
+}
