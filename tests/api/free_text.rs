@@ -4,6 +4,7 @@
 
 use serde_json::{Value, json};
 
+use crate::cards::issue_card;
 use crate::helpers::{problem, spawn_app};
 use crate::schemes::doctorate;
 use crate::users::PASSWORD;
@@ -142,4 +143,113 @@ async fn the_employer_name_is_kept_trimmed_and_refuses_bidi_controls() {
         .await
         .unwrap();
     assert_eq!(stored["facts"]["employer"]["name"], "雄安新科技");
+}
+
+#[tokio::test]
+async fn supplement_items_are_labels_checked_one_by_one_whatever_the_decision() {
+    let app = spawn_app().await;
+    let talent = app.talent("items@example.cn").await;
+    app.put_profile(&talent, 7).await;
+    let official = app.staff("xa@example.cn", "official", Some("XA")).await;
+    let id = app.submitted(&talent, 40).await;
+    let too_many: Vec<String> = (0..31).map(|i| format!("item {i}")).collect();
+    for (body, field) in [
+        (
+            json!({ "decision": "request_supplement", "comment": "请补充", "items": ["labour contract", "tab\there"] }),
+            "items[1]",
+        ),
+        (
+            json!({ "decision": "request_supplement", "comment": "请补充", "items": ["two\nlines"] }),
+            "items[0]",
+        ),
+        (
+            json!({ "decision": "request_supplement", "comment": "请补充", "items": [OVERRIDE] }),
+            "items[0]",
+        ),
+        (
+            json!({ "decision": "request_supplement", "comment": "请补充", "items": ["   "] }),
+            "items[0]",
+        ),
+        (
+            json!({ "decision": "request_supplement", "comment": "请补充", "items": too_many }),
+            "items",
+        ),
+        (
+            json!({ "decision": "approve", "tier": "B", "items": ["a\u{1b}[31m"] }),
+            "items[0]",
+        ),
+    ] {
+        let response = app.decide(&official, &id, body.clone()).await;
+        assert_eq!(refused_field(response).await, field, "{body}");
+    }
+    let seen: Value = app
+        .get_as(&format!("/api/v1/applications/{id}"), &official.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(seen["status"], "submitted", "nothing written");
+    assert_eq!(seen["decision"], Value::Null);
+
+    // Counted after trimming, and kept trimmed.
+    let long = format!("  {}  ", "证".repeat(200));
+    let body = json!({ "decision": "request_supplement", "comment": "请补充", "items": [" doctoral diploma ", long] });
+    let asked: Value = app.decide(&official, &id, body).await.json().await.unwrap();
+    assert_eq!(
+        asked["application"]["decision"]["items"],
+        json!(["doctoral diploma", "证".repeat(200)])
+    );
+}
+
+#[tokio::test]
+async fn a_resumption_reason_is_refused_rather_than_cut() {
+    let app = spawn_app().await;
+    let official = app.staff("xa@example.cn", "official", Some("XA")).await;
+    let issued = issue_card(&app, &official, 31).await;
+    let card = format!("/api/v1/cards/{}", issued.id());
+    let suspend = json!({ "reason_code": "under_investigation" });
+    let response = app
+        .post_json(&format!("{card}/suspend"), &suspend, Some(&official.access))
+        .await;
+    assert_eq!(response.status().as_u16(), 200);
+    let resume = format!("{card}/resume");
+    for reason in [&"x".repeat(65), "clo\nsed", "closed\u{202E}", "a\u{7}b"] {
+        let body = json!({ "reason_code": reason });
+        let response = app.post_json(&resume, &body, Some(&official.access)).await;
+        assert_eq!(refused_field(response).await, "reason_code", "{reason:?}");
+    }
+    let seen: Value = app
+        .get_as(&card, &official.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(seen["status"], "suspended", "nothing written");
+
+    let body = json!({ "reason_code": format!("  {}  ", "y".repeat(64)) });
+    let resumed: Value = app
+        .post_json(&resume, &body, Some(&official.access))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(resumed["status"], "active");
+    assert_eq!(resumed["status_reason"], "y".repeat(64), "trimmed, whole");
+
+    // A blank reason is no reason: `resumed`, as when none is given.
+    let response = app
+        .post_json(&format!("{card}/suspend"), &suspend, Some(&official.access))
+        .await;
+    assert_eq!(response.status().as_u16(), 200);
+    let resumed: Value = app
+        .post_json(
+            &resume,
+            &json!({ "reason_code": "  " }),
+            Some(&official.access),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(resumed["status_reason"], "resumed");
 }

@@ -86,6 +86,37 @@ pub struct DecisionResult {
     pub card: Option<Card>,
 }
 
+/// The most items one supplement request lists.
+const MAX_ITEMS: usize = 30;
+
+/// The items a decision lists, each a label by the rule for names, trimmed. Checked whatever
+/// the decision, since whatever is given is stored and shown.
+fn supplement_items(items: Option<&[String]>, errors: &mut Vec<FieldError>) -> Vec<String> {
+    let items = items.unwrap_or_default();
+    if items.len() > MAX_ITEMS {
+        errors.push(FieldError {
+            field: "items".into(),
+            message: format!("at most {MAX_ITEMS} items"),
+        });
+        return Vec::new();
+    }
+    items
+        .iter()
+        .enumerate()
+        .filter_map(|(i, item)| {
+            free_text::NAME
+                .required(item)
+                .map_err(|e| {
+                    errors.push(FieldError {
+                        field: format!("items[{i}]"),
+                        message: e.to_string(),
+                    })
+                })
+                .ok()
+        })
+        .collect()
+}
+
 /// Checks the request against the application; returns the change to apply.
 fn change<'a>(
     request: &'a DecisionRequest,
@@ -135,20 +166,10 @@ fn change<'a>(
             if comment.is_none() {
                 errors.push(missing("comment"));
             }
-            let items = request.items.as_deref().unwrap_or_default();
-            if items.len() > 30
-                || items
-                    .iter()
-                    .any(|i| i.trim().is_empty() || i.chars().count() > 200)
-            {
-                errors.push(FieldError {
-                    field: "items".into(),
-                    message: "at most 30 items of 1 to 200 characters".into(),
-                });
-            }
             (Status::SupplementRequested, "request_supplement")
         }
     };
+    let items = supplement_items(request.items.as_deref(), &mut errors);
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
@@ -170,11 +191,7 @@ fn change<'a>(
                 RejectReason::Other => "other",
             }),
         decision_comment: comment.as_deref(),
-        supplement_items: request
-            .items
-            .as_ref()
-            .filter(|i| !i.is_empty())
-            .map(|i| json!(i)),
+        supplement_items: Some(items).filter(|i| !i.is_empty()).map(|i| json!(i)),
         decided_by: official.account_id,
         decided_at: now,
         updated_at: now,
