@@ -253,3 +253,71 @@ async fn a_resumption_reason_is_refused_rather_than_cut() {
         .unwrap();
     assert_eq!(resumed["status_reason"], "resumed");
 }
+
+#[tokio::test]
+async fn rule_names_and_descriptions_are_checked_when_published() {
+    let app = spawn_app().await;
+    let admin = app.staff("root@example.cn", "admin", None).await;
+    let default: Value =
+        serde_json::from_str(include_str!("../../config/schemes/xiongan.rules.json")).unwrap();
+    let publish = |rules: Value| {
+        app.client
+            .put(format!(
+                "{}/api/v1/admin/schemes/XIONGAN/rules",
+                app.address
+            ))
+            .bearer_auth(&admin.access)
+            .json(&json!({ "rules": rules }))
+            .send()
+    };
+    let mut bad = default.clone();
+    bad["requirements"][0]["name"] = json!("employer\u{202E}_in_area");
+    bad["tiers"][0]["rules"][0]["description"] = json!("\u{1b}[31mAcademician");
+    bad["tiers"][1]["rules"][0]["description"] = json!("说".repeat(2001));
+    let refused = problem(publish(bad).await.unwrap(), 422, "validation_failed").await;
+    let fields: Vec<&str> = refused["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "rules.requirements[0].name",
+            "rules.tiers[0].rules[0].description",
+            "rules.tiers[1].rules[0].description",
+        ]
+    );
+    let scheme: Value = app
+        .get("/api/v1/schemes/XIONGAN")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(scheme["rules_version"], 1, "nothing was published");
+
+    // Trimmed where they are shown: the evaluation's trace.
+    let mut spaced = default;
+    spaced["requirements"][0]["name"] = json!("  employer_in_area ");
+    spaced["requirements"][0]["description"] = json!(" Your employer is in Xiong'an\n ");
+    let published = publish(spaced).await.unwrap();
+    assert_eq!(published.status().as_u16(), 201);
+    let evaluated: Value = app
+        .post_json(
+            "/api/v1/schemes/XIONGAN/eligibility",
+            &json!({ "facts": doctorate(40) }),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(evaluated["rules_version"], 2);
+    assert_eq!(evaluated["trace"][0]["rule"], "employer_in_area");
+    let reason = evaluated["trace"][0]["reasons"][0].as_str().unwrap();
+    assert!(
+        reason.starts_with("Your employer is in Xiong'an: "),
+        "{reason}"
+    );
+}

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use crate::audit::{self, Actor, AuditEvent};
 use crate::auth::Admin;
-use crate::domain::eligibility::parse_rule_set;
+use crate::domain::eligibility::parse_new_rule_set;
 use crate::error::{ApiError, FieldError, ProblemDetails};
 use crate::extract::ApiJson;
 use crate::models::scheme;
@@ -76,7 +76,7 @@ pub async fn publish_rules(
             message: "cannot be in the past".into(),
         });
     }
-    if let Err(mistakes) = parse_rule_set(&body.rules, &found.tier_codes()) {
+    if let Err(mistakes) = parse_new_rule_set(&body.rules, &found.tier_codes()) {
         errors.extend(mistakes.into_iter().map(|m| FieldError {
             field: m.path,
             message: m.message,
