@@ -14,6 +14,7 @@ use crate::audit::{self, Actor};
 use crate::auth::password;
 use crate::configuration::{Environment, Settings};
 use crate::domain::email::Email;
+use crate::domain::free_text;
 use crate::domain::password::NewPassword;
 use crate::models::account::{self, NewAccount, Role};
 use crate::startup::{Application, prepare_database};
@@ -388,6 +389,9 @@ async fn create_admin(
     full_name: &str,
 ) -> anyhow::Result<ExitCode> {
     let email = Email::parse(email).map_err(|e| anyhow::anyhow!("--email {e}"))?;
+    let full_name = free_text::NAME
+        .required(full_name)
+        .map_err(|e| anyhow::anyhow!("--full-name {e}"))?;
     let mut line = String::new();
     std::io::stdin()
         .lock()
@@ -403,7 +407,7 @@ async fn create_admin(
         id: Uuid::now_v7(),
         email: email.as_str(),
         password_hash: &hash,
-        full_name,
+        full_name: &full_name,
         role: Role::Admin.as_str(),
         issuer: None,
     };

@@ -1,4 +1,8 @@
-//! Regions, districts, issuers and service categories.
+//! Regions, districts, issuers and service categories: the reference data every rule, agency
+//! and account names by code. Handlers ask here whether a code exists rather than querying the
+//! tables themselves.
+
+use std::collections::BTreeSet;
 
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -106,9 +110,42 @@ pub async fn list_services(conn: &mut AsyncPgConnection) -> QueryResult<Vec<Serv
         .await
 }
 
-/// Whether `code` names a district.
+/// Whether `code` names a district: an agency sits in one that exists.
 pub async fn district_exists(conn: &mut AsyncPgConnection, code: &str) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(districts::table.find(code)))
         .get_result(conn)
+        .await
+}
+
+/// Whether `code` names an issuer: an official is bound to one that exists.
+pub async fn issuer_exists(conn: &mut AsyncPgConnection, code: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(issuers::table.find(code)))
+        .get_result(conn)
+        .await
+}
+
+/// Every district code, for checking many rules against one read.
+pub async fn district_codes(conn: &mut AsyncPgConnection) -> QueryResult<Vec<String>> {
+    districts::table.select(districts::code).load(conn).await
+}
+
+/// Every service category code, for checking many rules against one read.
+pub async fn service_codes(conn: &mut AsyncPgConnection) -> QueryResult<Vec<String>> {
+    service_categories::table
+        .select(service_categories::code)
+        .load(conn)
+        .await
+}
+
+/// The codes among `codes` that name a service category; fewer than given means some are
+/// unknown.
+pub async fn known_services(
+    conn: &mut AsyncPgConnection,
+    codes: &BTreeSet<String>,
+) -> QueryResult<Vec<String>> {
+    service_categories::table
+        .filter(service_categories::code.eq_any(codes))
+        .select(service_categories::code)
+        .load(conn)
         .await
 }

@@ -140,6 +140,14 @@ pub async fn find(conn: &mut AsyncPgConnection, code: &str) -> QueryResult<Optio
     }))
 }
 
+/// Every (scheme, tier code) pair, for checking many recognition rules against one read.
+pub async fn tier_pairs(conn: &mut AsyncPgConnection) -> QueryResult<Vec<(String, String)>> {
+    scheme_tiers::table
+        .select((scheme_tiers::scheme, scheme_tiers::code))
+        .load(conn)
+        .await
+}
+
 /// The rule set in force on `on`: the latest version effective by then.
 pub async fn rules_in_force(
     conn: &mut AsyncPgConnection,

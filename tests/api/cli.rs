@@ -89,6 +89,50 @@ async fn admin_create_then_audit_verify_then_tamper() {
     );
 }
 
+/// The administrator's display name follows the rule for names, as over the API: refused, not
+/// cleaned, and kept trimmed.
+#[tokio::test]
+async fn admin_create_holds_the_display_name_to_the_rule_for_names() {
+    let settings = test_settings();
+    let db = TestDatabase::create(&settings).await;
+    let email = "ops@example.cn";
+    for name in ["Ops\u{202E}nimdA", "Ops\nTeam", "   ", &"名".repeat(201)] {
+        let refused = talentcard(
+            &db.url,
+            &["admin", "create", "--email", email, "--full-name", name],
+            "a long enough passphrase\n",
+        );
+        assert!(!refused.status.success(), "{name:?}");
+        assert!(
+            text(&refused.stderr).contains("--full-name must be 1 to 200 printable characters"),
+            "{}",
+            text(&refused.stderr)
+        );
+    }
+    let created = talentcard(
+        &db.url,
+        &[
+            "admin",
+            "create",
+            "--email",
+            email,
+            "--full-name",
+            "  Ops Team ",
+        ],
+        "a long enough passphrase\n",
+    );
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    let mut conn = <AsyncPgConnection as AsyncConnection>::establish(&db.url)
+        .await
+        .unwrap();
+    let email = talentcard::domain::email::Email::parse(email).unwrap();
+    let admin = talentcard::models::account::find_by_email(&mut conn, &email)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(admin.full_name, "Ops Team");
+}
+
 #[tokio::test]
 async fn migrate_creates_a_missing_database() {
     let settings = test_settings();

@@ -18,6 +18,7 @@ mod configuration;
 mod demo;
 mod errors;
 mod forged_tokens;
+mod free_text;
 mod health;
 mod helpers;
 mod live_cards;

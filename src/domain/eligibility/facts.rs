@@ -4,6 +4,8 @@ use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::domain::free_text;
+
 /// Highest academic degree, lowest first.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema, Default,
@@ -164,6 +166,13 @@ impl Facts {
         age
     }
 
+    /// The facts as they are kept: free text trimmed, as [`Facts::problems`] checks it, so what
+    /// is sealed is what was checked. Facts without surrounding spaces come back unchanged.
+    pub fn trimmed(mut self) -> Facts {
+        self.employer.name = self.employer.name.trim().to_owned();
+        self
+    }
+
     /// Checks what types alone cannot: dates that make sense, bounded lists, plain text.
     /// Returns `(field, message)` pairs; district existence is the caller's (it needs the
     /// database).
@@ -194,9 +203,8 @@ impl Facts {
         if self.months_in_district.is_some_and(|m| m > 12) {
             problem("months_in_district", "at most 12");
         }
-        let name = self.employer.name.trim();
-        if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
-            problem("employer.name", "must be 1 to 200 printable characters");
+        if let Err(e) = free_text::NAME.required(&self.employer.name) {
+            problem("employer.name", &e.to_string());
         }
         if let Err(message) = crate::domain::credit_code::check(&self.employer.credit_code) {
             problem("employer.credit_code", message);

@@ -8,7 +8,7 @@ pub mod rules;
 
 pub use engine::{Evaluation, TraceEntry, evaluate};
 pub use facts::Facts;
-pub use rules::{RuleSet, RuleSetError, parse_rule_set};
+pub use rules::{RuleSet, RuleSetError, parse_new_rule_set, parse_rule_set};
 
 #[cfg(test)]
 mod tests;

@@ -15,6 +15,7 @@
 use serde_json::Value;
 
 use super::facts::{Degree, HonourKind, Level, Skill, Title};
+use crate::domain::free_text::{self, TextRule};
 
 /// A numeric fact.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,6 +159,9 @@ const MAX_DEPTH: usize = 12;
 struct Parser<'a> {
     tiers: &'a [&'a str],
     errors: Vec<RuleSetError>,
+    /// Whether rule names and descriptions are held to the free-text rules (a new document),
+    /// or only trimmed (a stored version, accepted when it was published).
+    check_text: bool,
 }
 
 impl Parser<'_> {
@@ -202,6 +206,31 @@ impl Parser<'_> {
         }
     }
 
+    /// A rule's name or description: trimmed, and in a new document checked by `rule`.
+    fn free_text(
+        &mut self,
+        object: &serde_json::Map<String, Value>,
+        key: &str,
+        path: &str,
+        rule: TextRule,
+    ) -> Option<String> {
+        let field = format!("{path}.{key}");
+        let Some(text) = object
+            .get(key)
+            .and_then(Value::as_str)
+            .filter(|t| !t.trim().is_empty())
+        else {
+            self.error(&field, "must be a non-empty string");
+            return None;
+        };
+        if !self.check_text {
+            return Some(text.trim().to_owned());
+        }
+        rule.required(text)
+            .map_err(|e| self.error(&field, e.to_string()))
+            .ok()
+    }
+
     fn rules(&mut self, value: Option<&Value>, path: &str) -> Vec<Rule> {
         let Some(items) = value.and_then(Value::as_array) else {
             self.error(path, "must be an array of rules");
@@ -216,8 +245,8 @@ impl Parser<'_> {
 
     fn rule(&mut self, value: &Value, path: &str) -> Option<Rule> {
         let object = self.object(value, path, &["name", "description", "when"])?;
-        let name = self.text(object, "name", path);
-        let description = self.text(object, "description", path);
+        let name = self.free_text(object, "name", path, free_text::NAME);
+        let description = self.free_text(object, "description", path, free_text::COMMENT);
         let when = match object.get("when") {
             Some(when) => self.condition(when, &format!("{path}.when"), 0),
             None => {
@@ -424,15 +453,37 @@ impl Parser<'_> {
     }
 }
 
-/// Parses and checks a rule document against the scheme's tier codes (highest first). Either
-/// the rule set, or every mistake found with its path.
+/// Parses and checks a stored rule document against the scheme's tier codes (highest first).
+/// Either the rule set, or every mistake found with its path. Rule names and descriptions are
+/// trimmed but not held to the free-text rules, so a version published before those rules
+/// existed still evaluates; a document about to be published goes through
+/// [`parse_new_rule_set`].
 pub fn parse_rule_set(
     document: &Value,
     scheme_tiers: &[&str],
 ) -> Result<RuleSet, Vec<RuleSetError>> {
+    parse(document, scheme_tiers, false)
+}
+
+/// Parses and checks a rule document an administrator publishes: everything
+/// [`parse_rule_set`] checks, and each rule's name by the rule for names and its description by
+/// the rule for comments (they are shown to every applicant in the evaluation's trace).
+pub fn parse_new_rule_set(
+    document: &Value,
+    scheme_tiers: &[&str],
+) -> Result<RuleSet, Vec<RuleSetError>> {
+    parse(document, scheme_tiers, true)
+}
+
+fn parse(
+    document: &Value,
+    scheme_tiers: &[&str],
+    check_text: bool,
+) -> Result<RuleSet, Vec<RuleSetError>> {
     let mut parser = Parser {
         tiers: scheme_tiers,
         errors: Vec::new(),
+        check_text,
     };
     let Some(root) = parser.object(document, "rules", &["parameters", "requirements", "tiers"])
     else {

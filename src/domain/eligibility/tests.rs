@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 
 use super::facts::{Degree, Employer, Facts, Honour, HonourKind, Level, Skill, Title};
-use super::{RuleSet, evaluate, parse_rule_set};
+use super::{RuleSet, evaluate, parse_new_rule_set, parse_rule_set};
 
 const TIERS: [&str; 3] = ["A", "B", "C"];
 
@@ -316,6 +316,93 @@ fn mistakes_are_refused_with_their_path() {
         !refused(with_condition(deep)).is_empty(),
         "nesting is bounded"
     );
+}
+
+fn named(name: &str, description: &str) -> Value {
+    json!({ "parameters": { "average_wage_cny": 1 }, "requirements": [
+        { "name": name, "description": description, "when": { "fact": "age", "op": "<=", "value": 45 } }
+    ], "tiers": [
+        { "tier": "A", "rules": [ { "name": "r", "description": "d", "when": { "fact": "age", "op": "<=", "value": 45 } } ] }
+    ] })
+}
+
+#[test]
+fn a_new_document_holds_rule_names_and_descriptions_to_the_free_text_rules() {
+    let refused_new = |document: Value| -> Vec<String> {
+        parse_new_rule_set(&document, &TIERS)
+            .err()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| e.path)
+            .collect()
+    };
+    let name = "rules.requirements[0].name";
+    let description = "rules.requirements[0].description";
+    let long = "字".repeat(2001);
+    for (document, path, stored_ok) in [
+        (named("a\nb", "d"), name, true),
+        (named("a\u{202E}b", "d"), name, true),
+        (named(&"n".repeat(201), "d"), name, true),
+        (named("n", "red \u{1b}[31m"), description, true),
+        (named("n", &long), description, true),
+        (named("  ", "d"), name, false),
+    ] {
+        assert_eq!(
+            refused_new(document.clone()),
+            vec![path.to_owned()],
+            "{document}"
+        );
+        // A stored version is read as it was accepted when published, only trimmed.
+        assert_eq!(
+            parse_rule_set(&document, &TIERS).is_ok(),
+            stored_ok,
+            "{document}"
+        );
+    }
+    let spaced = named("  employer_in_area ", " Works here,\nfull time. ");
+    for parsed in [
+        parse_new_rule_set(&spaced, &TIERS),
+        parse_rule_set(&spaced, &TIERS),
+    ] {
+        let requirement = parsed.map(|r| r.requirements[0].clone());
+        assert_eq!(
+            requirement.map(|r| (r.name, r.description)),
+            Ok((
+                "employer_in_area".to_owned(),
+                "Works here,\nfull time.".to_owned()
+            ))
+        );
+    }
+}
+
+#[test]
+fn the_employer_name_follows_the_rule_for_names_and_is_kept_trimmed() {
+    let with_name = |name: &str| Facts {
+        employer: Employer {
+            name: name.into(),
+            ..base().employer
+        },
+        ..base()
+    };
+    let fields = |facts: Facts| -> Vec<String> {
+        facts
+            .problems(on())
+            .into_iter()
+            .map(|(field, _)| field)
+            .collect()
+    };
+    for bad in [
+        "",
+        "  ",
+        "雄安\n科技",
+        "雄安\u{202E}技科",
+        &"名".repeat(201),
+    ] {
+        assert_eq!(fields(with_name(bad)), vec!["employer.name"], "{bad:?}");
+    }
+    assert!(fields(with_name(" 雄安科技 ")).is_empty());
+    assert_eq!(with_name(" 雄安科技 ").trimmed(), base());
+    assert_eq!(base().trimmed(), base(), "canonical facts are unchanged");
 }
 
 fn arbitrary_facts() -> impl Strategy<Value = Facts> {

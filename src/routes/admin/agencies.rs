@@ -3,19 +3,19 @@
 use std::collections::BTreeSet;
 
 use actix_web::{HttpResponse, get, post, web};
-use diesel::prelude::*;
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel_async::AsyncConnection;
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::audit::{self, Actor, AuditEvent};
-use crate::db::schema::{districts, service_categories};
+use crate::domain::free_text;
 use crate::error::{ApiError, FieldError};
 use crate::extract::Admin;
 use crate::extract::ApiJson;
 use crate::models::agency::{self, Agency};
+use crate::models::reference;
 use crate::routes::pagination::{Page, PageQuery, encode_id_cursor};
 use crate::state::AppState;
 
@@ -53,18 +53,15 @@ pub async fn create_agency(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.0;
     let mut errors = Vec::new();
-    let name = body.name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+    let name = free_text::NAME.required(&body.name).unwrap_or_else(|e| {
         errors.push(FieldError {
             field: "name".into(),
-            message: "must be 1 to 200 characters".into(),
+            message: e.to_string(),
         });
-    }
+        String::new()
+    });
     let mut conn = state.pool.get().await?;
-    let district_known: bool =
-        diesel::select(diesel::dsl::exists(districts::table.find(&body.district)))
-            .get_result(&mut conn)
-            .await?;
+    let district_known = reference::district_exists(&mut conn, &body.district).await?;
     if !district_known {
         errors.push(FieldError {
             field: "district".into(),
@@ -72,11 +69,7 @@ pub async fn create_agency(
         });
     }
     let services: BTreeSet<String> = body.services.into_iter().collect();
-    let known: Vec<String> = service_categories::table
-        .filter(service_categories::code.eq_any(&services))
-        .select(service_categories::code)
-        .load(&mut conn)
-        .await?;
+    let known = reference::known_services(&mut conn, &services).await?;
     if services.is_empty() || known.len() != services.len() {
         errors.push(FieldError {
             field: "services".into(),

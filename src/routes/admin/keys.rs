@@ -122,7 +122,8 @@ pub async fn compromise_key(
     body: ApiJson<CompromiseRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (code, kid) = path.into_inner();
-    let comment = free_text::comment(body.0.comment.as_deref())
+    let comment = free_text::COMMENT
+        .optional(body.0.comment.as_deref())
         .map_err(|e| ApiError::invalid_field("comment", e.to_string()))?;
     let mut conn = state.pool.get().await?;
     let actor = Actor::Account(admin.0.account_id);

@@ -1,17 +1,15 @@
 //! `POST /api/v1/admin/officials`: an official bound to one issuer.
 
 use actix_web::{HttpResponse, post, web};
-use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::audit::Actor;
-use crate::db::schema::issuers;
 use crate::error::{ApiError, FieldError};
 use crate::extract::Admin;
 use crate::extract::ApiJson;
 use crate::models::account::Role;
+use crate::models::reference;
 use crate::routes::auth::{AccountCreated, account_fields, create_account};
 use crate::state::AppState;
 
@@ -58,10 +56,7 @@ pub async fn create_official(
         &mut errors,
     );
     let mut conn = state.pool.get().await?;
-    let issuer_exists: bool =
-        diesel::select(diesel::dsl::exists(issuers::table.find(&body.issuer)))
-            .get_result(&mut conn)
-            .await?;
+    let issuer_exists = reference::issuer_exists(&mut conn, &body.issuer).await?;
     drop(conn);
     if !issuer_exists {
         errors.push(FieldError {

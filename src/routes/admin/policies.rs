@@ -4,19 +4,19 @@
 
 use actix_web::{HttpResponse, put, web};
 use chrono::NaiveDate;
-use diesel::prelude::*;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel::QueryResult;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::audit::{self, Actor, AuditEvent};
-use crate::db::schema::{districts, scheme_tiers, service_categories};
 use crate::domain::recognition::{EntitlementRule, RecognitionRule};
 use crate::error::{ApiError, FieldError};
 use crate::extract::Admin;
 use crate::extract::ApiJson;
 use crate::models::policy::{self, Kind};
+use crate::models::{reference, scheme};
 use crate::state::AppState;
 
 /// A new version of rules.
@@ -47,15 +47,9 @@ struct Known {
 
 async fn known(conn: &mut AsyncPgConnection) -> QueryResult<Known> {
     Ok(Known {
-        tiers: scheme_tiers::table
-            .select((scheme_tiers::scheme, scheme_tiers::code))
-            .load(conn)
-            .await?,
-        districts: districts::table.select(districts::code).load(conn).await?,
-        services: service_categories::table
-            .select(service_categories::code)
-            .load(conn)
-            .await?,
+        tiers: scheme::tier_pairs(conn).await?,
+        districts: reference::district_codes(conn).await?,
+        services: reference::service_codes(conn).await?,
     })
 }
 

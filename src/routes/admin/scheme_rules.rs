@@ -9,7 +9,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::audit::{self, Actor, AuditEvent};
-use crate::domain::eligibility::parse_rule_set;
+use crate::domain::eligibility::parse_new_rule_set;
 use crate::error::{ApiError, FieldError};
 use crate::extract::Admin;
 use crate::extract::ApiJson;
@@ -75,7 +75,7 @@ pub async fn publish_rules(
             message: "cannot be in the past".into(),
         });
     }
-    if let Err(mistakes) = parse_rule_set(&body.rules, &found.tier_codes()) {
+    if let Err(mistakes) = parse_new_rule_set(&body.rules, &found.tier_codes()) {
         errors.extend(mistakes.into_iter().map(|m| FieldError {
             field: m.path,
             message: m.message,

@@ -53,7 +53,8 @@ pub async fn create_application(
     state: web::Data<AppState>,
     body: ApiJson<NewApplicationRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.0;
+    let mut body = body.0;
+    body.facts = body.facts.trimmed();
     let now = state.now();
     let mut conn = state.pool.get().await?;
     let Some(found) = scheme::find(&mut conn, &body.scheme).await? else {

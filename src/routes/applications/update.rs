@@ -51,8 +51,9 @@ pub async fn update_application(
     let owner = talent.0.account_id;
     let mut conn = state.pool.get().await?;
     let (found, status) = own_application(&mut conn, *id, owner, Action::Update, "edited").await?;
-    validate_facts(&mut conn, &body.0.facts, state.today(), "facts.").await?;
-    let sealed = seal_facts(&state, found.id, &body.0.facts)?;
+    let facts = body.0.facts.trimmed();
+    validate_facts(&mut conn, &facts, state.today(), "facts.").await?;
+    let sealed = seal_facts(&state, found.id, &facts)?;
     let updated = conn
         .transaction(async |c| {
             let Some(updated) =

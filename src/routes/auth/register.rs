@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::audit::Actor;
 use crate::auth::password;
 use crate::domain::email::Email;
+use crate::domain::free_text;
 use crate::domain::password::NewPassword;
 use crate::error::{ApiError, ErrorCode, FieldError};
 use crate::extract::{ApiJson, client_ip};
@@ -49,16 +50,16 @@ pub struct AccountCreated {
     pub issuer: Option<String>,
 }
 
-/// Checks a display name: trimmed, 1 to 200 characters.
+/// Checks a display name by the one rule for names ([`free_text::NAME`]): it is printed on
+/// cards and shown to officials and agencies, so it is kept whole or refused, never cleaned.
 pub fn full_name(raw: &str, errors: &mut Vec<FieldError>) -> String {
-    let name = raw.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+    free_text::NAME.required(raw).unwrap_or_else(|e| {
         errors.push(FieldError {
             field: "full_name".into(),
-            message: "must be 1 to 200 printable characters".into(),
+            message: e.to_string(),
         });
-    }
-    name
+        String::new()
+    })
 }
 
 /// Checks the email, password and name of a new account, collecting every mistake in

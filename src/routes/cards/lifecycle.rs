@@ -72,7 +72,8 @@ pub struct SuspendRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResumeRequest {
-    /// Why (free text code, e.g. `investigation_closed`).
+    /// Why: a short free code, e.g. `investigation_closed` (at most 64 printable characters;
+    /// `resumed` when absent).
     #[serde(default)]
     pub reason_code: Option<String>,
     /// Details.
@@ -107,7 +108,8 @@ async fn change(
     reason: String,
     comment: Option<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let comment = free_text::comment(comment.as_deref())
+    let comment = free_text::COMMENT
+        .optional(comment.as_deref())
         .map_err(|e| ApiError::invalid_field("comment", e.to_string()))?;
     let mut conn = state.pool.get().await?;
     let found = visible_card(&mut conn, id, &Viewer::Official(official.issuer.clone())).await?;
@@ -190,12 +192,10 @@ pub async fn resume_card(
     body: ApiJson<ResumeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.0;
-    let reason = body
-        .reason_code
-        .unwrap_or_else(|| "resumed".to_owned())
-        .chars()
-        .take(64)
-        .collect();
+    let reason = free_text::REASON_CODE
+        .optional(body.reason_code.as_deref())
+        .map_err(|e| ApiError::invalid_field("reason_code", e.to_string()))?
+        .unwrap_or_else(|| "resumed".to_owned());
     change(
         &official,
         &state,

@@ -45,7 +45,7 @@ impl ReversalReason {
 pub struct ReversalRequest {
     /// The coded reason.
     pub reason_code: ReversalReason,
-    /// Up to 500 printable characters.
+    /// Up to 2,000 printable characters (newlines allowed).
     #[serde(default)]
     pub comment: Option<String>,
 }
@@ -70,7 +70,8 @@ pub struct ReversedRedemption {
 }
 
 fn comment(request: &ReversalRequest) -> Result<Option<String>, ApiError> {
-    let text = crate::domain::free_text::comment(request.comment.as_deref())
+    let text = crate::domain::free_text::COMMENT
+        .optional(request.comment.as_deref())
         .map_err(|e| ApiError::invalid_field("comment", e.to_string()))?;
     if text.is_none() && request.reason_code == ReversalReason::Other {
         return Err(ApiError::invalid_field(

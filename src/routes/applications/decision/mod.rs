@@ -79,7 +79,8 @@ pub async fn decide_application(
         .await?
         .map(|s| s.tiers.into_iter().map(|t| t.code).collect())
         .unwrap_or_default();
-    let comment = free_text::comment(request.comment.as_deref())
+    let comment = free_text::COMMENT
+        .optional(request.comment.as_deref())
         .map_err(|e| ApiError::invalid_field("comment", e.to_string()))?;
     let change = change(&request, &found, &tiers, &official, now, &comment)?;
     let answer = conn

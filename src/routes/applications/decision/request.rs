@@ -7,6 +7,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::domain::application_status::{Action, Status};
+use crate::domain::free_text;
 use crate::error::{ApiError, FieldError};
 use crate::extract::Official;
 use crate::models::application::{Application, DecisionChange};
@@ -101,6 +102,37 @@ pub struct DecisionRequest {
     pub items: Option<Vec<String>>,
 }
 
+/// The most items one supplement request lists.
+const MAX_ITEMS: usize = 30;
+
+/// The items a decision lists, each a label by the rule for names, trimmed. Checked whatever
+/// the decision, since whatever is given is stored and shown.
+fn supplement_items(items: Option<&[String]>, errors: &mut Vec<FieldError>) -> Vec<String> {
+    let items = items.unwrap_or_default();
+    if items.len() > MAX_ITEMS {
+        errors.push(FieldError {
+            field: "items".into(),
+            message: format!("at most {MAX_ITEMS} items"),
+        });
+        return Vec::new();
+    }
+    items
+        .iter()
+        .enumerate()
+        .filter_map(|(i, item)| {
+            free_text::NAME
+                .required(item)
+                .map_err(|e| {
+                    errors.push(FieldError {
+                        field: format!("items[{i}]"),
+                        message: e.to_string(),
+                    })
+                })
+                .ok()
+        })
+        .collect()
+}
+
 /// Checks the request against the application; returns the change to apply.
 pub(super) fn change<'a>(
     request: &'a DecisionRequest,
@@ -146,19 +178,9 @@ pub(super) fn change<'a>(
             if comment.is_none() {
                 errors.push(missing("comment"));
             }
-            let items = request.items.as_deref().unwrap_or_default();
-            if items.len() > 30
-                || items
-                    .iter()
-                    .any(|i| i.trim().is_empty() || i.chars().count() > 200)
-            {
-                errors.push(FieldError {
-                    field: "items".into(),
-                    message: "at most 30 items of 1 to 200 characters".into(),
-                });
-            }
         }
     }
+    let items = supplement_items(request.items.as_deref(), &mut errors);
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
@@ -175,11 +197,7 @@ pub(super) fn change<'a>(
             .filter(|_| request.decision == DecisionKind::Reject)
             .map(RejectReason::as_str),
         decision_comment: comment.as_deref(),
-        supplement_items: request
-            .items
-            .as_ref()
-            .filter(|i| !i.is_empty())
-            .map(|i| json!(i)),
+        supplement_items: Some(items).filter(|i| !i.is_empty()).map(|i| json!(i)),
         decided_by: official.account_id,
         decided_at: now,
         updated_at: now,
