@@ -6,12 +6,7 @@ fn day(s: &str) -> NaiveDate {
     s.parse().unwrap_or_default()
 }
 
-fn entitlement(
-    district: &str,
-    tier: &str,
-    service: &str,
-    quota: Option<u32>,
-) -> EntitlementRule {
+fn entitlement(district: &str, tier: &str, service: &str, quota: Option<u32>) -> EntitlementRule {
     EntitlementRule {
         local_tier: tier.into(),
         district: district.into(),
