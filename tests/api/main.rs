@@ -39,5 +39,6 @@ mod security;
 mod sessions;
 mod standards;
 mod state_machine;
+mod throttling;
 mod trust;
 mod users;
