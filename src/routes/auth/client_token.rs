@@ -5,7 +5,8 @@
 use actix_web::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE};
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use base64::Engine;
-use chrono::TimeDelta;
+use chrono::{DateTime, TimeDelta, Utc};
+use diesel_async::AsyncPgConnection;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -80,6 +81,39 @@ fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
     Some((id.to_owned(), secret.to_owned()))
 }
 
+/// Counts a request against the client address's allowance (every request, before anything
+/// is read), 429 beyond it.
+async fn admit_address(
+    req: &HttpRequest,
+    state: &AppState,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let Some(address) = client_ip(req, &state.trusted_proxies) else {
+        return Ok(());
+    };
+    let mut conn = state.pool.get().await?;
+    let key = format!("token_address:{}", address_bucket(address));
+    let limit = state.auth.client_tokens_per_address_minute;
+    take_or_refuse(&mut conn, &key, limit, TimeDelta::minutes(1), now).await
+}
+
+/// Counts a token about to be issued to an authenticated client, 429 when its minute is full.
+/// Only authenticated requests reach it, so nobody without the secret uses up the allowance.
+async fn charge_client(
+    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    client_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let key = format!("token_client:{client_id}");
+    let limit = state.auth.client_tokens_per_client_minute;
+    refuse_if_full(conn, &key, limit, TimeDelta::minutes(1), now).await?;
+    if limit > 0 {
+        address_rate::take(conn, &key, TimeDelta::minutes(1), now).await?;
+    }
+    Ok(())
+}
+
 /// Exchanges an agency client's id and secret for an access token. Each client address may ask
 /// `auth.client_tokens_per_address_minute` times a minute, and each client be issued
 /// `auth.client_tokens_per_client_minute` tokens (only issued tokens count, so nobody without
@@ -101,13 +135,7 @@ pub async fn client_token(
     mut payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let now = state.now();
-    let mut conn = state.pool.get().await?;
-    if let Some(address) = client_ip(&req, &state.trusted_proxies) {
-        let key = format!("token_address:{}", address_bucket(address));
-        let limit = state.auth.client_tokens_per_address_minute;
-        take_or_refuse(&mut conn, &key, limit, TimeDelta::minutes(1), now).await?;
-    }
-    drop(conn);
+    admit_address(&req, &state, now).await?;
     let limits = BodyLimits::of(&req);
     // A form that is too large, too slow or unreadable is an RFC 6749 `invalid_request`, like
     // every other mistake at this endpoint.
@@ -159,19 +187,7 @@ pub async fn client_token(
         .await?;
         return Ok(oauth_error(401, "invalid_client"));
     }
-    let client_key = format!("token_client:{client_id}");
-    let per_client = state.auth.client_tokens_per_client_minute;
-    refuse_if_full(
-        &mut conn,
-        &client_key,
-        per_client,
-        TimeDelta::minutes(1),
-        now,
-    )
-    .await?;
-    if per_client > 0 {
-        address_rate::take(&mut conn, &client_key, TimeDelta::minutes(1), now).await?;
-    }
+    charge_client(&state, &mut conn, client_id, now).await?;
     let subject = Subject {
         id: client_id,
         role: Role::Agency.as_str().to_owned(),
