@@ -99,6 +99,9 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Delete old rate windows, quiet login throttles, expired idempotency keys and dead
+    /// sessions once, as every server does every `maintenance.sweep_interval_secs`.
+    Sweep,
     /// Print the current TOTP code of a base32 secret (for the demo staff logins).
     Totp {
         /// The base32 secret, as `serve --demo` prints it.
@@ -281,6 +284,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        Command::Sweep => sweep_once(&settings).await,
         Command::PlatformKey => {
             let key = crate::credentials::platform_key::PlatformKey::from_settings(&settings)?;
             println!("{}", serde_json::to_string_pretty(&key.jwk())?);
@@ -424,6 +428,24 @@ async fn create_admin(
             Ok(ExitCode::FAILURE)
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+async fn sweep_once(settings: &Settings) -> anyhow::Result<ExitCode> {
+    prepare_database(settings).await?;
+    let mut conn = AsyncPgConnection::establish(settings.database.url())
+        .await
+        .context("could not connect to the database")?;
+    let policy = crate::startup::sweep_policy(settings, chrono::Utc::now());
+    match crate::models::sweep::run(&mut conn, policy).await? {
+        Some(report) => {
+            println!("swept: {}", serde_json::to_string(&report)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        None => {
+            eprintln!("another instance is sweeping right now; nothing done");
+            Ok(ExitCode::FAILURE)
+        }
     }
 }
 

@@ -95,6 +95,9 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// Partner agencies' limits.
     pub partners: PartnerSettings,
+    /// The periodic sweep.
+    #[serde(default)]
+    pub maintenance: MaintenanceSettings,
     /// Keys and secrets; never printed.
     #[serde(default)]
     pub secrets: RawSecrets,
@@ -216,6 +219,39 @@ pub struct AuthSettings {
     pub pii_key_id: String,
     /// Accounts one client address may register per hour; 0 turns the limit off.
     pub registrations_per_address_hour: i32,
+    /// Failed sign-ins one account may take an hour from addresses it has not signed in from in
+    /// the last 30 days (distributed guessing); at least 1.
+    pub login_failures_per_account_hour: i32,
+    /// Sign-ins with the right password one account may make an hour (each costs an argon2
+    /// verification); 0 turns the limit off.
+    pub logins_per_account_hour: i32,
+    /// Sign-ins with the right password one client address may make a minute; 0: no limit.
+    pub logins_per_address_minute: i32,
+    /// Refresh-token rotations one client address may ask for a minute; 0: no limit.
+    pub refreshes_per_address_minute: i32,
+    /// Client-credentials requests one client address may make a minute; 0: no limit.
+    pub client_tokens_per_address_minute: i32,
+    /// Tokens one agency client may be issued a minute; 0: no limit.
+    pub client_tokens_per_client_minute: i32,
+}
+
+/// Housekeeping of every instance.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MaintenanceSettings {
+    /// Seconds between sweeps of old rate windows, idempotency keys and dead sessions
+    /// (0: this instance never sweeps; `talentcard sweep` still does).
+    pub sweep_interval_secs: u64,
+    /// Hours an `Idempotency-Key` answer is kept for replay.
+    pub idempotency_retention_hours: i64,
+}
+
+impl Default for MaintenanceSettings {
+    fn default() -> Self {
+        MaintenanceSettings {
+            sweep_interval_secs: 600,
+            idempotency_retention_hours: 24,
+        }
+    }
 }
 
 /// Partner agencies' limits.
@@ -400,6 +436,13 @@ impl Settings {
                 "sessions need an idle limit of at least a day and an absolute limit no shorter",
             ));
         }
+        self.validate_auth_limits()?;
+        if self.maintenance.idempotency_retention_hours < 1 {
+            return Err(ConfigError::invalid(
+                "TALENTCARD__MAINTENANCE__IDEMPOTENCY_RETENTION_HOURS",
+                "must be at least 1",
+            ));
+        }
         // The counter is an INTEGER column; 0 would refuse every check by number.
         if !(1..=i64::from(i32::MAX)).contains(&self.partners.unknown_numbers_per_hour) {
             return Err(ConfigError::invalid(
@@ -431,6 +474,40 @@ impl Settings {
         self.secrets.validate()?;
         if self.environment == Environment::Production {
             self.refuse_development_secrets()?;
+        }
+        Ok(())
+    }
+
+    /// Sign-in and token limits: none negative, and the account ceiling at least 1 (0 would
+    /// refuse every unknown address at once).
+    fn validate_auth_limits(&self) -> Result<(), ConfigError> {
+        let auth = &self.auth;
+        if auth.login_failures_per_account_hour < 1 {
+            return Err(ConfigError::invalid(
+                "TALENTCARD__AUTH__LOGIN_FAILURES_PER_ACCOUNT_HOUR",
+                "must be at least 1",
+            ));
+        }
+        for (value, var) in [
+            (auth.logins_per_account_hour, "LOGINS_PER_ACCOUNT_HOUR"),
+            (auth.logins_per_address_minute, "LOGINS_PER_ADDRESS_MINUTE"),
+            (
+                auth.refreshes_per_address_minute,
+                "REFRESHES_PER_ADDRESS_MINUTE",
+            ),
+            (
+                auth.client_tokens_per_address_minute,
+                "CLIENT_TOKENS_PER_ADDRESS_MINUTE",
+            ),
+            (
+                auth.client_tokens_per_client_minute,
+                "CLIENT_TOKENS_PER_CLIENT_MINUTE",
+            ),
+        ] {
+            if value < 0 {
+                let var = format!("TALENTCARD__AUTH__{var}");
+                return Err(ConfigError::invalid(&var, "must be 0 (no limit) or more"));
+            }
         }
         Ok(())
     }

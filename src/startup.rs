@@ -1,4 +1,5 @@
-//! Building and running the application: database preparation, the pool, the HTTP server.
+//! Building and running the application: database preparation, the pool, the HTTP server and
+//! the periodic sweep.
 
 use std::net::TcpListener;
 
@@ -20,6 +21,7 @@ use crate::configuration::Settings;
 use crate::db::{self, DbPool};
 use crate::error::ApiError;
 use crate::extract::{self, BodyLimits};
+use crate::models::sweep::{self, SweepPolicy};
 use crate::state::AppState;
 use crate::{cors, metrics, openapi, reference, routes, telemetry};
 
@@ -53,6 +55,7 @@ impl Application {
         let listener = TcpListener::bind(&address)
             .map_err(|e| anyhow::anyhow!("could not bind {address}: {e}"))?;
         let port = listener.local_addr()?.port();
+        spawn_sweeps(settings, pool.clone(), state.clock.clone());
         let server = run(listener, state, settings)?;
         Ok(Application { port, pool, server })
     }
@@ -91,6 +94,49 @@ pub async fn prepare_database(settings: &Settings) -> anyhow::Result<()> {
         .unwrap_or(&settings.config_dir);
     reference::policies::load(config_dir, &mut conn).await?;
     Ok(())
+}
+
+/// What the sweep counts as old, from `settings`, at `now`.
+pub fn sweep_policy(settings: &Settings, now: chrono::DateTime<chrono::Utc>) -> SweepPolicy {
+    SweepPolicy {
+        now,
+        session_idle: chrono::Duration::days(settings.auth.session_idle_days),
+        idempotency_retention: chrono::Duration::hours(
+            settings.maintenance.idempotency_retention_hours,
+        ),
+    }
+}
+
+/// Starts the periodic sweep (`maintenance.sweep_interval_secs`; 0: none) on this runtime. The
+/// first runs one interval after start, so a fleet restarting together does not sweep at once;
+/// a failed sweep is logged and retried at the next tick, and an instance that finds another
+/// sweeping skips its turn.
+fn spawn_sweeps(settings: &Settings, pool: DbPool, clock: SharedClock) {
+    let interval = settings.maintenance.sweep_interval_secs;
+    if interval == 0 {
+        return;
+    }
+    let period = std::time::Duration::from_secs(interval);
+    let settings = settings.clone();
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            let policy = sweep_policy(&settings, clock.now());
+            let outcome = match pool.get().await {
+                Ok(mut conn) => sweep::run(&mut conn, policy)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            match outcome {
+                Ok(Some(report)) => tracing::info!(?report, "swept old rows"),
+                Ok(None) => tracing::debug!("another instance is sweeping"),
+                Err(error) => tracing::warn!(%error, "the sweep failed; retried next time"),
+            }
+        }
+    });
 }
 
 fn run(listener: TcpListener, state: AppState, settings: &Settings) -> anyhow::Result<Server> {

@@ -219,6 +219,7 @@ diesel::table! {
         hour_started -> Timestamptz,
         hour_failures -> Int4,
         locked_until -> Nullable<Timestamptz>,
+        last_success_at -> Nullable<Timestamptz>,
     }
 }
 

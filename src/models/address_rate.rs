@@ -1,5 +1,6 @@
-//! Fixed-window counters per client address (`address_rate_windows`), for anonymous flows that
-//! must not be scripted at scale. One upsert per request: the count comes back from the row it
+//! Fixed-window counters per key (`address_rate_windows`): client addresses for anonymous flows
+//! that must not be scripted at scale, and accounts or agency clients for sign-ins and tokens.
+//! A key is `family:subject`; every key of a family uses one window length. One upsert per request: the count comes back from the row it
 //! bumped, so parallel requests on every instance see each other.
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
@@ -37,12 +38,46 @@ pub async fn take(
         .get_result(conn)
         .await?;
     if count == 1 {
-        // The first request of a new window sweeps the windows before the last one, so the
-        // table holds about two windows' worth of addresses, on however many instances.
+        // The first request of a new window sweeps its own family's windows before the last
+        // one (families have windows of different lengths: a minute's sweep must not take an
+        // hour's counts), so the table holds about two windows' worth of keys. The periodic
+        // sweep (`models::sweep`) takes what quiet families leave behind.
         diesel::delete(address_rate_windows::table)
+            .filter(address_rate_windows::key.like(family_pattern(key)))
             .filter(address_rate_windows::window_start.lt(start - window))
             .execute(conn)
             .await?;
     }
     Ok((count, start + window))
+}
+
+/// `register:%` for `register:203.0.113.7`: the keys counted with the same window length.
+fn family_pattern(key: &str) -> String {
+    let family = key.split_once(':').map_or(key, |(family, _)| family);
+    format!("{family}:%")
+}
+
+/// The count of `key` in the window that holds `now`, without counting anything, and when the
+/// window ends: checked before work that only a success is charged for.
+pub async fn peek(
+    conn: &mut AsyncPgConnection,
+    key: &str,
+    window: TimeDelta,
+    now: DateTime<Utc>,
+) -> QueryResult<(i32, DateTime<Utc>)> {
+    let start = now.duration_trunc(window).unwrap_or(now);
+    let count = address_rate_windows::table
+        .find((key, start))
+        .select(address_rate_windows::count)
+        .first(conn)
+        .await
+        .optional()?;
+    Ok((count.unwrap_or(0), start + window))
+}
+
+/// Deletes every window of `key` (the staff unlock path).
+pub async fn clear(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<usize> {
+    diesel::delete(address_rate_windows::table.filter(address_rate_windows::key.eq(key)))
+        .execute(conn)
+        .await
 }

@@ -19,5 +19,6 @@ pub mod scheme;
 pub mod session;
 pub mod standing;
 pub mod status_list;
+pub mod sweep;
 pub mod throttle;
 pub mod verification;

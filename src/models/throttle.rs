@@ -1,4 +1,5 @@
-//! Failed-login counters in PostgreSQL, shared by every instance.
+//! Failed-login counters in PostgreSQL, shared by every instance: one row per key (an account,
+//! an (account, address) pair or an address; the keys are built by the sign-in flow).
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -97,6 +98,11 @@ async fn update(
 pub enum Settlement {
     /// The credentials were right: the failure streak ends, the attempt is not counted.
     Reset,
+    /// Right, and the sign-in completed: as `Reset`, and the key remembers when, so an
+    /// (account, address) pair vouches for its address against the account-wide ceiling.
+    SignedIn,
+    /// Refused by another limit before it was evaluated: as if never reserved.
+    Refund,
 }
 
 /// Whether `key` is locked now, without counting anything.
@@ -149,8 +155,51 @@ pub async fn settle(
     now: DateTime<Utc>,
 ) -> QueryResult<()> {
     update(conn, key, now, |s| match settlement {
-        Settlement::Reset => policy.after_success(s),
+        Settlement::Reset | Settlement::SignedIn => policy.after_success(s),
+        Settlement::Refund => policy.after_refund(s),
     })
-    .await
-    .map(|_| ())
+    .await?;
+    if settlement == Settlement::SignedIn {
+        diesel::update(login_throttles::table.find(key))
+            .set(login_throttles::last_success_at.eq(now))
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// When `key` last completed a sign-in ([`Settlement::SignedIn`]), if ever.
+pub async fn last_sign_in(
+    conn: &mut AsyncPgConnection,
+    key: &str,
+) -> QueryResult<Option<DateTime<Utc>>> {
+    login_throttles::table
+        .find(key)
+        .select(login_throttles::last_success_at)
+        .first(conn)
+        .await
+        .optional()
+        .map(Option::flatten)
+}
+
+/// Deletes the rows of `keys` and of every key starting with one of `prefixes` (an account's
+/// pairs); returns how many went. The staff unlock path.
+pub async fn clear(
+    conn: &mut AsyncPgConnection,
+    keys: &[String],
+    prefixes: &[String],
+) -> QueryResult<usize> {
+    let mut cleared =
+        diesel::delete(login_throttles::table.filter(login_throttles::key.eq_any(keys)))
+            .execute(conn)
+            .await?;
+    for prefix in prefixes {
+        // The prefixes are built from hex digests and fixed words: no LIKE wildcards inside.
+        let pattern = format!("{prefix}%");
+        cleared +=
+            diesel::delete(login_throttles::table.filter(login_throttles::key.like(pattern)))
+                .execute(conn)
+                .await?;
+    }
+    Ok(cleared)
 }

@@ -76,6 +76,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         "/api/v1/admin/agencies/{id}/clients/{client_id}",
         ADMIN_204,
     ),
+    row("post", "/api/v1/admin/accounts/{id}/unlock", ADMIN_204),
     row("post", "/api/v1/admin/accounts/{id}/disable", ADMIN_204),
     row("put", "/api/v1/admin/schemes/{code}/rules", ADMIN_CREATES),
     row("get", "/api/v1/applications", TALENT_AND_OFFICIALS),

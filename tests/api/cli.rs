@@ -7,7 +7,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use crate::helpers::{TestDatabase, manifest_dir, test_settings};
 
-fn talentcard(database_url: &str, args: &[&str], stdin: &str) -> Output {
+pub fn talentcard(database_url: &str, args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_talentcard"))
         .args(args)
         .current_dir(manifest_dir())
@@ -28,7 +28,7 @@ fn talentcard(database_url: &str, args: &[&str], stdin: &str) -> Output {
     child.wait_with_output().expect("wait")
 }
 
-fn text(bytes: &[u8]) -> String {
+pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 

@@ -39,5 +39,7 @@ mod security;
 mod sessions;
 mod standards;
 mod state_machine;
+mod sweep;
+mod throttling;
 mod trust;
 mod users;

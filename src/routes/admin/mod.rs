@@ -1,4 +1,5 @@
-//! Administration: officials, agencies and their clients, disabling accounts, the audit log.
+//! Administration: officials, agencies and their clients, disabling and unlocking accounts, the
+//! audit log.
 //! Every handler takes [`crate::extract::Admin`].
 
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -11,6 +12,7 @@ mod keys;
 mod officials;
 mod policies;
 mod scheme_rules;
+mod unlock;
 
 /// Registers the routes under `/admin`.
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -20,6 +22,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(clients::create_client)
         .service(clients::revoke_client)
         .service(accounts::disable_account)
+        .service(unlock::unlock_account)
         .service(audit_log::list_audit)
         .service(scheme_rules::publish_rules)
         .service(keys::rotate_key)

@@ -1,9 +1,12 @@
 //! `POST /api/v1/auth/token`: the OAuth 2.0 client-credentials grant for partner agencies.
-//! Errors follow RFC 6749 section 5.2 (`{"error": "invalid_client"}`), not problem+json.
+//! Errors follow RFC 6749 section 5.2 (`{"error": "invalid_client"}`), not problem+json; a rate
+//! limit, which RFC 6749 has no error for, is the house's 429 problem+json with `Retry-After`.
 
 use actix_web::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE};
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use base64::Engine;
+use chrono::{DateTime, TimeDelta, Utc};
+use diesel_async::AsyncPgConnection;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -12,10 +15,12 @@ use uuid::Uuid;
 use crate::audit::{self, Actor, AuditEvent};
 use crate::auth::tokens::{Subject, TokenUse};
 use crate::crypto::random::{constant_time_eq, sha256_hex};
+use crate::domain::throttle::address_bucket;
 use crate::error::ApiError;
-use crate::extract::{BodyLimits, read_body};
+use crate::extract::{BodyLimits, client_ip, read_body};
 use crate::models::account::Role;
-use crate::models::agency;
+use crate::models::{address_rate, agency};
+use crate::routes::auth::throttle::{refuse_if_full, take_or_refuse};
 use crate::state::AppState;
 
 /// The form fields of the grant (`application/x-www-form-urlencoded`).
@@ -76,7 +81,43 @@ fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
     Some((id.to_owned(), secret.to_owned()))
 }
 
-/// Exchanges an agency client's id and secret for an access token.
+/// Counts a request against the client address's allowance (every request, before anything
+/// is read), 429 beyond it.
+async fn admit_address(
+    req: &HttpRequest,
+    state: &AppState,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let Some(address) = client_ip(req, &state.trusted_proxies) else {
+        return Ok(());
+    };
+    let mut conn = state.pool.get().await?;
+    let key = format!("token_address:{}", address_bucket(address));
+    let limit = state.auth.client_tokens_per_address_minute;
+    take_or_refuse(&mut conn, &key, limit, TimeDelta::minutes(1), now).await
+}
+
+/// Counts a token about to be issued to an authenticated client, 429 when its minute is full.
+/// Only authenticated requests reach it, so nobody without the secret uses up the allowance.
+async fn charge_client(
+    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    client_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let key = format!("token_client:{client_id}");
+    let limit = state.auth.client_tokens_per_client_minute;
+    refuse_if_full(conn, &key, limit, TimeDelta::minutes(1), now).await?;
+    if limit > 0 {
+        address_rate::take(conn, &key, TimeDelta::minutes(1), now).await?;
+    }
+    Ok(())
+}
+
+/// Exchanges an agency client's id and secret for an access token. Each client address may ask
+/// `auth.client_tokens_per_address_minute` times a minute, and each client be issued
+/// `auth.client_tokens_per_client_minute` tokens (only issued tokens count, so nobody without
+/// the secret can use up a client's allowance).
 #[utoipa::path(
     tag = "accounts",
     request_body(content = ClientCredentials, content_type = "application/x-www-form-urlencoded"),
@@ -84,6 +125,7 @@ fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
         (status = 200, description = "An access token for the client (RFC 6749, 5.1)", body = ClientToken),
         (status = 400, description = "An RFC 6749 error: invalid_request or unsupported_grant_type", body = OAuthError),
         (status = 401, description = "An RFC 6749 error: invalid_client (unknown or revoked client, wrong secret)", body = OAuthError),
+        (status = 429, description = "rate_limited: too many requests from this address or tokens for this client, with Retry-After"),
     )
 )]
 #[post("/auth/token")]
@@ -92,6 +134,8 @@ pub async fn client_token(
     state: web::Data<AppState>,
     mut payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    let now = state.now();
+    admit_address(&req, &state, now).await?;
     let limits = BodyLimits::of(&req);
     // A form that is too large, too slow or unreadable is an RFC 6749 `invalid_request`, like
     // every other mistake at this endpoint.
@@ -143,6 +187,7 @@ pub async fn client_token(
         .await?;
         return Ok(oauth_error(401, "invalid_client"));
     }
+    charge_client(&state, &mut conn, client_id, now).await?;
     let subject = Subject {
         id: client_id,
         role: Role::Agency.as_str().to_owned(),
@@ -152,7 +197,7 @@ pub async fn client_token(
     };
     let access_token = state
         .tokens
-        .issue(&subject, TokenUse::Access, state.now())
+        .issue(&subject, TokenUse::Access, now)
         .map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok()
         .insert_header((CACHE_CONTROL, "no-store"))

@@ -1,8 +1,9 @@
 //! Signing in with email, password and (for staff) a TOTP code.
 //!
 //! Unknown emails and wrong passwords cost the same argon2 verification and get the same answer;
-//! failures are throttled per account and per client address with a growing delay; each code
-//! of a staff member's authenticator is accepted once, at most five wrong codes a step.
+//! failures are throttled per (account, address), per address and per account, and right
+//! passwords per account and address ([`super::throttle`]); each code of a staff member's
+//! authenticator is accepted once, at most five wrong codes a step.
 
 use std::net::IpAddr;
 
@@ -14,13 +15,11 @@ use serde_json::json;
 use crate::audit::{self, Actor, AuditEvent};
 use crate::auth::tokens::{Subject, TokenUse};
 use crate::auth::{password, totp};
-use crate::crypto::random::sha256_hex;
 use crate::domain::email::Email;
-use crate::domain::throttle::{PER_ACCOUNT, PER_ADDRESS};
 use crate::error::{ApiError, ErrorCode};
 use crate::models::account::{self, Account};
 use crate::models::session;
-use crate::models::throttle::{self, Settlement};
+use crate::routes::auth::throttle::{self, Keys, throttled};
 use crate::state::AppState;
 
 /// Most wrong TOTP codes evaluated per 30-second step.
@@ -60,29 +59,6 @@ fn invalid_credentials() -> ApiError {
     )
 }
 
-fn throttled(wait: chrono::Duration) -> ApiError {
-    let seconds = u64::try_from(wait.num_milliseconds().div_euclid(1000) + 1).unwrap_or(1);
-    ApiError::new(
-        ErrorCode::RateLimited,
-        "too many failed attempts; wait before trying again",
-    )
-    .with_retry_after(seconds)
-}
-
-/// The throttle keys of an attempt. The account key is named by a hash of the email, known or
-/// not, so lockouts say nothing about which emails exist.
-struct Keys {
-    account: String,
-    address: Option<String>,
-}
-
-fn keys(email: &str, client: Option<IpAddr>) -> Keys {
-    Keys {
-        account: format!("account:{}", sha256_hex(email)),
-        address: client.map(|ip| format!("address:{ip}")),
-    }
-}
-
 async fn audit_event(
     conn: &mut AsyncPgConnection,
     action: &'static str,
@@ -113,10 +89,10 @@ pub async fn sign_in(
         |_| credentials.email.trim().to_lowercase(),
         |e| e.to_string(),
     );
-    let keys = keys(&email, client);
+    let keys = throttle::keys(&state.pii, &email, client);
     let found = {
         let mut conn = state.pool.get().await?;
-        admit(&mut conn, &keys, now).await?;
+        throttle::admit(state, &mut conn, &keys, now).await?;
         match Email::parse(&email) {
             Ok(parsed) => account::find_by_email(&mut conn, &parsed).await?,
             Err(_) => None,
@@ -132,13 +108,14 @@ pub async fn sign_in(
     let account = match found {
         Some(account) if password_ok && account.disabled_at.is_none() => account,
         other => {
-            audit_failure(&mut conn, &keys, now, other.as_ref(), "bad_credentials").await?;
+            let account = other.as_ref();
+            audit_failure(state, &mut conn, &keys, now, account, "bad_credentials").await?;
             return Err(invalid_credentials());
         }
     };
     if account.is_staff() {
         if account.mfa_confirmed_at.is_none() {
-            settle_attempts(&mut conn, &keys, now).await?;
+            throttle::settle(state, &mut conn, &keys, false, now).await?;
             let subject = subject(&account, None);
             let access_token = state
                 .tokens
@@ -156,7 +133,7 @@ pub async fn sign_in(
         }
         let Some(code) = credentials.totp.as_deref() else {
             // The password was right: not a failure, but a denial worth recording.
-            settle_attempts(&mut conn, &keys, now).await?;
+            throttle::settle(state, &mut conn, &keys, false, now).await?;
             audit_event(&mut conn, "login.mfa_required", Some(&account), json!({})).await?;
             return Err(ApiError::new(
                 ErrorCode::MfaRequired,
@@ -164,42 +141,12 @@ pub async fn sign_in(
             ));
         };
         if let Err(error) = check_totp(state, &mut conn, &account, code, false).await {
-            audit_failure(&mut conn, &keys, now, Some(&account), "bad_totp").await?;
+            audit_failure(state, &mut conn, &keys, now, Some(&account), "bad_totp").await?;
             return Err(error);
         }
     }
-    settle_attempts(&mut conn, &keys, now).await?;
+    throttle::settle(state, &mut conn, &keys, true, now).await?;
     start_session(state, &mut conn, &account).await
-}
-
-/// Admits an attempt or answers 429. The account's attempt is reserved under a row lock before
-/// the password is checked, so parallel guesses at one account cannot outrun its limit. The
-/// address is only checked here and charged on failure: an office behind one NAT may sign in
-/// many people at once, and the per-account reservation already bounds guessing.
-async fn admit(
-    conn: &mut AsyncPgConnection,
-    keys: &Keys,
-    now: DateTime<Utc>,
-) -> Result<(), ApiError> {
-    if let Some(address) = &keys.address
-        && let Some(wait) = throttle::blocked_for(conn, address, PER_ADDRESS, now).await?
-    {
-        return Err(throttled(wait));
-    }
-    if let Err(wait) = throttle::reserve(conn, &keys.account, PER_ACCOUNT, now).await? {
-        return Err(throttled(wait));
-    }
-    Ok(())
-}
-
-/// The credentials were right: the account's reserved attempt is settled as a success.
-async fn settle_attempts(
-    conn: &mut AsyncPgConnection,
-    keys: &Keys,
-    now: DateTime<Utc>,
-) -> Result<(), ApiError> {
-    throttle::settle(conn, &keys.account, PER_ACCOUNT, Settlement::Reset, now).await?;
-    Ok(())
 }
 
 /// Starts the session and records the login in one transaction.
@@ -245,21 +192,20 @@ pub fn subject(account: &Account, session: Option<uuid::Uuid>) -> Subject {
     }
 }
 
-/// Records a failed attempt: the account's was counted by its reservation, the address's is
-/// counted now; a lockout the failure caused is audited too.
+/// Records a failed attempt and audits it, with the lockout it caused if any (`scope`
+/// `address`: this address is locked out of the account; `account`: the ceiling is reached).
 async fn audit_failure(
+    state: &AppState,
     conn: &mut AsyncPgConnection,
     keys: &Keys,
     now: DateTime<Utc>,
     account: Option<&Account>,
     reason: &str,
 ) -> Result<(), ApiError> {
-    if let Some(address) = &keys.address {
-        throttle::record_failure(conn, address, PER_ADDRESS, now).await?;
-    }
+    let locked = throttle::record_failure(state, conn, keys, now).await?;
     audit_event(conn, "login.failed", account, json!({ "reason": reason })).await?;
-    if let Some(wait) = throttle::blocked_for(conn, &keys.account, PER_ACCOUNT, now).await? {
-        let detail = json!({ "locked_for_secs": wait.num_seconds().max(1) });
+    if let Some((scope, wait)) = locked {
+        let detail = json!({ "locked_for_secs": wait.num_seconds().max(1), "scope": scope });
         audit_event(conn, "login.locked", account, detail).await?;
     }
     Ok(())
@@ -282,9 +228,11 @@ pub async fn check_totp(
     };
     if !account::reserve_totp_attempt(conn, account.id, current, MAX_WRONG_CODES_PER_STEP).await? {
         let next_step = (current + 1) * totp::STEP_SECS;
-        return Err(throttled(chrono::Duration::seconds(
-            next_step - now.timestamp(),
-        )));
+        let wait = chrono::Duration::seconds(next_step - now.timestamp());
+        return Err(throttled(
+            wait,
+            "too many failed attempts; wait before trying again",
+        ));
     }
     let secret = state
         .pii

@@ -17,6 +17,7 @@ mod logout;
 mod mfa;
 mod refresh;
 mod register;
+pub mod throttle;
 
 pub use register::{AccountCreated, account_fields, create_account};
 

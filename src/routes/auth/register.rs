@@ -12,6 +12,7 @@ use crate::auth::password;
 use crate::domain::email::Email;
 use crate::domain::free_text;
 use crate::domain::password::NewPassword;
+use crate::domain::throttle::address_bucket;
 use crate::error::{ApiError, ErrorCode, FieldError};
 use crate::extract::{ApiJson, client_ip};
 use crate::models::account::{self, NewAccount, Role};
@@ -155,21 +156,6 @@ async fn admit_registration(req: &HttpRequest, state: &AppState) -> Result<(), A
     .with_retry_after(wait))
 }
 
-/// The unit one allowance covers: an IPv4 address, or an IPv6 /64 (one subscriber's prefix,
-/// which holds more addresses than a script could ever use up).
-fn address_bucket(address: std::net::IpAddr) -> String {
-    match address {
-        std::net::IpAddr::V4(v4) => v4.to_string(),
-        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
-            None => {
-                let s = v6.segments();
-                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-            }
-        },
-    }
-}
-
 /// Hashes the password and creates the account; a taken email is 409 `email_taken`.
 pub async fn create_account(
     state: &AppState,
@@ -206,22 +192,4 @@ pub async fn create_account(
         role: account.role,
         issuer: account.issuer,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::address_bucket;
-
-    #[test]
-    fn an_ipv6_subscriber_prefix_shares_one_allowance() {
-        let bucket = |a: &str| a.parse().map(address_bucket).unwrap_or_default();
-        assert_eq!(bucket("203.0.113.7"), "203.0.113.7");
-        assert_eq!(bucket("::ffff:203.0.113.7"), "203.0.113.7");
-        assert_eq!(
-            bucket("2001:db8:1:2::1"),
-            bucket("2001:db8:1:2:ffff:ffff:ffff:ffff")
-        );
-        assert_eq!(bucket("2001:db8:1:2::1"), "2001:db8:1:2::/64");
-        assert_ne!(bucket("2001:db8:1:2::1"), bucket("2001:db8:1:3::1"));
-    }
 }
