@@ -9,9 +9,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::db::schema::{
-    districts, issuers, regions, scheme_tiers, schemes, service_categories,
-};
+use crate::db::schema::{districts, issuers, regions, scheme_tiers, schemes, service_categories};
 
 /// One of Beijing (`BJ`), Tianjin (`TJ`), Hebei (`HE`).
 #[derive(Debug, Clone, Serialize, Deserialize, Queryable, Selectable, Insertable, ToSchema)]
@@ -200,7 +198,10 @@ pub async fn card_names(
         .await
         .optional()?;
     Ok(scheme_and_tier.zip(issuer_and_district).map(
-        |((scheme_zh, scheme_en, tier_zh, tier_en), (issuer_zh, issuer_en, district_zh, district_en))| {
+        |(
+            (scheme_zh, scheme_en, tier_zh, tier_en),
+            (issuer_zh, issuer_en, district_zh, district_en),
+        )| {
             CardNames {
                 scheme: (scheme_zh, scheme_en),
                 tier: (tier_zh, tier_en),

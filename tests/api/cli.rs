@@ -322,7 +322,8 @@ fn verify_exits_2_when_its_material_cannot_be_read() {
     let missing = run(&key, &trust, &list);
     assert_eq!(missing.status.code(), Some(2), "{}", text(&missing.stderr));
     assert!(
-        text(&missing.stderr).contains("could not read") && text(&missing.stderr).contains("platform.jwk"),
+        text(&missing.stderr).contains("could not read")
+            && text(&missing.stderr).contains("platform.jwk"),
         "{}",
         text(&missing.stderr)
     );
@@ -343,7 +344,11 @@ fn verify_exits_2_when_its_material_cannot_be_read() {
     for (trust_file, list_file, named) in [(&trust, &list, "trust.jws"), (&key, &list, "xa.jws")] {
         let unread = run(&key, trust_file, list_file);
         assert_eq!(unread.status.code(), Some(2), "{named}");
-        assert!(text(&unread.stderr).contains(named), "{}", text(&unread.stderr));
+        assert!(
+            text(&unread.stderr).contains(named),
+            "{}",
+            text(&unread.stderr)
+        );
     }
 }
 
@@ -355,11 +360,19 @@ fn seed_without_anything_to_load_prints_its_usage_and_exits_2() {
     for (args, says) in [
         (&["seed"][..], "Usage: talentcard seed"),
         (&["seed", "--out", "target/seed"], "Usage: talentcard seed"),
-        (&["seed", "--cards", "0"], "'--cards <CARDS>': must be 1 or more"),
+        (
+            &["seed", "--cards", "0"],
+            "'--cards <CARDS>': must be 1 or more",
+        ),
         (&["seed", "--applications", "0"], "must be 1 or more"),
     ] {
         let output = talentcard(nowhere, args, "");
-        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", text(&output.stderr));
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&output.stderr)
+        );
         assert!(
             text(&output.stderr).contains(says),
             "{args:?}: {}",
