@@ -51,14 +51,18 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
-    /// Load bulk data for benchmarks (never in production).
+    /// Load bulk data for benchmarks (never in production). Needs `--applications`, `--cards`
+    /// or both: without either there is nothing to do, and the usage says so (exit 2).
+    #[command(group(clap::ArgGroup::new("what").required(true).multiple(true)
+        .args(["applications", "cards"])))]
     Seed {
-        /// Talent, each with one application submitted to XIONGAN at XA.
-        #[arg(long, default_value_t = 0)]
-        applications: usize,
-        /// Active XIONGAN B cards at XA, each with its holder and approved application.
-        #[arg(long, default_value_t = 0)]
-        cards: usize,
+        /// Talent, each with one application submitted to XIONGAN at XA (1 or more).
+        #[arg(long, value_parser = at_least_one)]
+        applications: Option<usize>,
+        /// Active XIONGAN B cards at XA, each with its holder and approved application (1 or
+        /// more).
+        #[arg(long, value_parser = at_least_one)]
+        cards: Option<usize>,
         /// Where `--cards` writes card-numbers.txt and credentials.txt.
         #[arg(long, default_value = "target/seed")]
         out: std::path::PathBuf,
@@ -108,6 +112,15 @@ enum Command {
         #[arg(long)]
         secret: String,
     },
+}
+
+/// A count for `seed`: zero would load nothing and say nothing, so it is a usage error.
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be 1 or more".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// The longest `--max-age-secs` or `--grace-secs` (a year): beyond it offline material is not
@@ -203,10 +216,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 anyhow::bail!("seeding is refused when TALENTCARD_ENV=production");
             }
             prepare_database(&settings).await?;
-            if applications > 0 {
+            if let Some(applications) = applications {
                 crate::seed::applications(&settings, applications).await?;
             }
-            if cards > 0 {
+            if let Some(cards) = cards {
                 crate::seed::cards(&settings, cards, &out).await?;
             }
             Ok(ExitCode::SUCCESS)
@@ -293,14 +306,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// `talentcard verify`: no configuration, no database, only the files given.
-fn verify_offline(
+/// What `talentcard verify` reads before it can judge anything: the files and the credential.
+struct OfflineMaterial {
+    platform_x: String,
+    trust: String,
+    lists: Vec<String>,
+    credential: String,
+}
+
+/// Reads the files and the credential given to `talentcard verify`. Any failure here is bad
+/// material (exit 2, as documented), not a verdict on the credential.
+fn read_material(
     platform_key: &std::path::Path,
     trust_list: &std::path::Path,
     status_lists: &[std::path::PathBuf],
-    freshness: crate::credentials::offline::Freshness,
     credential: &str,
-) -> anyhow::Result<ExitCode> {
+) -> anyhow::Result<OfflineMaterial> {
     let read = |path: &std::path::Path| {
         std::fs::read_to_string(path).with_context(|| format!("could not read {}", path.display()))
     };
@@ -317,17 +338,43 @@ fn verify_offline(
         .collect::<anyhow::Result<Vec<_>>>()?;
     let credential = if credential == "-" {
         let mut text = String::new();
-        std::io::stdin().read_line(&mut text)?;
+        std::io::stdin()
+            .read_line(&mut text)
+            .context("could not read the credential from standard input")?;
         text.trim().to_owned()
     } else {
         credential.trim().to_owned()
     };
-    let lists: Vec<&str> = lists.iter().map(String::as_str).collect();
+    Ok(OfflineMaterial {
+        platform_x,
+        trust,
+        lists,
+        credential,
+    })
+}
+
+/// `talentcard verify`: no configuration, no database, only the files given. Exits 0 when
+/// valid, 1 when not, 2 when the material cannot be read or is bad.
+fn verify_offline(
+    platform_key: &std::path::Path,
+    trust_list: &std::path::Path,
+    status_lists: &[std::path::PathBuf],
+    freshness: crate::credentials::offline::Freshness,
+    credential: &str,
+) -> anyhow::Result<ExitCode> {
+    let material = match read_material(platform_key, trust_list, status_lists, credential) {
+        Ok(material) => material,
+        Err(problem) => {
+            eprintln!("error: {problem:#}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let lists: Vec<&str> = material.lists.iter().map(String::as_str).collect();
     match crate::credentials::offline::verify(
-        &platform_x,
-        &trust,
+        &material.platform_x,
+        &material.trust,
         &lists,
-        &credential,
+        &material.credential,
         chrono::Utc::now(),
         freshness,
     ) {

@@ -1,6 +1,7 @@
 //! Cards as verifiable credentials: issuer signing keys, the SD-JWT VC style token, the status
 //! lists verifiers check offline, and the public trust list.
 
+pub mod card_face;
 pub mod jws;
 pub mod keys;
 pub mod offline;

@@ -9,7 +9,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::db::schema::{districts, issuers, regions, service_categories};
+use crate::db::schema::{districts, issuers, regions, scheme_tiers, schemes, service_categories};
 
 /// One of Beijing (`BJ`), Tianjin (`TJ`), Hebei (`HE`).
 #[derive(Debug, Clone, Serialize, Deserialize, Queryable, Selectable, Insertable, ToSchema)]
@@ -148,4 +148,66 @@ pub async fn known_services(
         .select(service_categories::code)
         .load(conn)
         .await
+}
+
+/// The names a card face prints for a card's scheme, tier and issuer, each in Chinese and
+/// English: what a person reads in place of the codes the card row holds.
+#[derive(Debug, Clone)]
+pub struct CardNames {
+    /// The scheme's Chinese and English names, e.g. 雄才卡, Xiong'an Talent Card.
+    pub scheme: (String, String),
+    /// The tier's names, e.g. B类 雄才卡, Tier B.
+    pub tier: (String, String),
+    /// The issuing authority's names.
+    pub issuer: (String, String),
+    /// The names of the issuer's district, e.g. 雄安新区, Xiong'an.
+    pub district: (String, String),
+}
+
+/// The names of `scheme`'s `tier` and of `issuer` with its district, or `None` when a code
+/// names nothing (a card row always names existing ones: its foreign keys say so).
+pub async fn card_names(
+    conn: &mut AsyncPgConnection,
+    scheme: &str,
+    tier: &str,
+    issuer: &str,
+) -> QueryResult<Option<CardNames>> {
+    let scheme_and_tier: Option<(String, String, String, String)> = scheme_tiers::table
+        .inner_join(schemes::table)
+        .filter(scheme_tiers::scheme.eq(scheme))
+        .filter(scheme_tiers::code.eq(tier))
+        .select((
+            schemes::name,
+            schemes::name_en,
+            scheme_tiers::name,
+            scheme_tiers::name_en,
+        ))
+        .first(conn)
+        .await
+        .optional()?;
+    let issuer_and_district: Option<(String, String, String, String)> = issuers::table
+        .inner_join(districts::table)
+        .filter(issuers::code.eq(issuer))
+        .select((
+            issuers::name,
+            issuers::name_en,
+            districts::name,
+            districts::name_en,
+        ))
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(scheme_and_tier.zip(issuer_and_district).map(
+        |(
+            (scheme_zh, scheme_en, tier_zh, tier_en),
+            (issuer_zh, issuer_en, district_zh, district_en),
+        )| {
+            CardNames {
+                scheme: (scheme_zh, scheme_en),
+                tier: (tier_zh, tier_en),
+                issuer: (issuer_zh, issuer_en),
+                district: (district_zh, district_en),
+            }
+        },
+    ))
 }

@@ -507,9 +507,29 @@ async fn the_qr_code_reads_back_exactly_as_the_credential() {
         .await
         .unwrap();
     assert!(
-        face.contains(issued.card["number"].as_str().unwrap())
-            && face.contains("测试 Talent")
-            && face.contains("XIONGAN")
+        face.contains(issued.card["number"].as_str().unwrap()) && face.contains("测试 Talent"),
+        "{face}"
+    );
+    // Names where a person expects them, in Chinese and English, as the reference tables hold
+    // them (config/reference/*.toml and config/schemes/), not the codes XIONGAN, XA, xiongan.
+    for name in [
+        "雄才卡",
+        "Xiong'an Talent Card",
+        "雄安新区人才服务中心",
+        "Xiong'an Talent Service Centre",
+        "雄安新区",
+        ">Xiong'an<",
+        "Tier ",
+        "类 雄才卡",
+    ] {
+        assert!(face.contains(name), "{name} missing from {face}");
+    }
+    for code in [">XIONGAN<", "Issued by XA<", ">xiongan<"] {
+        assert!(!face.contains(code), "{code} on the face: {face}");
+    }
+    assert!(
+        face.contains("font-family=\"'Noto Sans CJK SC', 'Source Han Sans SC'"),
+        "a CJK font fallback is declared: {face}"
     );
 }
 

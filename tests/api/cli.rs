@@ -294,3 +294,90 @@ async fn seeded_cards_verify_by_number_and_by_credential() {
         (300, 300, 300)
     );
 }
+
+/// `talentcard verify` exits as its help and the README say: 2 when the material cannot be
+/// read or is not what it claims (a missing file, a platform key that is not a JWK, one without
+/// `x`), never 1, which means "this credential is not valid". No configuration is needed.
+#[test]
+fn verify_exits_2_when_its_material_cannot_be_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, trust, list) = (
+        dir.path().join("platform.jwk"),
+        dir.path().join("trust.jws"),
+        dir.path().join("xa.jws"),
+    );
+    let run = |key: &std::path::Path, trust: &std::path::Path, list: &std::path::Path| {
+        Command::new(env!("CARGO_BIN_EXE_talentcard"))
+            .arg("verify")
+            .arg("--platform-key")
+            .arg(key)
+            .arg("--trust-list")
+            .arg(trust)
+            .arg("--status-list")
+            .arg(list)
+            .arg("not.a.credential~")
+            .output()
+            .expect("run")
+    };
+    let missing = run(&key, &trust, &list);
+    assert_eq!(missing.status.code(), Some(2), "{}", text(&missing.stderr));
+    assert!(
+        text(&missing.stderr).contains("could not read")
+            && text(&missing.stderr).contains("platform.jwk"),
+        "{}",
+        text(&missing.stderr)
+    );
+    assert!(missing.stdout.is_empty(), "no verdict is printed");
+
+    std::fs::write(&key, "not json").unwrap();
+    let not_a_jwk = run(&key, &trust, &list);
+    assert_eq!(not_a_jwk.status.code(), Some(2));
+    assert!(text(&not_a_jwk.stderr).contains("not a JWK"));
+
+    std::fs::write(&key, r#"{"kty":"OKP"}"#).unwrap();
+    let no_x = run(&key, &trust, &list);
+    assert_eq!(no_x.status.code(), Some(2));
+    assert!(text(&no_x.stderr).contains("has no x"));
+
+    // A key that reads, but a trust list and a status list that do not exist.
+    std::fs::write(&key, r#"{"kty":"OKP","crv":"Ed25519","x":"AAAA"}"#).unwrap();
+    for (trust_file, list_file, named) in [(&trust, &list, "trust.jws"), (&key, &list, "xa.jws")] {
+        let unread = run(&key, trust_file, list_file);
+        assert_eq!(unread.status.code(), Some(2), "{named}");
+        assert!(
+            text(&unread.stderr).contains(named),
+            "{}",
+            text(&unread.stderr)
+        );
+    }
+}
+
+/// `talentcard seed` with nothing to load is a usage error: the usage on standard error, exit
+/// 2, and no database touched (the URL given points nowhere). So is a count of zero.
+#[test]
+fn seed_without_anything_to_load_prints_its_usage_and_exits_2() {
+    let nowhere = "postgres://postgres@127.0.0.1:1/nothing";
+    for (args, says) in [
+        (&["seed"][..], "Usage: talentcard seed"),
+        (&["seed", "--out", "target/seed"], "Usage: talentcard seed"),
+        (
+            &["seed", "--cards", "0"],
+            "'--cards <CARDS>': must be 1 or more",
+        ),
+        (&["seed", "--applications", "0"], "must be 1 or more"),
+    ] {
+        let output = talentcard(nowhere, args, "");
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&output.stderr)
+        );
+        assert!(
+            text(&output.stderr).contains(says),
+            "{args:?}: {}",
+            text(&output.stderr)
+        );
+        assert!(output.stdout.is_empty(), "{args:?}");
+    }
+}

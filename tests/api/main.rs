@@ -16,6 +16,7 @@ mod cards;
 mod cli;
 mod configuration;
 mod demo;
+mod docs;
 mod errors;
 mod forged_tokens;
 mod free_text;

@@ -11,12 +11,12 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::visible_card;
-use crate::credentials::{keys, qr, status_list, token};
+use crate::credentials::{card_face, keys, qr, status_list, token};
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::Talent;
 use crate::models::application::Viewer;
 use crate::models::card::Card;
-use crate::models::issuer_key;
+use crate::models::{issuer_key, reference};
 use crate::routes::auth::known_account;
 use crate::state::AppState;
 
@@ -191,31 +191,8 @@ pub async fn get_qr_png(
         .body(png))
 }
 
-/// The inner drawing of a QR SVG, re-wrapped at the card face's QR position.
-fn nested_qr(svg: &str) -> String {
-    let view_box = svg
-        .split("viewBox=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap_or("0 0 100 100");
-    let inner = svg
-        .find("<svg")
-        .and_then(|start| svg[start..].find('>').map(|end| start + end + 1))
-        .and_then(|body| svg.rfind("</svg>").map(|close| &svg[body..close]))
-        .unwrap_or_default();
-    format!(
-        "<svg x=\"500\" y=\"60\" width=\"300\" height=\"300\" viewBox=\"{view_box}\">{inner}</svg>"
-    )
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-/// A printable card face: scheme, tier, name, number, validity, issuer and the QR code.
+/// A printable card face: the scheme, tier, issuer and district by name in Chinese and English
+/// (from the reference tables), the holder's name, number, validity and the QR code.
 #[utoipa::path(
     tag = "cards",
     params(("id" = Uuid, Path, description = "Card id")),
@@ -232,28 +209,26 @@ pub async fn get_card_svg(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let (found, issued, holder) = holder_credential(&state, talent.0.account_id, *id).await?;
-    let qr = qr::svg(&qr_of(&issued.presentation(false))?);
-    // The QR's drawing nests inside the card face in an <svg> element of our own, keeping its
-    // viewBox, so no attribute appears twice and the face stays one well-formed document.
-    let qr = nested_qr(&qr);
-    let face = format!(
-        r##"<svg xmlns="http://www.w3.org/2000/svg" width="856" height="540" viewBox="0 0 856 540">
-<rect width="856" height="540" rx="32" fill="#f7f3e8" stroke="#8a1c1c" stroke-width="6"/>
-<text x="48" y="90" font-size="40" font-family="sans-serif" fill="#8a1c1c">{scheme}</text>
-<text x="48" y="150" font-size="30" font-family="sans-serif">Tier {tier}</text>
-<text x="48" y="230" font-size="44" font-family="sans-serif">{name}</text>
-<text x="48" y="300" font-size="28" font-family="monospace">{number}</text>
-<text x="48" y="360" font-size="24" font-family="sans-serif">Valid {from} – {until}</text>
-<text x="48" y="480" font-size="24" font-family="sans-serif" fill="#555">Issued by {issuer}</text>
-{qr}
-</svg>"##,
-        scheme = escape(&found.scheme),
-        tier = escape(&found.tier),
-        name = escape(&holder),
-        number = escape(&found.number),
-        from = found.valid_from,
-        until = found.valid_until,
-        issuer = escape(&found.issuer),
+    let mut conn = state.pool.get().await?;
+    let names = reference::card_names(&mut conn, &found.scheme, &found.tier, &found.issuer)
+        .await?
+        .ok_or_else(|| ApiError::internal("a card whose scheme, tier or issuer has no names"))?;
+    drop(conn);
+    fn name((zh, en): &(String, String)) -> card_face::Name<'_> {
+        card_face::Name { zh, en }
+    }
+    let face = card_face::render(
+        &card_face::Face {
+            scheme: name(&names.scheme),
+            tier: name(&names.tier),
+            issuer: name(&names.issuer),
+            district: name(&names.district),
+            holder: &holder,
+            number: &found.number,
+            valid_from: found.valid_from,
+            valid_until: found.valid_until,
+        },
+        &qr::svg(&qr_of(&issued.presentation(false))?),
     );
     Ok(HttpResponse::Ok()
         .insert_header((CONTENT_TYPE, "image/svg+xml"))
