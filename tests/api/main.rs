@@ -17,6 +17,7 @@ mod cli;
 mod configuration;
 mod demo;
 mod errors;
+mod evidence;
 mod forged_tokens;
 mod free_text;
 mod health;
