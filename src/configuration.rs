@@ -243,8 +243,8 @@ pub struct DocumentSettings {
     /// Evidence files one account may hold across all its applications.
     pub max_files_per_account: i64,
     /// Identity-document changes (`PUT /me/profile` with another number) one account may try
-    /// a day, counted whatever their outcome, so trying numbers cannot be scripted.
-    pub profile_changes_per_account_day: i32,
+    /// an hour, counted whatever their outcome, so trying numbers cannot be scripted.
+    pub profile_changes_per_account_hour: i32,
     /// The same, per client address and hour (many accounts behind one script).
     pub profile_changes_per_address_hour: i32,
 }
@@ -434,8 +434,8 @@ impl Settings {
                 "MAX_FILES_PER_ACCOUNT",
             ),
             (
-                i64::from(self.documents.profile_changes_per_account_day),
-                "PROFILE_CHANGES_PER_ACCOUNT_DAY",
+                i64::from(self.documents.profile_changes_per_account_hour),
+                "PROFILE_CHANGES_PER_ACCOUNT_HOUR",
             ),
             (
                 i64::from(self.documents.profile_changes_per_address_hour),

@@ -22,6 +22,7 @@ mod forged_tokens;
 mod free_text;
 mod health;
 mod helpers;
+mod identity;
 mod live_cards;
 mod metrics;
 mod mfa;

@@ -18,7 +18,7 @@ mod mfa;
 mod refresh;
 mod register;
 
-pub use register::{AccountCreated, account_fields, create_account};
+pub use register::{AccountCreated, account_fields, address_bucket, create_account};
 
 /// Registers the routes under `/auth`.
 pub fn configure(cfg: &mut ServiceConfig) {

@@ -157,7 +157,7 @@ async fn admit_registration(req: &HttpRequest, state: &AppState) -> Result<(), A
 
 /// The unit one allowance covers: an IPv4 address, or an IPv6 /64 (one subscriber's prefix,
 /// which holds more addresses than a script could ever use up).
-fn address_bucket(address: std::net::IpAddr) -> String {
+pub fn address_bucket(address: std::net::IpAddr) -> String {
     match address {
         std::net::IpAddr::V4(v4) => v4.to_string(),
         std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
