@@ -98,6 +98,9 @@ pub struct Settings {
     /// The periodic sweep.
     #[serde(default)]
     pub maintenance: MaintenanceSettings,
+
+    /// Limits on identity documents and evidence.
+    pub documents: DocumentSettings,
     /// Keys and secrets; never printed.
     #[serde(default)]
     pub secrets: RawSecrets,
@@ -266,6 +269,21 @@ pub struct PartnerSettings {
     /// How long an instance serves its in-memory copy of a status list before checking the
     /// database for a change (milliseconds; 0 checks on every request).
     pub status_list_refresh_ms: u64,
+}
+
+/// Limits on what one account may store and try: evidence files and identity documents.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DocumentSettings {
+    /// Bytes of evidence one account may hold across all its applications: withdrawing drafts
+    /// and starting again must not grow storage without bound.
+    pub max_bytes_per_account: i64,
+    /// Evidence files one account may hold across all its applications.
+    pub max_files_per_account: i64,
+    /// Identity-document changes (`PUT /me/profile` with another number) one account may try
+    /// an hour, counted whatever their outcome, so trying numbers cannot be scripted.
+    pub profile_changes_per_account_hour: i32,
+    /// The same, per client address and hour (many accounts behind one script).
+    pub profile_changes_per_address_hour: i32,
 }
 
 /// Logging settings.
@@ -449,6 +467,29 @@ impl Settings {
                 "TALENTCARD__PARTNERS__UNKNOWN_NUMBERS_PER_HOUR",
                 "must be between 1 and 2147483647",
             ));
+        }
+        for (value, var) in [
+            (
+                self.documents.max_bytes_per_account,
+                "MAX_BYTES_PER_ACCOUNT",
+            ),
+            (
+                self.documents.max_files_per_account,
+                "MAX_FILES_PER_ACCOUNT",
+            ),
+            (
+                i64::from(self.documents.profile_changes_per_account_hour),
+                "PROFILE_CHANGES_PER_ACCOUNT_HOUR",
+            ),
+            (
+                i64::from(self.documents.profile_changes_per_address_hour),
+                "PROFILE_CHANGES_PER_ADDRESS_HOUR",
+            ),
+        ] {
+            if value < 1 {
+                let var = format!("TALENTCARD__DOCUMENTS__{var}");
+                return Err(ConfigError::invalid(&var, "must be at least 1"));
+            }
         }
         // Credentials' `iss`, `vct` and status `uri` are built on it, and SD-JWT VC verifiers
         // look for issuer metadata at the origin's root: an origin, nothing more.

@@ -39,6 +39,15 @@ pub enum ErrorCode {
     InvalidTransition,
     /// 409: the entitlement's quota is used up.
     QuotaExhausted,
+    /// 409: the identity document cannot change while an application is open or a card is
+    /// live: the issuer changes it, after checking the person.
+    DocumentLocked,
+    /// 409: the application's identity document is disputed (another account claims it) or no
+    /// longer the applicant's; an administrator or the issuer resolves the dispute first.
+    DocumentDisputed,
+    /// 409: the account's evidence (bytes or files, across all its applications) is at its
+    /// quota; withdrawing a draft frees its files.
+    EvidenceQuotaExceeded,
     /// 422: the card is not active, or not recognised where it is presented.
     CardNotValid,
     /// 422: the redemption needs the card shown: a `presentation_id` of this agency's valid
@@ -71,7 +80,13 @@ impl ErrorCode {
             Forbidden => StatusCode::FORBIDDEN,
             NotFound => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Conflict | EmailTaken | InvalidTransition | QuotaExhausted => StatusCode::CONFLICT,
+            Conflict
+            | EmailTaken
+            | InvalidTransition
+            | QuotaExhausted
+            | DocumentLocked
+            | DocumentDisputed
+            | EvidenceQuotaExceeded => StatusCode::CONFLICT,
             RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -97,6 +112,9 @@ impl ErrorCode {
             EmailTaken => "email_taken",
             InvalidTransition => "invalid_transition",
             QuotaExhausted => "quota_exhausted",
+            DocumentLocked => "document_locked",
+            DocumentDisputed => "document_disputed",
+            EvidenceQuotaExceeded => "evidence_quota_exceeded",
             CardNotValid => "card_not_valid",
             PresentationRequired => "presentation_required",
             RequestTimeout => "request_timeout",
@@ -337,6 +355,13 @@ mod tests {
             (ErrorCode::InvalidCredentials, 401, "invalid_credentials"),
             (ErrorCode::EmailTaken, 409, "email_taken"),
             (ErrorCode::QuotaExhausted, 409, "quota_exhausted"),
+            (ErrorCode::DocumentLocked, 409, "document_locked"),
+            (ErrorCode::DocumentDisputed, 409, "document_disputed"),
+            (
+                ErrorCode::EvidenceQuotaExceeded,
+                409,
+                "evidence_quota_exceeded",
+            ),
             (
                 ErrorCode::PresentationRequired,
                 422,

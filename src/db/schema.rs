@@ -80,6 +80,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    application_identity_documents (application_id) {
+        application_id -> Uuid,
+        id_type -> Text,
+        id_number_ciphertext -> Bytea,
+        id_number_key_id -> Text,
+        id_number_index -> Text,
+        id_number_masked -> Text,
+        copied_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     applications (id) {
         id -> Uuid,
         talent_id -> Uuid,
@@ -178,6 +190,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    document_disputes (id) {
+        id -> Uuid,
+        id_number_index -> Text,
+        holder_id -> Uuid,
+        claimant_id -> Uuid,
+        opened_at -> Timestamptz,
+        resolved_at -> Nullable<Timestamptz>,
+        resolved_by -> Nullable<Uuid>,
+        assigned_to -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
     idempotency_keys (principal, key) {
         principal -> Text,
         key -> Text,
@@ -246,6 +271,7 @@ diesel::table! {
         phone_masked -> Nullable<Text>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        disputed_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -378,6 +404,7 @@ diesel::joinable!(agency_clients -> agencies (agency_id));
 diesel::joinable!(agency_rate_windows -> agencies (agency_id));
 diesel::joinable!(agency_unknown_windows -> agencies (agency_id));
 diesel::joinable!(application_documents -> applications (application_id));
+diesel::joinable!(application_identity_documents -> applications (application_id));
 diesel::joinable!(card_serials -> issuers (issuer));
 diesel::joinable!(cards -> accounts (holder_id));
 diesel::joinable!(card_credentials -> cards (card_id));
@@ -412,6 +439,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     agency_rate_windows,
     agency_unknown_windows,
     application_documents,
+    application_identity_documents,
     applications,
     audit_chain_head,
     audit_log,
@@ -419,6 +447,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     card_serials,
     cards,
     districts,
+    document_disputes,
     idempotency_keys,
     issuer_keys,
     issuers,

@@ -74,6 +74,7 @@ pub async fn load_profile(
         id_number_masked: &masked,
         phone_ciphertext: phone.as_deref(),
         phone_masked: phone_masked.as_deref(),
+        disputed_at: None,
     };
     profile::upsert(conn, &new).await?;
     Ok(())
@@ -142,6 +143,8 @@ pub async fn load_application(
     let submitted = application::submit(conn, id, status, draft.updated_at, &recorded, now)
         .await?
         .ok_or_else(|| anyhow::anyhow!("the demo application changed meanwhile"))?;
+    // Like a real submission: the application keeps the document it was submitted with.
+    profile::copy_to_application(conn, id, draft.talent_id, now).await?;
     if let Some(tier) = &demo.approve_tier {
         approve(conn, &submitted, tier).await?;
     }

@@ -7,6 +7,7 @@ pub mod card_status;
 pub mod credit_code;
 pub mod eligibility;
 pub mod email;
+pub mod file_name;
 pub mod free_text;
 pub mod id_document;
 pub mod password;

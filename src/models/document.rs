@@ -90,3 +90,35 @@ pub async fn find(
         .await
         .optional()
 }
+
+/// What one account holds in evidence across all its applications: (files, bytes). Read under
+/// the account's row lock ([`crate::models::account::lock_holder`]) by every upload, so racing
+/// uploads see each other and cannot pass the quota together.
+pub async fn usage_of_account(
+    conn: &mut AsyncPgConnection,
+    talent_id: Uuid,
+) -> QueryResult<(i64, i64)> {
+    use crate::db::schema::applications;
+    use diesel::dsl::{count_star, sum};
+    let (files, bytes): (i64, Option<i64>) = application_documents::table
+        .inner_join(applications::table)
+        .filter(applications::talent_id.eq(talent_id))
+        .select((count_star(), sum(application_documents::size)))
+        .first(conn)
+        .await?;
+    Ok((files, bytes.unwrap_or(0)))
+}
+
+/// Deletes the evidence of an application (a withdrawn draft's: nobody reviewed it and it can
+/// never be submitted); returns how many files went.
+pub async fn delete_of_application(
+    conn: &mut AsyncPgConnection,
+    application_id: Uuid,
+) -> QueryResult<usize> {
+    diesel::delete(
+        application_documents::table
+            .filter(application_documents::application_id.eq(application_id)),
+    )
+    .execute(conn)
+    .await
+}

@@ -7,6 +7,7 @@ pub mod agency;
 pub mod application;
 pub mod card;
 pub mod card_status;
+pub mod dispute;
 pub mod document;
 pub mod idempotency;
 pub mod issuer_key;

@@ -14,6 +14,7 @@ pub mod applications;
 pub mod auth;
 pub mod cards;
 pub mod discovery;
+pub mod disputes;
 pub mod facts;
 pub mod health;
 pub mod idempotency;
@@ -40,6 +41,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .configure(partners::configure)
                 .configure(auth::configure)
                 .configure(me::configure)
+                .configure(disputes::configure)
                 .configure(admin::configure),
         );
 }

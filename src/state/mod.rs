@@ -59,6 +59,8 @@ pub struct AppState {
     pub platform_key: PlatformKey,
     /// The service's public URL (credentials point verifiers at it).
     pub public_base_url: String,
+    /// Evidence quotas and identity-document throttles.
+    pub documents: crate::configuration::DocumentSettings,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// An argon2id hash of a random password, verified against for unknown emails so that
@@ -96,6 +98,7 @@ impl AppState {
                 .public_base_url
                 .trim_end_matches('/')
                 .to_owned(),
+            documents: settings.documents.clone(),
             trusted_proxies: settings.application.trusted_proxies.clone(),
             dummy_hash: password::hash(SecretString::from(random::token(""))).await?,
         })

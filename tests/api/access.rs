@@ -38,7 +38,6 @@ const ANY_TOKEN: [u16; 7] = [401, 200, 200, 200, 200, 200, 200];
 const ADMIN_ONLY: [u16; 7] = [401, 403, 403, 403, 403, 403, 200];
 const ADMIN_CREATES: [u16; 7] = [401, 403, 403, 403, 403, 403, 201];
 const ADMIN_204: [u16; 7] = [401, 403, 403, 403, 403, 403, 204];
-const TALENT_ONLY: [u16; 7] = [401, 200, 200, 403, 403, 403, 403];
 const ENROLMENT_TOKEN_ONLY: [u16; 7] = [401; 7];
 const PEOPLE_204: [u16; 7] = [401, 204, 204, 204, 204, 403, 204];
 const TALENT_AND_OFFICIALS: [u16; 7] = [401, 200, 200, 200, 200, 403, 403];
@@ -65,7 +64,19 @@ pub const ENDPOINTS: &[Endpoint] = &[
     row("post", "/api/v1/auth/mfa/enroll", ENROLMENT_TOKEN_ONLY),
     row("post", "/api/v1/auth/mfa/confirm", ENROLMENT_TOKEN_ONLY),
     row("get", "/api/v1/me", ANY_TOKEN),
-    row("put", "/api/v1/me/profile", TALENT_ONLY),
+    // Talent A's document is in an open application, talent B's on a live card: frozen.
+    row(
+        "put",
+        "/api/v1/me/profile",
+        [401, 409, 409, 403, 403, 403, 403],
+    ),
+    // A claim on talent A's document (A applied to XA): XA's official resolves it, TZ's is not
+    // concerned, and the administrator comes after it is resolved.
+    row(
+        "post",
+        "/api/v1/document-disputes/{id}/resolution",
+        [401, 403, 403, 200, 404, 403, 409],
+    ),
     row("get", "/api/v1/admin/audit", ADMIN_ONLY),
     row("get", "/api/v1/admin/agencies", ADMIN_ONLY),
     row("post", "/api/v1/admin/agencies", ADMIN_CREATES),
@@ -236,6 +247,9 @@ struct Fixtures {
     card: String,
     /// XA's first key (retired by the rotation row before the compromise row withdraws it).
     kid: String,
+    /// A claim on talent A's document, and talent A's id (who keeps it).
+    dispute: String,
+    holder: String,
 }
 
 fn path(template: &str, f: &Fixtures) -> String {
@@ -250,6 +264,10 @@ fn path(template: &str, f: &Fixtures) -> String {
         "XIONGAN"
     };
     template
+        .replace(
+            "document-disputes/{id}",
+            &format!("document-disputes/{}", f.dispute),
+        )
         .replace("cards/{id}", &format!("cards/{}", f.card))
         .replace("{issuer}", "XA")
         .replace("{list}", "XA")
@@ -429,6 +447,9 @@ async fn every_endpoint_for_every_role() {
         .await
         .unwrap();
     let kid = keys[0]["kid"].as_str().unwrap().to_owned();
+    let squatter = app.talent("squatter@example.cn").await;
+    app.put_profile(&squatter, 900).await;
+    let dispute = crate::identity::open_dispute(&app).await.to_string();
     let fixtures = Fixtures {
         kid,
         agency: agency.to_string(),
@@ -438,6 +459,8 @@ async fn every_endpoint_for_every_role() {
         document,
         draft: draft["id"].as_str().unwrap().to_owned(),
         card,
+        dispute,
+        holder: talent_a.id.to_string(),
     };
     let people = [
         None,
@@ -469,14 +492,14 @@ async fn every_endpoint_for_every_role() {
     for endpoint in ENDPOINTS {
         let url = format!("{}{}", app.address, path(endpoint.template, &fixtures));
         for (role, expected) in endpoint.expect.iter().enumerate() {
-            let status = call(
-                &app,
-                endpoint,
-                &url,
-                tokens[role].as_deref(),
-                body(endpoint.template, role, &refresh),
-            )
-            .await;
+            let body = if endpoint.template.starts_with("/api/v1/document-disputes/") {
+                Some(
+                    json!({ "assign_to": fixtures.holder, "comment": "passport seen at the desk" }),
+                )
+            } else {
+                body(endpoint.template, role, &refresh)
+            };
+            let status = call(&app, endpoint, &url, tokens[role].as_deref(), body).await;
             if status != *expected {
                 mismatches.push(format!(
                     "{} {} as {}: {status}, expected {expected}",

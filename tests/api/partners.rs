@@ -151,7 +151,7 @@ async fn recognition_across_districts_with_minimal_disclosure() {
     }
     // A XIONGAN B card counts as B in Wuqing.
     let xa = app.staff("xa@example.cn", "official", Some("XA")).await;
-    app.put_profile(&talent, 399).await;
+    // The holder's document stays the one the TWL card was issued on: a live card freezes it.
     let id = app.submitted(&talent, 40).await;
     let xiongan: Value = app
         .decide(&xa, &id, json!({ "decision": "approve", "tier": "B" }))

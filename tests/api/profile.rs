@@ -1,4 +1,5 @@
-//! Identity documents: validated, sealed, masked, one account per document.
+//! Identity documents: validated, sealed, masked, one holder per document (another claim is
+//! stored disputed).
 
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
@@ -66,7 +67,7 @@ struct JsonRow {
 }
 
 #[tokio::test]
-async fn bad_documents_are_422_and_one_document_holds_one_account() {
+async fn bad_documents_are_422_and_a_document_held_elsewhere_is_stored_disputed() {
     let app = spawn_app().await;
     let first = app.talent("first@example.cn").await;
     let second = app.talent("second@example.cn").await;
@@ -97,12 +98,23 @@ async fn bad_documents_are_422_and_one_document_holds_one_account() {
     )
     .await;
     assert_eq!(ok.status().as_u16(), 200);
+    // A document another account holds is not refused (a refusal would confirm the number is
+    // registered): it is stored disputed, for the issuer to resolve (see identity.rs).
     let taken = put(
         second.access.clone(),
         json!({ "id_type": "resident_id", "id_number": ID.to_lowercase() }),
     )
     .await;
-    problem(taken, 409, "conflict").await;
+    assert_eq!(taken.status().as_u16(), 200);
+    let mut conn = app.connect().await;
+    let disputed: Vec<JsonRow> = diesel::sql_query(
+        "SELECT account_id::text AS json FROM profiles WHERE disputed_at IS NOT NULL",
+    )
+    .load(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(disputed.len(), 1);
+    assert_eq!(disputed[0].json, second.id.to_string());
 }
 
 #[tokio::test]

@@ -1,6 +1,8 @@
 //! Evidence: `POST /api/v1/applications/{id}/documents` (multipart `file`: PDF, JPEG or PNG, at
 //! most 10 MiB, the type sniffed from the content), `GET` to list, and
 //! `GET …/documents/{doc_id}` to download. Only the owner and officials of the issuer see them.
+//! An account's evidence is bounded across its applications (files and bytes, configured under
+//! `[documents]`), and a withdrawn draft's files are deleted with the withdrawal.
 
 use actix_multipart::Multipart;
 use actix_web::http::header::{CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE};
@@ -15,11 +17,12 @@ use uuid::Uuid;
 use super::{invalid_transition, own_application, viewer, visible_application};
 use crate::audit::{self, Actor, AuditEvent};
 use crate::domain::application_status::{Action, Status};
+use crate::domain::file_name;
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::{AuthUser, Talent};
 use crate::extract::{BodyLimits, body_timed_out};
-use crate::models::application;
 use crate::models::document::{self, DocumentInfo, NewDocument};
+use crate::models::{account, application};
 use crate::state::AppState;
 
 /// Largest document accepted: 10 MiB.
@@ -47,25 +50,6 @@ pub fn sniff(content: &[u8]) -> Option<&'static str> {
         Some("image/jpeg")
     } else {
         None
-    }
-}
-
-/// A file name safe to store and to echo in `Content-Disposition`.
-fn clean_filename(raw: Option<&str>) -> String {
-    let base = raw
-        .unwrap_or("document")
-        .rsplit(['/', '\\'])
-        .next()
-        .unwrap_or("document");
-    let cleaned: String = base
-        .chars()
-        .filter(|c| !c.is_control() && !matches!(c, '"' | ';'))
-        .take(120)
-        .collect();
-    if cleaned.trim().is_empty() {
-        "document".to_owned()
-    } else {
-        cleaned
     }
 }
 
@@ -114,7 +98,8 @@ async fn read_file(mut form: Multipart) -> Result<(String, Vec<u8>), ApiError> {
         if field.name() != Some("file") {
             continue;
         }
-        let filename = clean_filename(field.content_disposition().and_then(|cd| cd.get_filename()));
+        let filename =
+            file_name::display_name(field.content_disposition().and_then(|cd| cd.get_filename()));
         let mut content = Vec::new();
         while let Some(chunk) = field.next().await {
             let chunk = chunk.map_err(malformed)?;
@@ -137,7 +122,7 @@ async fn read_file(mut form: Multipart) -> Result<(String, Vec<u8>), ApiError> {
     responses(
         (status = 201, description = "The stored document", body = DocumentInfo),
         (status = 404, description = "not_found: no such application of the caller's"),
-        (status = 409, description = "invalid_transition: the application no longer takes evidence"),
+        (status = 409, description = "invalid_transition: the application no longer takes evidence; evidence_quota_exceeded: the account holds as many files or bytes of evidence as it may"),
         (status = 413, description = "payload_too_large: the file is larger than allowed"),
         (status = 415, description = "unsupported_media_type: the file is not a PDF, JPEG or PNG, or the body not multipart/form-data"),
     )
@@ -218,6 +203,7 @@ pub async fn upload_document(
                 let message = format!("an application holds at most {MAX_DOCUMENTS} documents");
                 return Err(ApiError::invalid_field("file", message));
             }
+            within_quota(&state, c, owner, i64::from(size)).await?;
             let stored = document::insert(c, &new).await?;
             let event = AuditEvent {
                 actor: Actor::Account(owner),
@@ -231,6 +217,29 @@ pub async fn upload_document(
         })
         .await?;
     Ok(HttpResponse::Created().json(stored))
+}
+
+/// The account's evidence quota (files and bytes across all its applications, see
+/// [`crate::configuration::DocumentSettings`]), counted under the account's row lock so racing
+/// uploads queue and the second sees the first: 409 `evidence_quota_exceeded` past it.
+async fn within_quota(
+    state: &AppState,
+    conn: &mut diesel_async::AsyncPgConnection,
+    owner: Uuid,
+    size: i64,
+) -> Result<(), ApiError> {
+    account::lock_holder(conn, owner).await?;
+    let (files, bytes) = document::usage_of_account(conn, owner).await?;
+    let limits = &state.documents;
+    if files >= limits.max_files_per_account || bytes + size > limits.max_bytes_per_account {
+        let detail = format!(
+            "your applications hold {files} files and {bytes} bytes of evidence; an account may \
+             hold at most {} files and {} bytes (withdrawing a draft frees its files)",
+            limits.max_files_per_account, limits.max_bytes_per_account
+        );
+        return Err(ApiError::new(ErrorCode::EvidenceQuotaExceeded, detail));
+    }
+    Ok(())
 }
 
 /// Lists an application's documents.

@@ -1,5 +1,6 @@
 //! `GET /api/v1/applications/{id}`: the owner, or an official of its issuer (who also sees the
-//! applicant's unmasked ID, each such read audited, and the applicant's live cards).
+//! applicant's unmasked ID as submitted with the application, each such read audited, any open
+//! dispute on that document, and the applicant's live cards).
 
 use actix_web::{HttpResponse, get, web};
 use diesel_async::AsyncConnection;
@@ -11,7 +12,7 @@ use crate::audit::{self, Actor, AuditEvent};
 use crate::error::ApiError;
 use crate::extract::AuthUser;
 use crate::models::application::Viewer;
-use crate::models::{card, profile};
+use crate::models::{card, dispute, profile};
 use crate::routes::auth::known_account;
 use crate::state::AppState;
 
@@ -40,7 +41,7 @@ pub async fn get_application(
     let talent_id = found.talent_id;
     let mut view = ApplicationView::build(&state, found, card_id)?;
     if let Viewer::Official(_) = viewer {
-        view.applicant = Some(applicant(&state, &mut conn, talent_id).await?);
+        view.applicant = Some(applicant(&state, &mut conn, *id, talent_id).await?);
         let live = card::live_of_holder(&mut conn, talent_id, None, state.today()).await?;
         view.applicant_cards = Some(live.into_iter().map(ApplicantCard::from).collect());
         let event = AuditEvent {
@@ -59,19 +60,22 @@ pub async fn get_application(
 async fn applicant(
     state: &AppState,
     conn: &mut diesel_async::AsyncPgConnection,
+    application_id: Uuid,
     talent_id: Uuid,
 ) -> Result<ApplicantView, ApiError> {
     let person = known_account(conn, talent_id).await?;
-    let document = profile::find(conn, talent_id).await?;
-    let (id_type, id_number) = match document {
-        Some(p) => {
+    // The document the application was submitted with, not the profile as it is now.
+    let document = profile::of_application(conn, application_id).await?;
+    let (id_type, id_number, dispute) = match document {
+        Some(d) => {
             let number = state
                 .pii
-                .open(&p.id_number_ciphertext, talent_id.as_bytes())
+                .open(&d.id_number_ciphertext, talent_id.as_bytes())
                 .map_err(ApiError::internal)?;
-            (Some(p.id_type), Some(number))
+            let open = dispute::open_on(conn, &d.id_number_index).await?;
+            (Some(d.id_type), Some(number), open)
         }
-        None => (None, None),
+        None => (None, None, None),
     };
     Ok(ApplicantView {
         id: person.id,
@@ -79,5 +83,6 @@ async fn applicant(
         email: person.email,
         id_type,
         id_number,
+        document_dispute: dispute,
     })
 }

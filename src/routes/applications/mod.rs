@@ -158,10 +158,14 @@ pub struct ApplicantView {
     pub full_name: String,
     /// Email.
     pub email: String,
-    /// `resident_id` or `passport`, when the profile exists.
+    /// `resident_id` or `passport` of the document the application was submitted with.
     pub id_type: Option<String>,
-    /// The full number.
+    /// Its full number (the copy kept with the application, whatever the profile says now).
     pub id_number: Option<String>,
+    /// An open dispute on that document (another account claims it, or this applicant claimed
+    /// it from another): the application is not approved until it is resolved with
+    /// `POST /api/v1/document-disputes/{id}/resolution`.
+    pub document_dispute: Option<Uuid>,
 }
 
 /// One of the applicant's live cards, as the official deciding an application sees it: a

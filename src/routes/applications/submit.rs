@@ -1,5 +1,6 @@
 //! `POST /api/v1/applications/{id}/submit`: evaluation by the rules in force, the suggested
-//! tier and trace stored with the application, the review deadline set.
+//! tier and trace stored with the application, the review deadline set, and the applicant's
+//! identity document copied onto it (officials read that copy, whatever the profile becomes).
 
 use actix_web::{HttpResponse, post, web};
 use diesel_async::AsyncConnection;
@@ -12,7 +13,7 @@ use crate::domain::application_status::Action;
 use crate::error::ApiError;
 use crate::extract::Talent;
 use crate::models::application::{self, SubmittedEvaluation};
-use crate::models::profile;
+use crate::models::{account, profile};
 use crate::routes::facts::validate_facts;
 use crate::routes::schemes::known_scheme;
 use crate::state::AppState;
@@ -42,10 +43,7 @@ pub async fn submit_application(
     let (found, status) =
         own_application(&mut conn, *id, owner, Action::Submit, "submitted").await?;
     if profile::find(&mut conn, owner).await?.is_none() {
-        return Err(ApiError::invalid_field(
-            "profile",
-            "add your identity document with PUT /api/v1/me/profile first",
-        ));
+        return Err(no_profile());
     }
     let facts = open_facts(&state, &found)?;
     validate_facts(&mut conn, &facts, today, "facts.").await?;
@@ -69,11 +67,17 @@ pub async fn submit_application(
     };
     let submitted = conn
         .transaction(async |c| {
+            // Under the applicant's lock, which a change of document takes too: the copy is
+            // the document the application leaves with, and the profile freezes with it.
+            account::lock_holder(c, owner).await?;
             let Some(updated) =
                 application::submit(c, found.id, status, found.updated_at, &recorded, now).await?
             else {
                 return Ok(None);
             };
+            if profile::copy_to_application(c, found.id, owner, now).await? == 0 {
+                return Err(no_profile());
+            }
             let event = AuditEvent {
                 actor: Actor::Account(owner),
                 action: "application.submitted",
@@ -87,9 +91,16 @@ pub async fn submit_application(
                 }),
             };
             audit::record(c, &event).await?;
-            Ok::<_, diesel::result::Error>(Some(updated))
+            Ok::<_, ApiError>(Some(updated))
         })
         .await?
         .ok_or_else(|| invalid_transition("changed meanwhile", "submitted"))?;
     Ok(HttpResponse::Ok().json(ApplicationView::build(&state, submitted, None)?))
+}
+
+fn no_profile() -> ApiError {
+    ApiError::invalid_field(
+        "profile",
+        "add your identity document with PUT /api/v1/me/profile first",
+    )
 }

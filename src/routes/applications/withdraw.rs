@@ -1,4 +1,4 @@
-//! `POST /api/v1/applications/{id}/withdraw`.
+//! `POST /api/v1/applications/{id}/withdraw`. A withdrawn draft's evidence is deleted with it.
 
 use actix_web::{HttpResponse, post, web};
 use diesel_async::AsyncConnection;
@@ -7,10 +7,10 @@ use uuid::Uuid;
 
 use super::{ApplicationView, invalid_transition, own_application};
 use crate::audit::{self, Actor, AuditEvent};
-use crate::domain::application_status::Action;
+use crate::domain::application_status::{Action, Status};
 use crate::error::ApiError;
 use crate::extract::Talent;
-use crate::models::application;
+use crate::models::{application, document};
 use crate::state::AppState;
 
 /// Withdraws an open application.
@@ -42,12 +42,21 @@ pub async fn withdraw_application(
             else {
                 return Ok(None);
             };
+            // A draft's evidence was never reviewed and the draft can never be submitted now:
+            // deleted at once, so withdrawing and starting again cannot pile up files. A
+            // submitted application's evidence stays (officials have seen it) and counts
+            // against the account's quota.
+            let deleted = if status == Status::Draft {
+                document::delete_of_application(c, found.id).await?
+            } else {
+                0
+            };
             let event = AuditEvent {
                 actor: Actor::Account(owner),
                 action: "application.withdrawn",
                 entity_type: "application",
                 entity_id: Some(found.id.to_string()),
-                detail: json!({ "from": status.as_str() }),
+                detail: json!({ "from": status.as_str(), "documents_deleted": deleted }),
             };
             audit::record(c, &event).await?;
             Ok::<_, diesel::result::Error>(Some(updated))

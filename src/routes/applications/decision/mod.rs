@@ -28,6 +28,7 @@ use crate::extract::Official;
 use crate::models::application::{self, Application, DecisionChange, Viewer};
 use crate::models::card::{self, Card, Issue};
 use crate::models::card_status::{StatusChange, change_status};
+use crate::models::dispute;
 use crate::routes::idempotency::Keyed;
 use crate::state::AppState;
 
@@ -52,7 +53,7 @@ pub struct DecisionResult {
     responses(
         (status = 200, description = "The decision, with the card issued when approved", body = DecisionResult),
         (status = 404, description = "not_found: no such application of the official's issuer"),
-        (status = 409, description = "invalid_transition: decided already; conflict: the applicant holds another live card of the scheme that the application does not replace (the detail names it)"),
+        (status = 409, description = "invalid_transition: decided already; conflict: the applicant holds another live card of the scheme that the application does not replace (the detail names it); document_disputed: the identity document the application was submitted with is disputed or no longer the applicant's"),
         (status = 422, description = "validation_failed: the decision or its reason is missing or not acceptable"),
     )
 )]
@@ -199,6 +200,15 @@ async fn issue_card(
     // After the conditional update: a racing approval of this same application stops there
     // (invalid_transition) and never queues on the holder's lock.
     one_live_card(state, conn, decided).await?;
+    // Under the holder's lock taken above: the document it was submitted with must still be the
+    // applicant's, with nobody else's claim on it open.
+    if !dispute::document_settled(conn, decided.id, decided.talent_id).await? {
+        return Err(ApiError::new(
+            ErrorCode::DocumentDisputed,
+            "the applicant's identity document is disputed or no longer theirs; resolve the \
+             dispute (POST /api/v1/document-disputes/{id}/resolution) first",
+        ));
+    }
     let validity = card::tier_validity(conn, &decided.scheme, tier)
         .await?
         .ok_or_else(|| ApiError::new(ErrorCode::ValidationFailed, "unknown tier"))?;
