@@ -93,7 +93,7 @@ pub async fn cards(
     count: usize,
     out_dir: &std::path::Path,
 ) -> anyhow::Result<()> {
-    let url = settings.database.url().to_owned();
+    let url = settings.database.owner_url().to_owned();
     let mut conn = AsyncPgConnection::establish(&url).await?;
     let cipher = PiiCipher::new(&settings.secrets()?, &settings.auth.pii_key_id);
     let now = Utc::now();

@@ -71,7 +71,7 @@ fn facts(i: usize) -> anyhow::Result<Facts> {
 /// Creates `count` talent, each with one application to XIONGAN at XA submitted within the last
 /// 30 days; prints progress on standard error.
 pub async fn applications(settings: &Settings, count: usize) -> anyhow::Result<()> {
-    let mut conn = AsyncPgConnection::establish(settings.database.url()).await?;
+    let mut conn = AsyncPgConnection::establish(settings.database.owner_url()).await?;
     let cipher = PiiCipher::new(&settings.secrets()?, &settings.auth.pii_key_id);
     let scheme = scheme::find(&mut conn, "XIONGAN")
         .await?

@@ -31,6 +31,7 @@ token_signing_key = "a-production-token-key-that-is-long-enough-000"
 pii_encryption_key = "cHJvZC1waWktZW5jcnlwdGlvbi1rZXktMzItYnl0ZXM="
 pii_index_key = "a-production-blind-index-key-that-is-long-enough"
 platform_signing_key = "cHJvZC1wbGF0Zm9ybS1zaWduaW5nLXNlZWQtMzItYnk="
+audit_hmac_key = "a-production-audit-chain-key-that-is-long-enough"
 "#;
 
 #[test]
