@@ -13,6 +13,7 @@ mod agencies;
 mod applications;
 mod audit;
 mod audit_keyed;
+mod audit_reads;
 mod cards;
 mod cli;
 mod configuration;

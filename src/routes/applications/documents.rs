@@ -281,6 +281,19 @@ pub async fn download_document(
     let (info, sealed) = document::find(&mut conn, found.id, doc_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
+    // An official reading someone's evidence is a read of personal data: recorded before the
+    // content leaves, and nothing is served when it cannot be. The owner's own reads are not.
+    if let crate::models::application::Viewer::Official(_) = viewer {
+        let event = AuditEvent {
+            actor: Actor::Account(user.account_id),
+            action: "document.downloaded",
+            entity_type: "application",
+            entity_id: Some(found.id.to_string()),
+            detail: json!({ "document": doc_id, "talent": found.talent_id }),
+        };
+        conn.transaction(async |c| audit::record(c, &event).await)
+            .await?;
+    }
     drop(conn);
     let pii = state.pii.clone();
     let content = tokio::task::spawn_blocking(move || pii.open_bytes(&sealed, doc_id.as_bytes()))
