@@ -35,6 +35,7 @@ mod partners_enumeration;
 mod partners_presentations;
 mod partners_quotas;
 mod partners_reversal;
+mod pii_binding;
 mod profile;
 mod reference;
 mod schemes;

@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::{invalid_transition, own_application, viewer, visible_application};
 use crate::audit::{self, Actor, AuditEvent};
+use crate::crypto::pii::Field;
 use crate::domain::application_status::{Action, Status};
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::{AuthUser, Talent};
@@ -187,7 +188,7 @@ pub async fn upload_document(
     // Hashing and sealing up to 10 MiB is CPU work: off the async workers.
     let (sha256, sealed) = tokio::task::spawn_blocking(move || {
         let sha256 = hex::encode(Sha256::digest(&content));
-        pii.seal_bytes(&content, doc_id.as_bytes())
+        pii.seal_bytes(&content, Field::Document, doc_id.as_bytes())
             .map(|sealed| (sha256, sealed))
     })
     .await
@@ -296,10 +297,12 @@ pub async fn download_document(
     }
     drop(conn);
     let pii = state.pii.clone();
-    let content = tokio::task::spawn_blocking(move || pii.open_bytes(&sealed, doc_id.as_bytes()))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
+    let content = tokio::task::spawn_blocking(move || {
+        pii.open_bytes(&sealed, Field::Document, doc_id.as_bytes())
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)?;
     let disposition = format!(
         "attachment; filename=\"{}\"",
         info.filename.replace(|c: char| !c.is_ascii(), "_")

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::{ApplicantCard, ApplicantView, ApplicationView, viewer, visible_application};
 use crate::audit::{self, Actor, AuditEvent};
+use crate::crypto::pii::Field;
 use crate::error::ApiError;
 use crate::extract::AuthUser;
 use crate::models::application::Viewer;
@@ -67,7 +68,11 @@ async fn applicant(
         Some(p) => {
             let number = state
                 .pii
-                .open(&p.id_number_ciphertext, talent_id.as_bytes())
+                .open(
+                    &p.id_number_ciphertext,
+                    Field::IdNumber,
+                    talent_id.as_bytes(),
+                )
                 .map_err(ApiError::internal)?;
             (Some(p.id_type), Some(number))
         }

@@ -7,6 +7,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::audit::{self, Actor, AuditEvent};
+use crate::crypto::pii::Field;
 use crate::domain::id_document::{IdNumber, IdType, mask};
 use crate::error::{ApiError, ErrorCode, FieldError};
 use crate::extract::ApiJson;
@@ -93,11 +94,11 @@ pub async fn put_profile(
     let owner = account_id.as_bytes();
     let sealed = state
         .pii
-        .seal(number.expose(), owner)
+        .seal(number.expose(), Field::IdNumber, owner)
         .map_err(ApiError::internal)?;
     let sealed_phone = phone
         .as_deref()
-        .map(|p| state.pii.seal(p, owner))
+        .map(|p| state.pii.seal(p, Field::Phone, owner))
         .transpose()
         .map_err(ApiError::internal)?;
     let index = state
