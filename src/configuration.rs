@@ -567,13 +567,6 @@ impl Settings {
                     ConfigError::invalid("MIGRATION_DATABASE_URL", "not a valid postgres:// URL")
                 })?;
         }
-        if self.database.service_login_from_owner && self.environment == Environment::Production {
-            return Err(ConfigError::invalid(
-                "TALENTCARD__DATABASE__SERVICE_LOGIN_FROM_OWNER",
-                "is for local and test use; in production set DATABASE_URL to the service role's \
-                 login and MIGRATION_DATABASE_URL to the owner's",
-            ));
-        }
         self.database.service_url()?;
         if !is_key_id(&self.auth.audit_key_id) {
             return Err(ConfigError::invalid(
@@ -584,6 +577,14 @@ impl Settings {
         self.secrets.validate()?;
         if self.environment == Environment::Production {
             self.refuse_development_secrets()?;
+        }
+        // After the secrets: a copy of local.toml is refused for its secrets first.
+        if self.database.service_login_from_owner && self.environment == Environment::Production {
+            return Err(ConfigError::invalid(
+                "TALENTCARD__DATABASE__SERVICE_LOGIN_FROM_OWNER",
+                "is for local and test use; in production set DATABASE_URL to the service role's \
+                 login and MIGRATION_DATABASE_URL to the owner's",
+            ));
         }
         Ok(())
     }

@@ -137,3 +137,15 @@ fn the_public_base_url_is_an_origin_and_nothing_more() {
         );
     }
 }
+
+/// Production names its two logins itself; the local shortcut of one superuser URL is refused.
+#[test]
+fn production_refuses_the_local_service_login_shortcut() {
+    let contents = format!("{GOOD_SECRETS}\n[database]\nservice_login_from_owner = true\n");
+    let dir = config_dir_with("production.toml", &contents);
+    let error = error_of(dir.path(), Environment::Production);
+    assert!(
+        error.contains("TALENTCARD__DATABASE__SERVICE_LOGIN_FROM_OWNER"),
+        "{error}"
+    );
+}
