@@ -236,7 +236,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             prepare_database(&settings).await?;
             let cipher =
                 crate::crypto::pii::PiiCipher::new(&settings.secrets()?, &settings.auth.pii_key_id);
-            let mut conn = AsyncPgConnection::establish(settings.database.url()).await?;
+            let mut conn = AsyncPgConnection::establish(&settings.database.service_url()?).await?;
             let known = crate::models::reference::list_issuers(&mut conn)
                 .await?
                 .iter()
@@ -271,7 +271,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             prepare_database(&settings).await?;
             let cipher =
                 crate::crypto::pii::PiiCipher::new(&settings.secrets()?, &settings.auth.pii_key_id);
-            let mut conn = AsyncPgConnection::establish(settings.database.url()).await?;
+            let mut conn = AsyncPgConnection::establish(&settings.database.service_url()?).await?;
             use crate::models::issuer_key::{Compromise, compromise};
             match compromise(
                 &mut conn,
@@ -453,7 +453,7 @@ async fn create_admin(
         NewPassword::parse(SecretString::from(raw)).map_err(|e| anyhow::anyhow!("password {e}"))?;
     prepare_database(settings).await?;
     let hash = password::hash(new_password.secret().clone()).await?;
-    let mut conn = AsyncPgConnection::establish(settings.database.url()).await?;
+    let mut conn = AsyncPgConnection::establish(&settings.database.service_url()?).await?;
     let new = NewAccount {
         id: Uuid::now_v7(),
         email: email.as_str(),
@@ -497,14 +497,15 @@ async fn sweep_once(settings: &Settings) -> anyhow::Result<ExitCode> {
 }
 
 async fn verify_audit(settings: &Settings) -> anyhow::Result<ExitCode> {
-    let mut conn = AsyncPgConnection::establish(settings.database.url())
+    let mut conn = AsyncPgConnection::establish(&settings.database.service_url()?)
         .await
         .context("could not connect to the database")?;
-    match audit::verify(&mut conn).await? {
+    let keys = audit::AuditKeyring::from_settings(settings)?;
+    match audit::verify(&mut conn, &keys).await? {
         Ok(report) => {
             println!(
-                "audit chain intact: {} rows, head {}",
-                report.rows, report.head_hash
+                "audit chain intact: {} rows ({} from before the chain was keyed), head {}",
+                report.rows, report.unkeyed_rows, report.head_hash
             );
             Ok(ExitCode::SUCCESS)
         }

@@ -158,12 +158,58 @@ pub struct DatabaseSettings {
     pub connect_timeout_ms: u64,
     /// `statement_timeout` set on every connection.
     pub statement_timeout_ms: u64,
+    /// The owner's connection (`MIGRATION_DATABASE_URL`): migrations run as it, and it grants
+    /// the service role its rights. Unset: `url` is used for both.
+    #[serde(default)]
+    pub migration_url: Option<SecretString>,
+    /// The role the migrations grant the service's rights to (read and write on the tables,
+    /// only INSERT and SELECT on the audit log), which the service's `url` logs in as.
+    #[serde(default = "default_service_role")]
+    pub service_role: String,
+    /// Local and test only: the service logs in as `service_role` on the owner's server and
+    /// database (with the owner's password, if any), and the migrations create that login role
+    /// when it is missing, so one superuser URL is enough to run the service as a non-owner.
+    #[serde(default)]
+    pub service_login_from_owner: bool,
+}
+
+fn default_service_role() -> String {
+    "talentcard_service".to_owned()
 }
 
 impl DatabaseSettings {
     /// The connection URL.
     pub fn url(&self) -> &str {
         self.url.expose_secret()
+    }
+
+    /// The migration owner's URL: `migration_url`, else `url`.
+    pub fn owner_url(&self) -> &str {
+        self.migration_url
+            .as_ref()
+            .map_or_else(|| self.url(), |u| u.expose_secret())
+    }
+
+    /// The URL the service's pool logs in with: `url`, or with `service_login_from_owner` the
+    /// owner's URL with `service_role` as the user.
+    pub fn service_url(&self) -> Result<String, ConfigError> {
+        if !self.service_login_from_owner {
+            return Ok(self.url().to_owned());
+        }
+        let mut url = url::Url::parse(self.owner_url()).map_err(|_| {
+            ConfigError::invalid("MIGRATION_DATABASE_URL", "not a valid postgres:// URL")
+        })?;
+        url.set_username(&self.service_role)
+            .map_err(|()| ConfigError::invalid("DATABASE_URL", "the URL needs a host"))?;
+        Ok(url.to_string())
+    }
+
+    /// The password in the owner's URL, which a login role made from it shares (local only).
+    pub fn owner_password(&self) -> Option<String> {
+        url::Url::parse(self.owner_url())
+            .ok()
+            .and_then(|u| u.password().map(str::to_owned))
+            .map(|p| percent_decode(&p))
     }
 
     /// The name of the database the URL points at.
@@ -236,6 +282,15 @@ pub struct AuthSettings {
     pub client_tokens_per_address_minute: i32,
     /// Tokens one agency client may be issued a minute; 0: no limit.
     pub client_tokens_per_client_minute: i32,
+    /// The id stored beside each audit row's MAC, naming the audit key that made it; change it
+    /// together with the key when rotating, and keep the old key under its old id among the
+    /// retired keys.
+    #[serde(default = "default_audit_key_id")]
+    pub audit_key_id: String,
+}
+
+fn default_audit_key_id() -> String {
+    "a1".to_owned()
 }
 
 /// Housekeeping of every instance.
@@ -302,6 +357,8 @@ pub struct RawSecrets {
     pii_encryption_key: Option<SecretString>,
     pii_index_key: Option<SecretString>,
     platform_signing_key: Option<SecretString>,
+    audit_hmac_key: Option<SecretString>,
+    audit_retired_keys: Option<SecretString>,
 }
 
 /// Validated secrets: keys for access tokens and for personal data at rest.
@@ -314,6 +371,12 @@ pub struct Secrets {
     pub pii_index_key: SecretString,
     /// Ed25519 seed of the platform key that signs the published trust list (32 bytes).
     pub platform_signing_key: secrecy::SecretBox<[u8; 32]>,
+    /// HMAC-SHA-256 key of the audit chain (at least 32 bytes): held outside the database so
+    /// that whoever can write the database still cannot re-chain the log unnoticed.
+    pub audit_hmac_key: SecretString,
+    /// Keys the audit chain was signed with before a rotation, by key id, so old rows still
+    /// verify (`id=key` pairs separated by `;`, each key at least 32 bytes).
+    pub audit_retired_keys: Vec<(String, SecretString)>,
 }
 
 impl std::fmt::Debug for Secrets {
@@ -326,6 +389,50 @@ const TOKEN_KEY_VAR: &str = "TALENTCARD__SECRETS__TOKEN_SIGNING_KEY";
 const PII_KEY_VAR: &str = "TALENTCARD__SECRETS__PII_ENCRYPTION_KEY";
 const INDEX_KEY_VAR: &str = "TALENTCARD__SECRETS__PII_INDEX_KEY";
 const PLATFORM_KEY_VAR: &str = "TALENTCARD__SECRETS__PLATFORM_SIGNING_KEY";
+const AUDIT_KEY_VAR: &str = "TALENTCARD__SECRETS__AUDIT_HMAC_KEY";
+const AUDIT_RETIRED_VAR: &str = "TALENTCARD__SECRETS__AUDIT_RETIRED_KEYS";
+
+/// `id=key;id=key` (retired audit keys); each id a short name, each key at least 32 bytes.
+fn retired_keys(value: &Option<SecretString>) -> Result<Vec<(String, SecretString)>, ConfigError> {
+    let Some(value) = value else {
+        return Ok(Vec::new());
+    };
+    let mut keys = Vec::new();
+    for pair in value
+        .expose_secret()
+        .split(';')
+        .filter(|p| !p.trim().is_empty())
+    {
+        let (id, key) = pair.split_once('=').ok_or_else(|| {
+            ConfigError::invalid(AUDIT_RETIRED_VAR, "must be id=key pairs separated by ;")
+        })?;
+        let id = id.trim();
+        if !is_key_id(id) || key.len() < 32 {
+            return Err(ConfigError::invalid(
+                AUDIT_RETIRED_VAR,
+                "each id must be 1 to 32 letters, digits, - or _, each key at least 32 bytes",
+            ));
+        }
+        keys.push((id.to_owned(), SecretString::from(key.to_owned())));
+    }
+    Ok(keys)
+}
+
+/// `%XX` escapes of a URL component decoded (a password in a URL is percent-encoded).
+fn percent_decode(text: &str) -> String {
+    url::form_urlencoded::parse(format!("p={}", text.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+/// A key id as stored beside what the key protects: short, printable, unambiguous.
+fn is_key_id(id: &str) -> bool {
+    (1..=32).contains(&id.len())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
 
 fn base64_key(value: &SecretString, variable: &str) -> Result<[u8; 32], ConfigError> {
     let bytes = base64::engine::general_purpose::STANDARD
@@ -340,7 +447,12 @@ impl RawSecrets {
     fn validate(&self) -> Result<Secrets, ConfigError> {
         let token = required(&self.token_signing_key, TOKEN_KEY_VAR)?;
         let index = required(&self.pii_index_key, INDEX_KEY_VAR)?;
-        for (value, var) in [(&token, TOKEN_KEY_VAR), (&index, INDEX_KEY_VAR)] {
+        let audit = required(&self.audit_hmac_key, AUDIT_KEY_VAR)?;
+        for (value, var) in [
+            (&token, TOKEN_KEY_VAR),
+            (&index, INDEX_KEY_VAR),
+            (&audit, AUDIT_KEY_VAR),
+        ] {
             if value.expose_secret().len() < 32 {
                 return Err(ConfigError::invalid(var, "must be at least 32 bytes"));
             }
@@ -358,6 +470,8 @@ impl RawSecrets {
             pii_encryption_key: secrecy::SecretBox::new(Box::new(key)),
             pii_index_key: index,
             platform_signing_key: secrecy::SecretBox::new(Box::new(platform)),
+            audit_hmac_key: audit,
+            audit_retired_keys: retired_keys(&self.audit_retired_keys)?,
         })
     }
 
@@ -367,6 +481,8 @@ impl RawSecrets {
             (PII_KEY_VAR, &self.pii_encryption_key),
             (INDEX_KEY_VAR, &self.pii_index_key),
             (PLATFORM_KEY_VAR, &self.platform_signing_key),
+            (AUDIT_KEY_VAR, &self.audit_hmac_key),
+            (AUDIT_RETIRED_VAR, &self.audit_retired_keys),
         ]
         .into_iter()
         .filter_map(|(var, value)| value.as_ref().map(|v| (var, v.expose_secret())))
@@ -404,6 +520,9 @@ impl Settings {
             );
         if let Ok(url) = std::env::var("DATABASE_URL") {
             builder = builder.set_override("database.url", url)?;
+        }
+        if let Ok(url) = std::env::var("MIGRATION_DATABASE_URL") {
+            builder = builder.set_override("database.migration_url", url)?;
         }
         let mut settings: Settings = builder.build()?.try_deserialize()?;
         settings.environment = environment;
@@ -512,9 +631,44 @@ impl Settings {
                 "must be `pretty` or `json`",
             ));
         }
+        let role = &self.database.service_role;
+        let role_ok = role.len() <= 63
+            && role.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+            && role
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !role_ok {
+            return Err(ConfigError::invalid(
+                "TALENTCARD__DATABASE__SERVICE_ROLE",
+                "must be a lower-case SQL name (letters, digits, _; at most 63)",
+            ));
+        }
+        if self.database.migration_url.is_some() {
+            url::Url::parse(self.database.owner_url())
+                .ok()
+                .filter(|u| matches!(u.scheme(), "postgres" | "postgresql"))
+                .ok_or_else(|| {
+                    ConfigError::invalid("MIGRATION_DATABASE_URL", "not a valid postgres:// URL")
+                })?;
+        }
+        self.database.service_url()?;
+        if !is_key_id(&self.auth.audit_key_id) {
+            return Err(ConfigError::invalid(
+                "TALENTCARD__AUTH__AUDIT_KEY_ID",
+                "must be 1 to 32 letters, digits, - or _",
+            ));
+        }
         self.secrets.validate()?;
         if self.environment == Environment::Production {
             self.refuse_development_secrets()?;
+        }
+        // After the secrets: a copy of local.toml is refused for its secrets first.
+        if self.database.service_login_from_owner && self.environment == Environment::Production {
+            return Err(ConfigError::invalid(
+                "TALENTCARD__DATABASE__SERVICE_LOGIN_FROM_OWNER",
+                "is for local and test use; in production set DATABASE_URL to the service role's \
+                 login and MIGRATION_DATABASE_URL to the owner's",
+            ));
         }
         Ok(())
     }

@@ -45,6 +45,7 @@ impl Application {
         let state = AppState::build(settings, pool.clone(), clock).await?;
         {
             let mut conn = pool.get().await?;
+            refuse_an_owner_login(&mut conn, settings).await?;
             crate::models::issuer_key::ensure_for_all_issuers(&mut conn, &state.pii, state.now())
                 .await?;
         }
@@ -76,14 +77,45 @@ impl Application {
     }
 }
 
-/// Creates the database when missing, runs pending migrations, loads missing reference data.
+/// A service that logs in as a superuser or as the tables' owner could switch off its own
+/// audit trail: production refuses to start so, elsewhere it is a warning.
+async fn refuse_an_owner_login(
+    conn: &mut AsyncPgConnection,
+    settings: &Settings,
+) -> anyhow::Result<()> {
+    let login = db::roles::service_login(conn).await?;
+    if !login.can_rewrite_audit() {
+        return Ok(());
+    }
+    if settings.environment == crate::configuration::Environment::Production {
+        anyhow::bail!(
+            "DATABASE_URL: the service logs in as a superuser or as the tables' owner, so it could \
+             rewrite the audit log; log in as the service role and run migrations with \
+             MIGRATION_DATABASE_URL (README, \"Database roles\")"
+        );
+    }
+    tracing::warn!(
+        superuser = login.superuser,
+        owner = login.owns_audit_log,
+        "the service logs in as a role that can rewrite the audit log"
+    );
+    Ok(())
+}
+
+/// Creates the database when missing, runs pending migrations and grants the service role its
+/// rights (as the migration owner), loads missing reference data, and anchors the audit chain
+/// under the configured key.
 pub async fn prepare_database(settings: &Settings) -> anyhow::Result<()> {
+    crate::audit::keys::install_from(settings)?;
     db::ensure_database(&settings.database).await?;
-    let ran = db::run_migrations(settings.database.url()).await?;
+    let ran = db::migrate_and_grant(&settings.database).await?;
     if ran > 0 {
         tracing::info!(migrations = ran, "ran pending migrations");
     }
-    let mut conn = AsyncPgConnection::establish(settings.database.url()).await?;
+    let mut conn = AsyncPgConnection::establish(settings.database.owner_url()).await?;
+    if let Some(seq) = crate::audit::anchor(&mut conn).await? {
+        tracing::info!(seq, "audit chain keyed from here on");
+    }
     reference::load(&settings.reference_dir(), &mut conn).await?;
     reference::schemes::load(&settings.application.schemes_dir, &mut conn).await?;
     // recognitions.toml and entitlements.toml sit beside the schemes directory, in config/.

@@ -1,6 +1,7 @@
 //! Pure hashing rules of the audit chain, shared by the writer and the verifier.
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 /// The `prev_hash` of the first row: there is nothing before it.
@@ -52,6 +53,20 @@ pub fn link_hash(link: &LinkContent<'_>) -> String {
     hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
 }
 
+/// HMAC-SHA-256 (hex) of a row's hash under the audit key `key_id`. The hash covers the row's
+/// content and the hash before it, so one MAC vouches for the whole chain up to its row; the
+/// key id is covered too, so a MAC cannot be passed off as another key's.
+pub fn link_mac(key: &[u8], key_id: &str, hash: &str) -> String {
+    // HMAC accepts keys of any length, so this cannot fail.
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    mac.update(b"talentcard-audit-v1\0");
+    mac.update(key_id.as_bytes());
+    mac.update(b"\0");
+    mac.update(hash.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,6 +108,16 @@ mod tests {
         let mut b = link("a");
         b.action = "bc";
         assert_ne!(link_hash(&a), link_hash(&b));
+    }
+
+    #[test]
+    fn the_mac_depends_on_the_key_its_id_and_the_hash() {
+        let base = link_mac(b"key-one", "a1", "abc");
+        assert_eq!(base, link_mac(b"key-one", "a1", "abc"), "deterministic");
+        assert_ne!(base, link_mac(b"key-two", "a1", "abc"));
+        assert_ne!(base, link_mac(b"key-one", "a2", "abc"));
+        assert_ne!(base, link_mac(b"key-one", "a1", "abd"));
+        assert_ne!(link_mac(b"k", "a1", "1bc"), link_mac(b"k", "a11", "bc"));
     }
 
     #[test]

@@ -65,14 +65,20 @@ struct NewAuditRow<'a> {
     detail_digest: &'a str,
     prev_hash: &'a str,
     hash: &'a str,
+    key_id: &'a str,
+    mac: &'a str,
 }
 
 /// Appends `event` to the chain and returns its sequence number.
 ///
 /// Call it inside the transaction that makes the change, so the change and its record commit or
 /// roll back together. The row lock on `audit_chain_head` serialises writers: each one links to
-/// the row the previous one wrote, and the chain never forks.
+/// the row the previous one wrote, and the chain never forks. The row is signed with the
+/// installed audit key ([`super::keys`]); without one nothing is written and the change fails.
 pub async fn record(conn: &mut AsyncPgConnection, event: &AuditEvent) -> QueryResult<i64> {
+    let keyring = super::keys::installed().ok_or_else(|| {
+        diesel::result::Error::QueryBuilderError("no audit key is installed".into())
+    })?;
     let (last_seq, last_hash): (i64, String) = audit_chain_head::table
         .select((audit_chain_head::last_seq, audit_chain_head::last_hash))
         .for_update()
@@ -93,6 +99,10 @@ pub async fn record(conn: &mut AsyncPgConnection, event: &AuditEvent) -> QueryRe
         detail_digest: &digest,
         prev_hash: &last_hash,
     });
+    let key_id = keyring.current_id();
+    let mac = keyring.mac(key_id, &hash).ok_or_else(|| {
+        diesel::result::Error::QueryBuilderError("the current audit key is missing".into())
+    })?;
     diesel::insert_into(audit_log::table)
         .values(NewAuditRow {
             seq,
@@ -105,6 +115,8 @@ pub async fn record(conn: &mut AsyncPgConnection, event: &AuditEvent) -> QueryRe
             detail_digest: &digest,
             prev_hash: &last_hash,
             hash: &hash,
+            key_id,
+            mac: &mac,
         })
         .execute(conn)
         .await?;
@@ -116,4 +128,39 @@ pub async fn record(conn: &mut AsyncPgConnection, event: &AuditEvent) -> QueryRe
         .execute(conn)
         .await?;
     Ok(seq)
+}
+
+/// Writes an `audit.keyed` row when the newest row has no MAC (rows written before the chain
+/// was keyed, or a database just migrated): its MAC covers the hash of every row before it, so
+/// from then on none of them can be rewritten unnoticed. Returns its seq when one was written.
+pub async fn anchor(conn: &mut AsyncPgConnection) -> QueryResult<Option<i64>> {
+    use diesel_async::AsyncConnection;
+    conn.transaction(async |c| {
+        let (last_seq,): (i64,) = audit_chain_head::table
+            .select((audit_chain_head::last_seq,))
+            .for_update()
+            .first(c)
+            .await?;
+        let newest: Option<Option<String>> = audit_log::table
+            .filter(audit_log::seq.eq(last_seq))
+            .select(audit_log::mac)
+            .first(c)
+            .await
+            .optional()?;
+        if !matches!(newest, Some(None)) {
+            return Ok(None);
+        }
+        let key_id = super::keys::installed()
+            .map(|k| k.current_id().to_owned())
+            .unwrap_or_default();
+        let event = AuditEvent {
+            actor: Actor::System,
+            action: "audit.keyed",
+            entity_type: "audit_log",
+            entity_id: None,
+            detail: serde_json::json!({ "key_id": key_id, "unkeyed_rows": last_seq }),
+        };
+        record(c, &event).await.map(Some)
+    })
+    .await
 }

@@ -4,6 +4,7 @@
 use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::EncodePrivateKey;
 
+use crate::crypto::pii::Field;
 use crate::crypto::pii::{PiiCipher, PiiError};
 
 /// A fresh key pair: (seed sealed for storage, raw public key).
@@ -26,7 +27,7 @@ pub fn generate(
     let signing = SigningKey::from_bytes(&seed);
     let suffix = hex::encode(crate::crypto::random::bytes::<4>());
     let kid = format!("{issuer}-{}-{suffix}", today.format("%Y%m%d"));
-    let sealed_seed = cipher.seal_bytes(&seed, kid.as_bytes())?;
+    let sealed_seed = cipher.seal_bytes(&seed, Field::IssuerKeySeed, kid.as_bytes())?;
     Ok(NewKey {
         public_key: signing.verifying_key().to_bytes(),
         kid,
@@ -37,7 +38,7 @@ pub fn generate(
 /// The PKCS#8 DER of a stored key, for jsonwebtoken's EdDSA signer.
 pub fn signing_der(kid: &str, sealed_seed: &[u8], cipher: &PiiCipher) -> anyhow::Result<Vec<u8>> {
     let seed: [u8; 32] = cipher
-        .open_bytes(sealed_seed, kid.as_bytes())?
+        .open_bytes(sealed_seed, Field::IssuerKeySeed, kid.as_bytes())?
         .try_into()
         .map_err(|_| anyhow::anyhow!("a signing seed must be 32 bytes"))?;
     let der = SigningKey::from_bytes(&seed)

@@ -2,7 +2,8 @@
 //!
 //! diesel's migration harness is synchronous, so it runs on the blocking pool through
 //! `AsyncConnectionWrapper`; an advisory lock keeps two instances starting together from running
-//! the same migration twice.
+//! the same migration twice. Both run as the migration owner (`MIGRATION_DATABASE_URL`, else
+//! `DATABASE_URL`), which then grants the service role its rights ([`super::roles`]).
 
 use anyhow::Context;
 use diesel::Connection;
@@ -22,7 +23,9 @@ const MIGRATION_LOCK: i64 = 0x7461_6c65_6e74;
 /// Creates the configured database when it does not exist yet.
 pub async fn ensure_database(settings: &DatabaseSettings) -> anyhow::Result<()> {
     let name = settings.database_name()?;
-    let maintenance = settings.url_for_database("postgres")?;
+    let mut maintenance = url::Url::parse(settings.owner_url())?;
+    maintenance.set_path("/postgres");
+    let maintenance = maintenance.to_string();
     let mut conn = AsyncPgConnection::establish(&maintenance)
         .await
         .context("could not connect to PostgreSQL (is it running? is DATABASE_URL right?)")?;
@@ -60,6 +63,36 @@ pub async fn run_migrations(url: &str) -> anyhow::Result<usize> {
         conn.run_pending_migrations(MIGRATIONS)
             .map(|done| done.len())
             .map_err(|e| anyhow::anyhow!("migration failed: {e}"))
+    })
+    .await
+}
+
+/// Runs every pending migration as the owner, then grants the service role its rights (creating
+/// the login role first when `service_login_from_owner` is set), all under the migration lock.
+/// Returns how many migrations ran.
+pub async fn migrate_and_grant(settings: &DatabaseSettings) -> anyhow::Result<usize> {
+    let role = settings.service_role.clone();
+    let create = settings
+        .service_login_from_owner
+        .then(|| settings.owner_password());
+    with_migration_lock(settings.owner_url(), move |conn| {
+        let ran = conn
+            .run_pending_migrations(MIGRATIONS)
+            .map(|done| done.len())
+            .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
+        if let Some(password) = create {
+            super::roles::create_login_role(conn, &role, password.as_deref())
+                .context("could not create the service role")?;
+        }
+        if !super::roles::role_exists(conn, &role)? {
+            anyhow::bail!(
+                "the service role `{role}` does not exist: create it (README, \"Database roles\") \
+                 or set TALENTCARD__DATABASE__SERVICE_ROLE"
+            );
+        }
+        super::roles::grant_service_rights(conn, &role)
+            .context("could not grant the service role its rights")?;
+        Ok(ran)
     })
     .await
 }

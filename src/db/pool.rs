@@ -22,8 +22,10 @@ pub type DbConn = Object<AsyncPgConnection>;
 /// Why no connection could be had.
 pub type PoolError = diesel_async::pooled_connection::deadpool::PoolError;
 
-/// Builds the pool; it opens no connection until the first request needs one.
+/// Builds the pool over the service's login ([`DatabaseSettings::service_url`], never the
+/// migration owner's); it opens no connection until the first request needs one.
 pub fn build_pool(settings: &DatabaseSettings) -> anyhow::Result<DbPool> {
+    let url = settings.service_url()?;
     let statement_timeout_ms = settings.statement_timeout_ms;
     let connect_timeout = settings.connect_timeout();
     let mut config = ManagerConfig::default();
@@ -32,8 +34,7 @@ pub fn build_pool(settings: &DatabaseSettings) -> anyhow::Result<DbPool> {
     // A connection whose socket closed is discarded by `is_broken` on return, so the cheap
     // recycling check is enough and saves a round trip on every checkout.
     config.recycling_method = RecyclingMethod::Fast;
-    let manager =
-        AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(settings.url(), config);
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
     let pool = Pool::builder(manager)
         .max_size(settings.pool_size)
         .runtime(deadpool::Runtime::Tokio1)

@@ -139,6 +139,8 @@ diesel::table! {
         detail_digest -> Text,
         prev_hash -> Text,
         hash -> Text,
+        key_id -> Nullable<Text>,
+        mac -> Nullable<Text>,
     }
 }
 

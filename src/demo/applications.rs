@@ -5,6 +5,7 @@ use diesel_async::AsyncPgConnection;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::crypto::pii::Field;
 use crate::crypto::pii::PiiCipher;
 use crate::domain::eligibility::{Facts, evaluate, parse_rule_set};
 use crate::domain::email::Email;
@@ -56,11 +57,11 @@ pub async fn load_profile(
     }
     let number = IdNumber::parse(demo.id_type, &demo.id_number)
         .map_err(|e| anyhow::anyhow!("demo id_number: {e}"))?;
-    let sealed = cipher.seal(number.expose(), owner.as_bytes())?;
+    let sealed = cipher.seal(number.expose(), Field::IdNumber, owner.as_bytes())?;
     let phone = demo
         .phone
         .as_deref()
-        .map(|p| cipher.seal(p, owner.as_bytes()))
+        .map(|p| cipher.seal(p, Field::Phone, owner.as_bytes()))
         .transpose()?;
     let index = cipher.blind_index(number.kind().as_str(), number.expose());
     let masked = number.masked();
@@ -101,7 +102,11 @@ pub async fn load_application(
     }
     let now = Utc::now();
     let id = Uuid::now_v7();
-    let sealed = cipher.seal(&serde_json::to_string(&demo.facts)?, id.as_bytes())?;
+    let sealed = cipher.seal(
+        &serde_json::to_string(&demo.facts)?,
+        Field::Facts,
+        id.as_bytes(),
+    )?;
     let new = NewApplication {
         id,
         talent_id,
@@ -128,7 +133,11 @@ pub async fn load_application(
     let rules = parse_rule_set(&rules_row.document, &found.tier_codes())
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let evaluation = evaluate(&rules, &demo.facts, today);
-    let trace = cipher.seal(&serde_json::to_string(&evaluation.trace)?, id.as_bytes())?;
+    let trace = cipher.seal(
+        &serde_json::to_string(&evaluation.trace)?,
+        Field::EvaluationTrace,
+        id.as_bytes(),
+    )?;
     let recorded = SubmittedEvaluation {
         suggested_tier: evaluation.tier.as_deref(),
         eligible: evaluation.eligible,

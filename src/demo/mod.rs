@@ -14,6 +14,7 @@ use uuid::Uuid;
 use crate::audit::Actor;
 use crate::auth::password;
 use crate::configuration::Settings;
+use crate::crypto::pii::Field;
 use crate::crypto::pii::PiiCipher;
 use crate::crypto::random::sha256_hex;
 use crate::db::DbPool;
@@ -128,7 +129,11 @@ async fn load_account(
         let secret = totp_rs::Secret::Encoded(encoded.clone())
             .to_bytes()
             .map_err(|e| anyhow::anyhow!("demo totp_secret of {}: {e:?}", demo.email))?;
-        let sealed = cipher.seal(&hex::encode(secret), created.id.as_bytes())?;
+        let sealed = cipher.seal(
+            &hex::encode(secret),
+            Field::TotpSecret,
+            created.id.as_bytes(),
+        )?;
         account::set_pending_mfa(conn, created.id, &sealed, cipher.key_id()).await?;
         // Step 0 (1970) is "no code used yet"; confirmed now.
         account::accept_totp_step(conn, created.id, 0, &sealed, Some(chrono::Utc::now())).await?;

@@ -25,6 +25,7 @@ use super::{SeedAccount, SeedApplication, facts};
 use crate::auth::password;
 use crate::configuration::Settings;
 use crate::credentials::{keys, status_list, token};
+use crate::crypto::pii::Field;
 use crate::crypto::pii::PiiCipher;
 use crate::db::schema::card_serials;
 use crate::domain::application_status::Status;
@@ -93,7 +94,7 @@ pub async fn cards(
     count: usize,
     out_dir: &std::path::Path,
 ) -> anyhow::Result<()> {
-    let url = settings.database.url().to_owned();
+    let url = settings.database.owner_url().to_owned();
     let mut conn = AsyncPgConnection::establish(&url).await?;
     let cipher = PiiCipher::new(&settings.secrets()?, &settings.auth.pii_key_id);
     let now = Utc::now();
@@ -419,14 +420,18 @@ fn batch(
             scheme: "XIONGAN".into(),
             issuer: "XA".into(),
             status: Status::Approved.as_str(),
-            facts: plan
-                .cipher
-                .seal(&plan.facts_json[i % FACT_VARIANTS], id.as_bytes())?,
+            facts: plan.cipher.seal(
+                &plan.facts_json[i % FACT_VARIANTS],
+                Field::Facts,
+                id.as_bytes(),
+            )?,
             key_id: plan.cipher.key_id().to_owned(),
             suggested_tier: Some("B".into()),
             eligible: true,
             rules_version: 1,
-            evaluation_trace: plan.cipher.seal("[]", id.as_bytes())?,
+            evaluation_trace: plan
+                .cipher
+                .seal("[]", Field::EvaluationTrace, id.as_bytes())?,
             submitted_at: plan.now,
             review_due: plan.today,
             created_at: plan.now,

@@ -15,6 +15,7 @@ use uuid::Uuid;
 use crate::audit::{self, Actor, AuditEvent};
 use crate::auth::password;
 use crate::configuration::Settings;
+use crate::crypto::pii::Field;
 use crate::crypto::pii::PiiCipher;
 use crate::db::schema::{accounts, applications};
 use crate::domain::application_status::Status;
@@ -71,7 +72,7 @@ fn facts(i: usize) -> anyhow::Result<Facts> {
 /// Creates `count` talent, each with one application to XIONGAN at XA submitted within the last
 /// 30 days; prints progress on standard error.
 pub async fn applications(settings: &Settings, count: usize) -> anyhow::Result<()> {
-    let mut conn = AsyncPgConnection::establish(settings.database.url()).await?;
+    let mut conn = AsyncPgConnection::establish(settings.database.owner_url()).await?;
     let cipher = PiiCipher::new(&settings.secrets()?, &settings.auth.pii_key_id);
     let scheme = scheme::find(&mut conn, "XIONGAN")
         .await?
@@ -110,13 +111,16 @@ pub async fn applications(settings: &Settings, count: usize) -> anyhow::Result<(
                 scheme: "XIONGAN".into(),
                 issuer: "XA".into(),
                 status: Status::Submitted.as_str(),
-                facts: cipher.seal(&serde_json::to_string(&facts)?, id.as_bytes())?,
+                facts: cipher.seal(&serde_json::to_string(&facts)?, Field::Facts, id.as_bytes())?,
                 key_id: cipher.key_id().to_owned(),
                 suggested_tier: evaluation.tier.clone(),
                 eligible: evaluation.eligible,
                 rules_version: rules_row.version,
-                evaluation_trace: cipher
-                    .seal(&serde_json::to_string(&evaluation.trace)?, id.as_bytes())?,
+                evaluation_trace: cipher.seal(
+                    &serde_json::to_string(&evaluation.trace)?,
+                    Field::EvaluationTrace,
+                    id.as_bytes(),
+                )?,
                 submitted_at,
                 review_due: calendar.add_working_days(submitted_at.date_naive(), 10),
                 created_at: submitted_at,

@@ -1,7 +1,7 @@
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use talentcard::audit::{self, Actor, AuditEvent};
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, audit_keys, spawn_app};
 
 fn event(n: usize) -> AuditEvent {
     AuditEvent {
@@ -35,12 +35,20 @@ async fn tamper(app: &TestApp, statements: &[&str]) {
 
 /// Rows already in a fresh database (the default schemes are audited when loaded).
 async fn baseline(conn: &mut AsyncPgConnection) -> u64 {
-    audit::verify(conn).await.unwrap().unwrap().rows
+    audit::verify(conn, &audit_keys())
+        .await
+        .unwrap()
+        .unwrap()
+        .rows
 }
 
 async fn broken_at(app: &TestApp) -> Option<i64> {
     let mut conn = app.connect().await;
-    audit::verify(&mut conn).await.unwrap().err().map(|b| b.seq)
+    audit::verify(&mut conn, &audit_keys())
+        .await
+        .unwrap()
+        .err()
+        .map(|b| b.seq)
 }
 
 #[tokio::test]
@@ -49,7 +57,10 @@ async fn an_untouched_chain_verifies() {
     let mut conn = app.connect().await;
     let before = baseline(&mut conn).await;
     write(&mut conn, 5).await;
-    let report = audit::verify(&mut conn).await.unwrap().unwrap();
+    let report = audit::verify(&mut conn, &audit_keys())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(report.rows, before + 5);
 }
 
@@ -172,7 +183,7 @@ async fn a_thousand_concurrent_writers_never_fork_the_chain() {
         seqs == expected,
         "each writer got its own link, without gaps"
     );
-    let report = audit::verify(&mut app.connect().await)
+    let report = audit::verify(&mut app.connect().await, &audit_keys())
         .await
         .unwrap()
         .unwrap();
@@ -191,6 +202,9 @@ async fn a_rolled_back_change_leaves_no_audit_row() {
         })
         .await;
     assert!(result.is_err());
-    let report = audit::verify(&mut conn).await.unwrap().unwrap();
+    let report = audit::verify(&mut conn, &audit_keys())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(report.rows, before);
 }

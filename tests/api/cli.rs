@@ -168,6 +168,10 @@ fn production_refuses_demo_data_and_development_secrets() {
             "TALENTCARD__SECRETS__PII_INDEX_KEY",
             "a-production-blind-index-key-that-is-long-enough",
         )
+        .env(
+            "TALENTCARD__SECRETS__AUDIT_HMAC_KEY",
+            "a-production-audit-chain-key-that-is-long-enough",
+        )
         .output()
         .expect("run");
     assert!(!output.status.success());

@@ -31,6 +31,7 @@ token_signing_key = "a-production-token-key-that-is-long-enough-000"
 pii_encryption_key = "cHJvZC1waWktZW5jcnlwdGlvbi1rZXktMzItYnl0ZXM="
 pii_index_key = "a-production-blind-index-key-that-is-long-enough"
 platform_signing_key = "cHJvZC1wbGF0Zm9ybS1zaWduaW5nLXNlZWQtMzItYnk="
+audit_hmac_key = "a-production-audit-chain-key-that-is-long-enough"
 "#;
 
 #[test]
@@ -135,4 +136,16 @@ fn the_public_base_url_is_an_origin_and_nothing_more() {
             "{bad}: {error}"
         );
     }
+}
+
+/// Production names its two logins itself; the local shortcut of one superuser URL is refused.
+#[test]
+fn production_refuses_the_local_service_login_shortcut() {
+    let contents = format!("{GOOD_SECRETS}\n[database]\nservice_login_from_owner = true\n");
+    let dir = config_dir_with("production.toml", &contents);
+    let error = error_of(dir.path(), Environment::Production);
+    assert!(
+        error.contains("TALENTCARD__DATABASE__SERVICE_LOGIN_FROM_OWNER"),
+        "{error}"
+    );
 }

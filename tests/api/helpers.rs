@@ -66,6 +66,11 @@ pub fn test_settings() -> Settings {
     settings
 }
 
+/// The audit keyring of the test configuration, for verifying the chain.
+pub fn audit_keys() -> talentcard::audit::AuditKeyring {
+    talentcard::audit::AuditKeyring::from_settings(&test_settings()).expect("audit keys")
+}
+
 /// Starts the application on a fresh database.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await

@@ -1633,7 +1633,10 @@ async fn invariants(world: &World, model: &Model) -> Result<(), String> {
     }
 
     // The hash chain verifies.
-    match talentcard::audit::verify(&mut conn).await.map_err(sql)? {
+    match talentcard::audit::verify(&mut conn, &crate::helpers::audit_keys())
+        .await
+        .map_err(sql)?
+    {
         Ok(_) => Ok(()),
         Err(broken) => Err(format!("the audit chain is broken: {broken:?}")),
     }

@@ -110,7 +110,11 @@ impl TestApp {
             .unwrap();
         let secret = totp::new_secret();
         let sealed = cipher
-            .seal(&hex::encode(&secret), created.id.as_bytes())
+            .seal(
+                &hex::encode(&secret),
+                talentcard::crypto::pii::Field::TotpSecret,
+                created.id.as_bytes(),
+            )
             .unwrap();
         account::set_pending_mfa(&mut conn, created.id, &sealed, cipher.key_id())
             .await

@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use super::{invalid_transition, own_application, viewer, visible_application};
 use crate::audit::{self, Actor, AuditEvent};
+use crate::crypto::pii::Field;
 use crate::domain::application_status::{Action, Status};
 use crate::domain::file_name;
 use crate::error::{ApiError, ErrorCode};
@@ -172,7 +173,7 @@ pub async fn upload_document(
     // Hashing and sealing up to 10 MiB is CPU work: off the async workers.
     let (sha256, sealed) = tokio::task::spawn_blocking(move || {
         let sha256 = hex::encode(Sha256::digest(&content));
-        pii.seal_bytes(&content, doc_id.as_bytes())
+        pii.seal_bytes(&content, Field::Document, doc_id.as_bytes())
             .map(|sealed| (sha256, sealed))
     })
     .await
@@ -290,12 +291,27 @@ pub async fn download_document(
     let (info, sealed) = document::find(&mut conn, found.id, doc_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
+    // An official reading someone's evidence is a read of personal data: recorded before the
+    // content leaves, and nothing is served when it cannot be. The owner's own reads are not.
+    if let crate::models::application::Viewer::Official(_) = viewer {
+        let event = AuditEvent {
+            actor: Actor::Account(user.account_id),
+            action: "document.downloaded",
+            entity_type: "application",
+            entity_id: Some(found.id.to_string()),
+            detail: json!({ "document": doc_id, "talent": found.talent_id }),
+        };
+        conn.transaction(async |c| audit::record(c, &event).await)
+            .await?;
+    }
     drop(conn);
     let pii = state.pii.clone();
-    let content = tokio::task::spawn_blocking(move || pii.open_bytes(&sealed, doc_id.as_bytes()))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
+    let content = tokio::task::spawn_blocking(move || {
+        pii.open_bytes(&sealed, Field::Document, doc_id.as_bytes())
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)?;
     let disposition = format!(
         "attachment; filename=\"{}\"",
         info.filename.replace(|c: char| !c.is_ascii(), "_")

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::{ApplicantCard, ApplicantView, ApplicationView, viewer, visible_application};
 use crate::audit::{self, Actor, AuditEvent};
+use crate::crypto::pii::Field;
 use crate::error::ApiError;
 use crate::extract::AuthUser;
 use crate::models::application::Viewer;
@@ -70,7 +71,11 @@ async fn applicant(
         Some(d) => {
             let number = state
                 .pii
-                .open(&d.id_number_ciphertext, talent_id.as_bytes())
+                .open(
+                    &d.id_number_ciphertext,
+                    Field::IdNumber,
+                    talent_id.as_bytes(),
+                )
                 .map_err(ApiError::internal)?;
             let open = dispute::open_on(conn, &d.id_number_index).await?;
             (Some(d.id_type), Some(number), open)

@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
+use crate::crypto::pii::Field;
 use crate::domain::application_status::{Action, Status};
 use crate::domain::eligibility::{Facts, TraceEntry};
 use crate::error::{ApiError, ErrorCode};
@@ -97,25 +98,26 @@ pub fn seal_facts(state: &AppState, id: Uuid, facts: &Facts) -> Result<Vec<u8>, 
     let json = serde_json::to_string(facts).map_err(ApiError::internal)?;
     state
         .pii
-        .seal(&json, id.as_bytes())
+        .seal(&json, Field::Facts, id.as_bytes())
         .map_err(ApiError::internal)
 }
 
 fn open_json<T: serde::de::DeserializeOwned>(
     state: &AppState,
+    field: Field,
     id: Uuid,
     sealed: &[u8],
 ) -> Result<T, ApiError> {
     let json = state
         .pii
-        .open(sealed, id.as_bytes())
+        .open(sealed, field, id.as_bytes())
         .map_err(ApiError::internal)?;
     serde_json::from_str(&json).map_err(ApiError::internal)
 }
 
 /// Opens an application's facts.
 pub fn open_facts(state: &AppState, application: &Application) -> Result<Facts, ApiError> {
-    open_json(state, application.id, &application.facts)
+    open_json(state, Field::Facts, application.id, &application.facts)
 }
 
 /// The engine's suggestion recorded at submission.
@@ -261,7 +263,7 @@ impl ApplicationView {
                 suggested_tier: a.suggested_tier.clone(),
                 eligible,
                 rules_version,
-                trace: open_json(state, a.id, sealed)?,
+                trace: open_json(state, Field::EvaluationTrace, a.id, sealed)?,
             }),
             _ => None,
         };

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::{ApplicationView, invalid_transition, open_facts, own_application};
 use crate::audit::{self, Actor, AuditEvent};
+use crate::crypto::pii::Field;
 use crate::domain::application_status::Action;
 use crate::error::ApiError;
 use crate::extract::Talent;
@@ -55,7 +56,7 @@ pub async fn submit_application(
     let trace = serde_json::to_string(&evaluation.trace).map_err(ApiError::internal)?;
     let sealed_trace = state
         .pii
-        .seal(&trace, found.id.as_bytes())
+        .seal(&trace, Field::EvaluationTrace, found.id.as_bytes())
         .map_err(ApiError::internal)?;
     let review_days = u32::try_from(scheme.row.review_days).unwrap_or(10);
     let recorded = SubmittedEvaluation {

@@ -15,6 +15,7 @@ use serde_json::json;
 use crate::audit::{self, Actor, AuditEvent};
 use crate::auth::tokens::{Subject, TokenUse};
 use crate::auth::{password, totp};
+use crate::crypto::pii::Field;
 use crate::domain::email::Email;
 use crate::error::{ApiError, ErrorCode};
 use crate::models::account::{self, Account};
@@ -236,7 +237,7 @@ pub async fn check_totp(
     }
     let secret = state
         .pii
-        .open(sealed, account.id.as_bytes())
+        .open(sealed, Field::TotpSecret, account.id.as_bytes())
         .map_err(ApiError::internal)?;
     let secret = hex::decode(secret).map_err(ApiError::internal)?;
     let accepted = match totp::matching_step(&secret, code.trim(), now) {

@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 use super::known_account;
 use crate::audit::{self, Actor, AuditEvent};
 use crate::auth::totp;
+use crate::crypto::pii::Field;
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::ApiJson;
 use crate::extract::MfaEnrollee;
@@ -71,7 +72,11 @@ pub async fn enroll(
     let secret = totp::new_secret();
     let sealed = state
         .pii
-        .seal(&hex::encode(&secret), account.id.as_bytes())
+        .seal(
+            &hex::encode(&secret),
+            Field::TotpSecret,
+            account.id.as_bytes(),
+        )
         .map_err(ApiError::internal)?;
     let key_id = state.pii.key_id();
     let stored = conn

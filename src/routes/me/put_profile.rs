@@ -16,6 +16,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::audit::{self, Actor, AuditEvent};
+use crate::crypto::pii::Field;
 use crate::domain::id_document::{IdNumber, IdType, mask};
 use crate::domain::throttle::address_bucket;
 use crate::error::{ApiError, ErrorCode, FieldError};
@@ -106,11 +107,11 @@ pub async fn put_profile(
     let owner = account_id.as_bytes();
     let sealed = state
         .pii
-        .seal(number.expose(), owner)
+        .seal(number.expose(), Field::IdNumber, owner)
         .map_err(ApiError::internal)?;
     let sealed_phone = phone
         .as_deref()
-        .map(|p| state.pii.seal(p, owner))
+        .map(|p| state.pii.seal(p, Field::Phone, owner))
         .transpose()
         .map_err(ApiError::internal)?;
     let index = state
