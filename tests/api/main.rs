@@ -19,6 +19,7 @@ mod demo;
 mod errors;
 mod forged_tokens;
 mod free_text;
+mod frozen_database;
 mod health;
 mod helpers;
 mod live_cards;
