@@ -176,7 +176,11 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for DeadlineStream<S> {
             let added = i64::try_from(requests + startup).unwrap_or(i64::MAX);
             if added > 0 {
                 if this.outstanding == 0 {
-                    this.armed = false;
+                    // tokio-postgres polls the read side before it writes, so the read that
+                    // would arm the timer may not come again until the server speaks: arm it
+                    // here and register this task's waker, so the deadline wakes the reader.
+                    this.restart_timer();
+                    let _ = this.timer.as_mut().poll(cx);
                 }
                 this.outstanding += added;
             }
@@ -213,8 +217,8 @@ mod tests {
         stream.extend(message(b'Q', b"select 'SQ'\0"));
         for split in 0..stream.len() {
             let mut framing = Framing::new(false);
-            let counted = framing.feed(&stream[..split], REQUESTS)
-                + framing.feed(&stream[split..], REQUESTS);
+            let counted =
+                framing.feed(&stream[..split], REQUESTS) + framing.feed(&stream[split..], REQUESTS);
             assert_eq!(counted, 2, "split at {split}");
         }
     }
@@ -240,13 +244,41 @@ mod tests {
         let started = Instant::now();
         let mut answer = [0_u8; 16];
         let read = stream.read(&mut answer).await;
-        assert_eq!(
-            read.err().map(|e| e.kind()),
-            Some(io::ErrorKind::TimedOut)
-        );
+        assert_eq!(read.err().map(|e| e.kind()), Some(io::ErrorKind::TimedOut));
         let waited = started.elapsed();
         assert!(waited >= Duration::from_millis(300), "{waited:?}");
         assert!(waited < Duration::from_secs(3), "{waited:?}");
+    }
+
+    #[tokio::test]
+    async fn a_read_pending_before_the_write_is_woken_by_the_deadline() {
+        let (client, _server) = tokio::io::duplex(1024);
+        let mut stream = DeadlineStream::new(client, Duration::from_millis(300));
+        let mut startup = 8_u32.to_be_bytes().to_vec();
+        startup.extend_from_slice(&[0, 3, 0, 0]);
+        let mut written = false;
+        let mut answer = [0_u8; 16];
+        // As tokio-postgres's connection task does: read first, then write, in one task, and
+        // the read polled again only when the task is woken.
+        let driven = futures_util::future::poll_fn(|cx| {
+            let mut buf = ReadBuf::new(&mut answer);
+            if let Poll::Ready(read) = Pin::new(&mut stream).poll_read(cx, &mut buf) {
+                return Poll::Ready(read);
+            }
+            if !written {
+                written = true;
+                let wrote = Pin::new(&mut stream).poll_write(cx, &startup);
+                assert!(matches!(wrote, Poll::Ready(Ok(8))));
+            }
+            Poll::Pending
+        });
+        let started = Instant::now();
+        let outcome = tokio::time::timeout(Duration::from_secs(3), driven).await;
+        let kind = outcome.ok().and_then(|r| r.err()).map(|e| e.kind());
+        assert_eq!(kind, Some(io::ErrorKind::TimedOut));
+        // Woken by the deadline itself, not by the outer timeout's last poll.
+        let waited = started.elapsed();
+        assert!(waited < Duration::from_millis(1500), "{waited:?}");
     }
 
     #[tokio::test]

@@ -36,9 +36,8 @@ pub fn build_pool(settings: &DatabaseSettings) -> anyhow::Result<DbPool> {
     let connect_timeout = settings.connect_timeout();
     let query_timeout = settings.query_timeout();
     let mut config = ManagerConfig::default();
-    config.custom_setup = Box::new(move |url| {
-        establish(url, statement_timeout_ms, connect_timeout, query_timeout)
-    });
+    config.custom_setup =
+        Box::new(move |url| establish(url, statement_timeout_ms, connect_timeout, query_timeout));
     // A connection whose socket closed is discarded by `is_broken` on return, so the cheap
     // recycling check is enough and saves a round trip on every checkout.
     config.recycling_method = RecyclingMethod::Fast;
