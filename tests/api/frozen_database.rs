@@ -59,7 +59,10 @@ async fn a_frozen_database_answers_503_within_the_query_deadline_and_recovers() 
     let app = spawn_app_with(|settings| {
         let direct = settings.database.url().to_owned();
         let through_proxy = direct.replace("127.0.0.1:5432", &format!("127.0.0.1:{proxy}"));
-        assert_ne!(direct, through_proxy, "the test database is on 127.0.0.1:5432");
+        assert_ne!(
+            direct, through_proxy,
+            "the test database is on 127.0.0.1:5432"
+        );
         settings.database.url = SecretString::from(through_proxy);
         settings.database.statement_timeout_ms = 1000;
         settings.database.acquire_timeout_ms = 1000;
@@ -84,7 +87,10 @@ async fn a_frozen_database_answers_503_within_the_query_deadline_and_recovers() 
         problem(response, 503, "service_unavailable").await;
         // The deadline (1.5 s) or the acquire timeout (1 s), plus slack for a loaded machine;
         // without the deadline this request waits for as long as the freeze lasts.
-        assert!(elapsed < Duration::from_secs(4), "answered after {elapsed:?}");
+        assert!(
+            elapsed < Duration::from_secs(4),
+            "answered after {elapsed:?}"
+        );
     }
     let readyz = app.get("/readyz").await;
     assert_eq!(readyz.status().as_u16(), 503);
@@ -95,6 +101,10 @@ async fn a_frozen_database_answers_503_within_the_query_deadline_and_recovers() 
     for _ in 0..8 {
         assert_eq!(app.get("/api/v1/districts").await.status().as_u16(), 200);
     }
-    assert!(thawed.elapsed() < Duration::from_secs(3), "{:?}", thawed.elapsed());
+    assert!(
+        thawed.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        thawed.elapsed()
+    );
     assert_eq!(app.get("/readyz").await.status().as_u16(), 200);
 }
