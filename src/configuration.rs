@@ -171,6 +171,12 @@ pub struct DatabaseSettings {
     /// when it is missing, so one superuser URL is enough to run the service as a non-owner.
     #[serde(default)]
     pub service_login_from_owner: bool,
+    /// The service's own deadline on a query: when PostgreSQL sends nothing for this long while
+    /// a query waits, the query fails (503) and its connection is closed. PostgreSQL enforces
+    /// `statement_timeout` only while it runs; a frozen server or a partition is caught here.
+    /// Above `statement_timeout_ms` (a healthy server answers by then), below it plus
+    /// `acquire_timeout_ms`.
+    pub query_timeout_ms: u64,
 }
 
 fn default_service_role() -> String {
@@ -235,6 +241,11 @@ impl DatabaseSettings {
     /// The connection timeout, as a duration.
     pub fn connect_timeout(&self) -> Duration {
         Duration::from_millis(self.connect_timeout_ms)
+    }
+
+    /// The per-query deadline, as a duration.
+    pub fn query_timeout(&self) -> Duration {
+        Duration::from_millis(self.query_timeout_ms)
     }
 
     /// The pool wait timeout, as a duration.
@@ -558,6 +569,18 @@ impl Settings {
                 let var = format!("TALENTCARD__DATABASE__{var}");
                 return Err(ConfigError::invalid(&var, "must be above 0"));
             }
+        }
+        let database = &self.database;
+        if database.query_timeout_ms <= database.statement_timeout_ms
+            || database.query_timeout_ms
+                >= database
+                    .statement_timeout_ms
+                    .saturating_add(database.acquire_timeout_ms)
+        {
+            return Err(ConfigError::invalid(
+                "TALENTCARD__DATABASE__QUERY_TIMEOUT_MS",
+                "must be above STATEMENT_TIMEOUT_MS and below STATEMENT_TIMEOUT_MS + ACQUIRE_TIMEOUT_MS",
+            ));
         }
         if !(60..=900).contains(&self.auth.access_token_ttl_secs) {
             return Err(ConfigError::invalid(

@@ -1,6 +1,7 @@
 //! PostgreSQL access: the connection pool, database creation, embedded migrations and the
 //! rights of the service's role.
 
+mod deadline;
 mod migrations;
 mod pool;
 pub mod roles;

@@ -149,7 +149,8 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        let path = error.path().to_string();
+        let path = parent_of_unknown(error.path(), error.inner())
+            .unwrap_or_else(|| error.path().to_string());
         let inner = error.into_inner();
         match inner.classify() {
             serde_json::error::Category::Data => data_error(&path, &inner),
@@ -162,6 +163,27 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
+/// For an unknown field serde's path ends with the client's own key (an ID number sent as a
+/// key, say): the path of the object it was found in, or `.` at the top.
+fn parent_of_unknown(
+    path: &serde_path_to_error::Path,
+    error: &serde_json::Error,
+) -> Option<String> {
+    if !error.to_string().starts_with("unknown field `") {
+        return None;
+    }
+    let full = path.to_string();
+    let Some(serde_path_to_error::Segment::Map { key }) = path.iter().next_back() else {
+        return Some(full);
+    };
+    let parent = full.strip_suffix(key.as_str())?.trim_end_matches('.');
+    Some(if parent.is_empty() {
+        ".".to_owned()
+    } else {
+        parent.to_owned()
+    })
+}
+
 fn data_error(path: &str, error: &serde_json::Error) -> ApiError {
     // serde_json's message ends with " at line L column C"; the client gets the field instead.
     let message = error.to_string();
@@ -172,6 +194,21 @@ fn data_error(path: &str, error: &serde_json::Error) -> ApiError {
             .unwrap_or("is not acceptable"),
     );
     let parent = if path == "." { "" } else { path };
+    // An unknown field's name is the client's own text (an ID number sent as a key, say): the
+    // answer names the object it was found in and what that object takes, never the key.
+    if message.starts_with("unknown field `") {
+        // serde's list of the fields the object takes follows the last ", expected " (ours
+        // contain none); everything before it may be the client's.
+        let expected = message
+            .rsplit_once(", expected ")
+            .map(|(_, list)| format!(", expected {list}"))
+            .unwrap_or_default();
+        let field = if parent.is_empty() { "body" } else { parent };
+        return ApiError::validation(vec![FieldError {
+            field: field.to_owned(),
+            message: format!("unknown field{expected}"),
+        }]);
+    }
     let field = match message
         .strip_prefix("missing field `")
         .and_then(|rest| rest.split('`').next())
@@ -200,6 +237,7 @@ fn without_value(message: &str) -> String {
         "invalid value: ",
         "invalid length ",
         "unknown variant ",
+        "unknown field ",
     ]
     .iter()
     .filter_map(|prefix| found.find(prefix).map(|at| (at, *prefix)))
@@ -315,7 +353,11 @@ mod tests {
             ),
             (
                 "unknown field `role`, expected one of `email`",
-                "unknown field `role`, expected one of `email`",
+                "unknown field, expected one of `email`",
+            ),
+            (
+                "Query deserialize error: unknown field `110105198501010019`, expected `limit`",
+                "unknown field, expected `limit`",
             ),
         ];
         for (raw, cleaned) in cases {
@@ -381,6 +423,66 @@ mod tests {
         assert_eq!(
             nested_missing,
             (ErrorCode::ValidationFailed, "employer.months".to_owned())
+        );
+    }
+
+    fn problem_of(body: &str) -> (String, String) {
+        match parse_json::<Body>(body.as_bytes()) {
+            Ok(_) => (String::new(), String::new()),
+            Err(e) => {
+                let problem = e.problem();
+                let first = problem.errors.first().cloned();
+                let text = serde_json::to_string(&problem).unwrap_or_default();
+                first.map_or((String::new(), text), |f| (f.field, f.message))
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_fields_are_named_by_their_parent_never_echoed() {
+        let id = "110105198501010019";
+        let (field, message) = problem_of(&format!(
+            r#"{{"email":"a","employer":{{"months":1}},"{id}":1}}"#
+        ));
+        assert_eq!(field, "body");
+        assert_eq!(message, "unknown field, expected `email` or `employer`");
+        let raw = parse_json::<Body>(format!(r#"{{"{id}":1}}"#).as_bytes())
+            .err()
+            .map(|e| serde_json::to_string(&e.problem()).unwrap_or_default())
+            .unwrap_or_default();
+        assert!(!raw.contains(id), "{raw}");
+        assert!(raw.contains("unknown field"), "{raw}");
+        let tricky = "x`, expected one of `y";
+        let raw = parse_json::<Body>(format!(r#"{{"{tricky}":1}}"#).as_bytes())
+            .err()
+            .map(|e| serde_json::to_string(&e.problem()).unwrap_or_default())
+            .unwrap_or_default();
+        assert!(!raw.contains("x`"), "{raw}");
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[expect(dead_code, reason = "fields exist to be deserialised")]
+    struct Outer {
+        inner: Inner,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[expect(dead_code, reason = "fields exist to be deserialised")]
+    struct Inner {
+        months: u32,
+    }
+
+    #[test]
+    fn a_nested_unknown_field_names_its_object() {
+        let error = parse_json::<Outer>(br#"{"inner":{"months":1,"110105198501010019":2}}"#).err();
+        let problem = error.map(|e| e.problem());
+        let first = problem.as_ref().and_then(|p| p.errors.first());
+        assert_eq!(first.map(|f| f.field.as_str()), Some("inner"));
+        assert_eq!(
+            first.map(|f| f.message.as_str()),
+            Some("unknown field, expected `months`")
         );
     }
 

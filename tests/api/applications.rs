@@ -768,8 +768,9 @@ async fn decisions_need_their_fields_and_keys_replay() {
         ),
         (json!({ "decision": "request_supplement" }), "comment"),
         (
+            // An unknown field is named by its object ("unknown field"), never echoed.
             json!({ "decision": "approve", "tier": "B", "status": "approved" }),
-            "status",
+            "body",
         ),
         (
             json!({ "decision": "reject", "reason_code": "bribery", "comment": "x" }),

@@ -24,6 +24,7 @@ mod errors;
 mod evidence;
 mod forged_tokens;
 mod free_text;
+mod frozen_database;
 mod health;
 mod helpers;
 mod identity;
