@@ -37,7 +37,10 @@ async fn a_phone_ciphertext_moved_into_the_id_column_does_not_open_as_the_id() {
     assert_eq!(before["applicant"]["id_number"], resident_id(4));
 
     diesel::sql_query(
-        "UPDATE profiles SET id_number_ciphertext = phone_ciphertext WHERE account_id = $1",
+        // Officials read the document copy the application was submitted with.
+        "UPDATE application_identity_documents d SET id_number_ciphertext = p.phone_ciphertext
+           FROM profiles p, applications a
+          WHERE p.account_id = $1 AND a.talent_id = $1 AND d.application_id = a.id",
     )
     .bind::<diesel::sql_types::Uuid, _>(talent.id)
     .execute(&mut app.connect().await)
