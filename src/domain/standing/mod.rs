@@ -176,13 +176,6 @@ pub struct EntitlementUse {
     pub period_key: String,
 }
 
-impl EntitlementUse {
-    /// Whether one more use fits in the current period.
-    pub fn available(&self) -> bool {
-        self.remaining.is_none_or(|left| left > 0)
-    }
-}
-
 /// A card's standing in one district.
 #[derive(Debug, Clone)]
 pub struct Standing {
