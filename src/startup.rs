@@ -22,7 +22,7 @@ use crate::db::{self, DbPool};
 use crate::error::ApiError;
 use crate::extract::{self, BodyLimits};
 use crate::models::sweep::{self, SweepPolicy};
-use crate::state::AppState;
+use crate::state::{AppState, key_check};
 use crate::{cors, metrics, openapi, reference, routes, telemetry};
 
 /// A built, bound, not yet running application.
@@ -48,6 +48,12 @@ impl Application {
             refuse_an_owner_login(&mut conn, settings).await?;
             crate::models::issuer_key::ensure_for_all_issuers(&mut conn, &state.pii, state.now())
                 .await?;
+            let keyring = crate::audit::keys::installed();
+            let verdict = key_check::check(&mut conn, &state.pii, keyring.as_deref()).await?;
+            if let Err(mismatch) = verdict {
+                anyhow::bail!("{mismatch}");
+            }
+            state.key_health.remember(None);
         }
         let address = format!(
             "{}:{}",

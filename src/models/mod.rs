@@ -11,6 +11,7 @@ pub mod dispute;
 pub mod document;
 pub mod idempotency;
 pub mod issuer_key;
+pub mod key_samples;
 pub mod policy;
 pub mod prepared;
 pub mod profile;

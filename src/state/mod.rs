@@ -6,6 +6,7 @@
 //! Below the routes and above `models` and `credentials`: a cache may query and sign, but
 //! answers with `QueryResult` or its own small error, never `ApiError`.
 
+pub mod key_check;
 pub mod policies;
 pub mod rules;
 pub mod status_lists;
@@ -63,6 +64,8 @@ pub struct AppState {
     pub documents: crate::configuration::DocumentSettings,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Whether the configured keys open the stored data, rechecked for `/readyz`.
+    pub key_health: key_check::KeyHealth,
     /// An argon2id hash of a random password, verified against for unknown emails so that
     /// they cost the same time as known ones.
     pub dummy_hash: String,
@@ -100,6 +103,9 @@ impl AppState {
                 .to_owned(),
             documents: settings.documents.clone(),
             trusted_proxies: settings.application.trusted_proxies.clone(),
+            key_health: key_check::KeyHealth::new(std::time::Duration::from_secs(
+                settings.maintenance.key_check_secs,
+            )),
             dummy_hash: password::hash(SecretString::from(random::token(""))).await?,
         })
     }

@@ -153,6 +153,10 @@ fn production_refuses_demo_data_and_development_secrets() {
         .current_dir(manifest_dir())
         .env("TALENTCARD_ENV", "production")
         .env(
+            "DATABASE_URL",
+            "postgres://talentcard_service@127.0.0.1:5432/talentcard",
+        )
+        .env(
             "TALENTCARD__SECRETS__TOKEN_SIGNING_KEY",
             "dev-only-token-signing-key-0123456789abcdef0123456789abcdef",
         )
@@ -180,7 +184,7 @@ fn production_refuses_demo_data_and_development_secrets() {
         stderr.contains("TALENTCARD__SECRETS__TOKEN_SIGNING_KEY"),
         "{stderr}"
     );
-    assert!(stderr.contains("development value"), "{stderr}");
+    assert!(stderr.contains("local.toml"), "{stderr}");
 }
 
 #[tokio::test]

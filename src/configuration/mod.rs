@@ -4,12 +4,16 @@
 //! Everything is validated once at start so that a misconfigured instance refuses to run with a
 //! message naming the variable to set, instead of failing on the first request.
 
+mod secrets;
+
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use base64::Engine;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+
+pub use secrets::{RawSecrets, Secrets};
 
 /// Where the service runs; chooses the second configuration file and the safety checks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,6 +114,10 @@ pub struct Settings {
     /// The directory the files were read from; data files are resolved against its parent.
     #[serde(skip)]
     pub config_dir: PathBuf,
+    /// Whether `DATABASE_URL` (or `TALENTCARD__DATABASE__URL`) was set in the environment:
+    /// production never falls back to a file's database.
+    #[serde(skip)]
+    database_url_from_environment: bool,
 }
 
 fn default_environment() -> Environment {
@@ -149,6 +157,8 @@ pub struct ApplicationSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct DatabaseSettings {
     /// `postgres://user:password@host:port/database`; secret because it may carry a password.
+    /// Not in `base.toml`: local and test name theirs, production reads `DATABASE_URL`.
+    #[serde(default = "no_url")]
     pub url: SecretString,
     /// Most connections this instance holds.
     pub pool_size: usize,
@@ -177,6 +187,10 @@ pub struct DatabaseSettings {
     /// Above `statement_timeout_ms` (a healthy server answers by then), below it plus
     /// `acquire_timeout_ms`.
     pub query_timeout_ms: u64,
+}
+
+fn no_url() -> SecretString {
+    SecretString::from(String::new())
 }
 
 fn default_service_role() -> String {
@@ -312,6 +326,13 @@ pub struct MaintenanceSettings {
     pub sweep_interval_secs: u64,
     /// Hours an `Idempotency-Key` answer is kept for replay.
     pub idempotency_retention_hours: i64,
+    /// `/readyz` tries the keys on stored data at most this often (seconds; 0: on every call).
+    #[serde(default = "default_key_check_secs")]
+    pub key_check_secs: u64,
+}
+
+fn default_key_check_secs() -> u64 {
+    60
 }
 
 impl Default for MaintenanceSettings {
@@ -319,6 +340,7 @@ impl Default for MaintenanceSettings {
         MaintenanceSettings {
             sweep_interval_secs: 600,
             idempotency_retention_hours: 24,
+            key_check_secs: default_key_check_secs(),
         }
     }
 }
@@ -361,75 +383,6 @@ pub struct LogSettings {
     pub filter: String,
 }
 
-/// Secrets as read; [`Settings::secrets`] validates them into [`Secrets`].
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct RawSecrets {
-    token_signing_key: Option<SecretString>,
-    pii_encryption_key: Option<SecretString>,
-    pii_index_key: Option<SecretString>,
-    platform_signing_key: Option<SecretString>,
-    audit_hmac_key: Option<SecretString>,
-    audit_retired_keys: Option<SecretString>,
-}
-
-/// Validated secrets: keys for access tokens and for personal data at rest.
-pub struct Secrets {
-    /// HMAC key for access tokens (at least 32 bytes).
-    pub token_signing_key: SecretString,
-    /// AES-256-GCM key for personal data, decoded from base64 (32 bytes).
-    pub pii_encryption_key: secrecy::SecretBox<[u8; 32]>,
-    /// HMAC key for the blind index of ID numbers (at least 32 bytes).
-    pub pii_index_key: SecretString,
-    /// Ed25519 seed of the platform key that signs the published trust list (32 bytes).
-    pub platform_signing_key: secrecy::SecretBox<[u8; 32]>,
-    /// HMAC-SHA-256 key of the audit chain (at least 32 bytes): held outside the database so
-    /// that whoever can write the database still cannot re-chain the log unnoticed.
-    pub audit_hmac_key: SecretString,
-    /// Keys the audit chain was signed with before a rotation, by key id, so old rows still
-    /// verify (`id=key` pairs separated by `;`, each key at least 32 bytes).
-    pub audit_retired_keys: Vec<(String, SecretString)>,
-}
-
-impl std::fmt::Debug for Secrets {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secrets([REDACTED])")
-    }
-}
-
-const TOKEN_KEY_VAR: &str = "TALENTCARD__SECRETS__TOKEN_SIGNING_KEY";
-const PII_KEY_VAR: &str = "TALENTCARD__SECRETS__PII_ENCRYPTION_KEY";
-const INDEX_KEY_VAR: &str = "TALENTCARD__SECRETS__PII_INDEX_KEY";
-const PLATFORM_KEY_VAR: &str = "TALENTCARD__SECRETS__PLATFORM_SIGNING_KEY";
-const AUDIT_KEY_VAR: &str = "TALENTCARD__SECRETS__AUDIT_HMAC_KEY";
-const AUDIT_RETIRED_VAR: &str = "TALENTCARD__SECRETS__AUDIT_RETIRED_KEYS";
-
-/// `id=key;id=key` (retired audit keys); each id a short name, each key at least 32 bytes.
-fn retired_keys(value: &Option<SecretString>) -> Result<Vec<(String, SecretString)>, ConfigError> {
-    let Some(value) = value else {
-        return Ok(Vec::new());
-    };
-    let mut keys = Vec::new();
-    for pair in value
-        .expose_secret()
-        .split(';')
-        .filter(|p| !p.trim().is_empty())
-    {
-        let (id, key) = pair.split_once('=').ok_or_else(|| {
-            ConfigError::invalid(AUDIT_RETIRED_VAR, "must be id=key pairs separated by ;")
-        })?;
-        let id = id.trim();
-        if !is_key_id(id) || key.len() < 32 {
-            return Err(ConfigError::invalid(
-                AUDIT_RETIRED_VAR,
-                "each id must be 1 to 32 letters, digits, - or _, each key at least 32 bytes",
-            ));
-        }
-        keys.push((id.to_owned(), SecretString::from(key.to_owned())));
-    }
-    Ok(keys)
-}
-
-/// `%XX` escapes of a URL component decoded (a password in a URL is percent-encoded).
 fn percent_decode(text: &str) -> String {
     url::form_urlencoded::parse(format!("p={}", text.replace('+', "%2B")).as_bytes())
         .next()
@@ -445,67 +398,6 @@ fn is_key_id(id: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
-fn base64_key(value: &SecretString, variable: &str) -> Result<[u8; 32], ConfigError> {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(value.expose_secret().trim())
-        .map_err(|_| ConfigError::invalid(variable, "must be base64"))?;
-    bytes
-        .try_into()
-        .map_err(|_| ConfigError::invalid(variable, "must decode to exactly 32 bytes"))
-}
-
-impl RawSecrets {
-    fn validate(&self) -> Result<Secrets, ConfigError> {
-        let token = required(&self.token_signing_key, TOKEN_KEY_VAR)?;
-        let index = required(&self.pii_index_key, INDEX_KEY_VAR)?;
-        let audit = required(&self.audit_hmac_key, AUDIT_KEY_VAR)?;
-        for (value, var) in [
-            (&token, TOKEN_KEY_VAR),
-            (&index, INDEX_KEY_VAR),
-            (&audit, AUDIT_KEY_VAR),
-        ] {
-            if value.expose_secret().len() < 32 {
-                return Err(ConfigError::invalid(var, "must be at least 32 bytes"));
-            }
-        }
-        let key = base64_key(
-            &required(&self.pii_encryption_key, PII_KEY_VAR)?,
-            PII_KEY_VAR,
-        )?;
-        let platform = base64_key(
-            &required(&self.platform_signing_key, PLATFORM_KEY_VAR)?,
-            PLATFORM_KEY_VAR,
-        )?;
-        Ok(Secrets {
-            token_signing_key: token,
-            pii_encryption_key: secrecy::SecretBox::new(Box::new(key)),
-            pii_index_key: index,
-            platform_signing_key: secrecy::SecretBox::new(Box::new(platform)),
-            audit_hmac_key: audit,
-            audit_retired_keys: retired_keys(&self.audit_retired_keys)?,
-        })
-    }
-
-    fn values(&self) -> impl Iterator<Item = (&'static str, &str)> {
-        [
-            (TOKEN_KEY_VAR, &self.token_signing_key),
-            (PII_KEY_VAR, &self.pii_encryption_key),
-            (INDEX_KEY_VAR, &self.pii_index_key),
-            (PLATFORM_KEY_VAR, &self.platform_signing_key),
-            (AUDIT_KEY_VAR, &self.audit_hmac_key),
-            (AUDIT_RETIRED_VAR, &self.audit_retired_keys),
-        ]
-        .into_iter()
-        .filter_map(|(var, value)| value.as_ref().map(|v| (var, v.expose_secret())))
-    }
-}
-
-fn required(value: &Option<SecretString>, variable: &str) -> Result<SecretString, ConfigError> {
-    value
-        .clone()
-        .filter(|v| !v.expose_secret().trim().is_empty())
-        .ok_or_else(|| ConfigError::invalid(variable, "is required and not set"))
-}
 
 impl Settings {
     /// Loads `TALENTCARD_ENV`'s configuration from `TALENTCARD_CONFIG_DIR` (default `config`).
@@ -516,8 +408,26 @@ impl Settings {
         Self::load_from(&dir, Environment::from_env()?)
     }
 
-    /// Loads and validates the configuration of `environment` from `dir`.
+    /// Loads and validates the configuration of `environment` from `dir`, with the process's
+    /// environment variables.
     pub fn load_from(dir: &Path, environment: Environment) -> Result<Self, ConfigError> {
+        Self::load_with(dir, environment, std::env::vars())
+    }
+
+    /// [`Settings::load_from`] with the environment variables given, not read from the process
+    /// (tests load production settings side by side without touching the process's variables).
+    pub fn load_with(
+        dir: &Path,
+        environment: Environment,
+        variables: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let variables: HashMap<String, String> = variables.into_iter().collect();
+        let ours: config::Map<String, String> = variables
+            .iter()
+            .filter(|(name, _)| name.starts_with("TALENTCARD__"))
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect();
+        let set = |name: &str| variables.get(name).filter(|v| !v.trim().is_empty());
         let mut builder = config::Config::builder()
             .add_source(config::File::from(dir.join("base.toml")))
             .add_source(config::File::from(
@@ -527,17 +437,20 @@ impl Settings {
                 config::Environment::with_prefix("TALENTCARD")
                     .prefix_separator("__")
                     .separator("__")
-                    .try_parsing(true),
+                    .try_parsing(true)
+                    .source(Some(ours)),
             );
-        if let Ok(url) = std::env::var("DATABASE_URL") {
-            builder = builder.set_override("database.url", url)?;
+        if let Some(url) = set("DATABASE_URL") {
+            builder = builder.set_override("database.url", url.as_str())?;
         }
-        if let Ok(url) = std::env::var("MIGRATION_DATABASE_URL") {
-            builder = builder.set_override("database.migration_url", url)?;
+        if let Some(url) = set("MIGRATION_DATABASE_URL") {
+            builder = builder.set_override("database.migration_url", url.as_str())?;
         }
         let mut settings: Settings = builder.build()?.try_deserialize()?;
         settings.environment = environment;
         settings.config_dir = dir.to_path_buf();
+        settings.database_url_from_environment =
+            set("DATABASE_URL").is_some() || set("TALENTCARD__DATABASE__URL").is_some();
         settings.validate()?;
         Ok(settings)
     }
@@ -553,6 +466,12 @@ impl Settings {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        if self.database.url().trim().is_empty() {
+            return Err(ConfigError::invalid(
+                "DATABASE_URL",
+                "is required and not set (postgres://user:password@host:port/database)",
+            ));
+        }
         self.database.database_name()?;
         if !(1..=512).contains(&self.database.pool_size) {
             return Err(ConfigError::invalid(
@@ -682,8 +601,16 @@ impl Settings {
             ));
         }
         self.secrets.validate()?;
+        self.secrets.refuse_shared_keys()?;
         if self.environment == Environment::Production {
-            self.refuse_development_secrets()?;
+            self.secrets.refuse_known_or_weak_keys(&self.config_dir)?;
+            if !self.database_url_from_environment {
+                return Err(ConfigError::invalid(
+                    "DATABASE_URL",
+                    "is required in production and must come from the environment (the service \
+                     never falls back to a file's database)",
+                ));
+            }
         }
         // After the secrets: a copy of local.toml is refused for its secrets first.
         if self.database.service_login_from_owner && self.environment == Environment::Production {
@@ -725,34 +652,6 @@ impl Settings {
             if value < 0 {
                 let var = format!("TALENTCARD__AUTH__{var}");
                 return Err(ConfigError::invalid(&var, "must be 0 (no limit) or more"));
-            }
-        }
-        Ok(())
-    }
-
-    /// Production must not run with the secrets published in `local.toml`.
-    fn refuse_development_secrets(&self) -> Result<(), ConfigError> {
-        let local = self.config_dir.join("local.toml");
-        let Ok(text) = std::fs::read_to_string(&local) else {
-            return Ok(());
-        };
-        #[derive(Deserialize)]
-        struct LocalFile {
-            #[serde(default)]
-            secrets: RawSecrets,
-        }
-        let local: LocalFile = toml::from_str(&text)
-            .map_err(|e| ConfigError::invalid("TALENTCARD_CONFIG_DIR", e.to_string()))?;
-        for (var, dev_value) in local.secrets.values() {
-            let used = self
-                .secrets
-                .values()
-                .any(|(v, value)| v == var && value == dev_value);
-            if used {
-                return Err(ConfigError::invalid(
-                    var,
-                    "holds the development value from local.toml; set a production secret",
-                ));
             }
         }
         Ok(())
