@@ -429,7 +429,12 @@ async fn serve(
     let host = &settings.application.host;
     let port = application.port();
     tracing::info!(%host, port, "serving");
-    println!("talentcard listening on http://{host}:{port} (API explorer: /docs)");
+    let metrics_host = &settings.metrics.host;
+    let metrics_port = application.metrics_port();
+    println!(
+        "talentcard listening on http://{host}:{port} (API explorer: /docs), \
+         metrics on http://{metrics_host}:{metrics_port}/metrics"
+    );
     application.run_until_stopped().await?;
     Ok(ExitCode::SUCCESS)
 }

@@ -2,8 +2,15 @@
 //! partner agencies' signs of enumeration (unknown numbers, refused checks by number).
 //!
 //! Each application gets its own registry, so several instances in one process (the tests)
-//! never collide on metric names.
+//! never collide on metric names. The registry is served by a small server of its own on
+//! `metrics.host:metrics.port` ([`serve`]), never on the API port: the counters name agencies
+//! and show who is guessing numbers, which is for the operator's scraper only.
 
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::http::header::CONTENT_TYPE;
+use actix_web::{App, HttpResponse, HttpServer, web};
 use actix_web_prom::{PrometheusMetrics, PrometheusMetricsBuilder};
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
@@ -95,8 +102,8 @@ impl PartnerMetrics {
     }
 }
 
-/// The middleware that counts requests by route and serves `GET /metrics`, with the pool's
-/// gauges and the partner counters in the same registry.
+/// The middleware that counts requests by route, with the pool's gauges and the partner
+/// counters in the same registry (`.registry` of the answer, for [`serve`]).
 pub fn middleware(pool: DbPool, partners: &PartnerMetrics) -> anyhow::Result<PrometheusMetrics> {
     let registry = Registry::new();
     registry.register(Box::new(PoolCollector::new(pool)?))?;
@@ -104,11 +111,40 @@ pub fn middleware(pool: DbPool, partners: &PartnerMetrics) -> anyhow::Result<Pro
     registry.register(Box::new(partners.refused_number_checks.clone()))?;
     PrometheusMetricsBuilder::new("talentcard")
         .registry(registry)
-        .endpoint("/metrics")
-        .exclude("/metrics")
         // Swagger UI assets are many regex-routed files; counting them only adds noise.
         .exclude_regex("^/docs")
         .mask_unmatched_patterns("UNMATCHED")
         .build()
         .map_err(|e| anyhow::anyhow!("metrics: {e}"))
+}
+
+/// Serves `GET /metrics` (Prometheus text format) from `registry` on `listener`: one worker,
+/// no signal handling of its own (the API server's shutdown stops it, see
+/// `startup::Application::run_until_stopped`).
+pub fn serve(listener: TcpListener, registry: Registry) -> std::io::Result<Server> {
+    let registry = web::Data::new(registry);
+    Ok(
+        HttpServer::new(move || App::new().app_data(registry.clone()).service(scrape))
+            .workers(1)
+            .disable_signals()
+            .listen(listener)?
+            .run(),
+    )
+}
+
+/// `GET /metrics`. Not in `/openapi.json`: it is the operator's, on the metrics listener, not
+/// part of the API a client integrates with.
+#[actix_web::get("/metrics")]
+async fn scrape(registry: web::Data<Registry>) -> HttpResponse {
+    let encoder = prometheus::TextEncoder::new();
+    match encoder.encode_to_string(&registry.gather()) {
+        Ok(text) => HttpResponse::Ok()
+            // The Prometheus text exposition format, version 0.0.4.
+            .insert_header((CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8"))
+            .body(text),
+        Err(error) => {
+            tracing::error!(%error, "metrics could not be encoded");
+            HttpResponse::InternalServerError().finish()
+        }
+    }
 }

@@ -21,7 +21,7 @@ use crate::error::{ApiError, ErrorCode, FieldError, ProblemDetails};
         title = "talentcard",
         description = "Issue and verify mutually recognised Beijing-Tianjin-Hebei talent service \
                        cards. Errors are RFC 9457 problem+json with a stable `code`. \
-                       Prometheus metrics are at /metrics.",
+                       Prometheus metrics are served on a separate, internal listener.",
     ),
     // Schemas only query parameters name: utoipa collects those of bodies, not of parameters.
     components(schemas(ProblemDetails, FieldError, ErrorCode, crate::routes::cards::Disclose)),

@@ -28,8 +28,10 @@ use crate::{cors, metrics, openapi, reference, routes, telemetry};
 /// A built, bound, not yet running application.
 pub struct Application {
     port: u16,
+    metrics_port: u16,
     pool: DbPool,
     server: Server,
+    metrics_server: Server,
 }
 
 impl Application {
@@ -62,9 +64,21 @@ impl Application {
         let listener = TcpListener::bind(&address)
             .map_err(|e| anyhow::anyhow!("could not bind {address}: {e}"))?;
         let port = listener.local_addr()?.port();
+        let metrics_address = format!("{}:{}", settings.metrics.host, settings.metrics.port);
+        let metrics_listener = TcpListener::bind(&metrics_address)
+            .map_err(|e| anyhow::anyhow!("could not bind the metrics at {metrics_address}: {e}"))?;
+        let metrics_port = metrics_listener.local_addr()?.port();
         spawn_sweeps(settings, pool.clone(), state.clock.clone());
-        let server = run(listener, state, settings)?;
-        Ok(Application { port, pool, server })
+        let counters = metrics::middleware(state.pool.clone(), &state.partner_metrics)?;
+        let metrics_server = metrics::serve(metrics_listener, counters.registry.clone())?;
+        let server = run(listener, state, counters, settings)?;
+        Ok(Application {
+            port,
+            metrics_port,
+            pool,
+            server,
+            metrics_server,
+        })
     }
 
     /// The port actually bound (useful when the configuration asked for 0).
@@ -72,14 +86,27 @@ impl Application {
         self.port
     }
 
+    /// The port `/metrics` is served on (its own listener, `metrics.host:metrics.port`).
+    pub fn metrics_port(&self) -> u16 {
+        self.metrics_port
+    }
+
     /// The application's pool, for loading demo data before serving.
     pub fn pool(&self) -> &DbPool {
         &self.pool
     }
 
-    /// Serves until the process is asked to stop (SIGINT/SIGTERM), then drains gracefully.
+    /// Serves until the process is asked to stop (SIGINT/SIGTERM), then drains gracefully; the
+    /// metrics listener stops with the API.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let metrics = self.metrics_server.handle();
+        let scraping = tokio::spawn(self.metrics_server);
+        let served = self.server.await;
+        metrics.stop(true).await;
+        if let Ok(Err(error)) = scraping.await {
+            tracing::warn!(%error, "the metrics listener failed");
+        }
+        served
     }
 }
 
@@ -177,8 +204,12 @@ fn spawn_sweeps(settings: &Settings, pool: DbPool, clock: SharedClock) {
     });
 }
 
-fn run(listener: TcpListener, state: AppState, settings: &Settings) -> anyhow::Result<Server> {
-    let metrics = metrics::middleware(state.pool.clone(), &state.partner_metrics)?;
+fn run(
+    listener: TcpListener,
+    state: AppState,
+    metrics: actix_web_prom::PrometheusMetrics,
+    settings: &Settings,
+) -> anyhow::Result<Server> {
     let body_limits = BodyLimits {
         json_bytes: settings.application.json_limit_bytes,
         json_timeout: std::time::Duration::from_millis(settings.application.body_timeout_ms),

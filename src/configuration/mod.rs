@@ -102,6 +102,9 @@ pub struct Settings {
     /// The periodic sweep.
     #[serde(default)]
     pub maintenance: MaintenanceSettings,
+    /// Where Prometheus scrapes `/metrics`: an address of its own, not the API's.
+    #[serde(default)]
+    pub metrics: MetricsSettings,
 
     /// Limits on identity documents and evidence.
     pub documents: DocumentSettings,
@@ -345,6 +348,26 @@ impl Default for MaintenanceSettings {
     }
 }
 
+/// The metrics listener. `/metrics` tells who verifies how often and how the pool fares, so it
+/// is served on a bind address of its own (a loopback or an internal network the scraper
+/// reaches), never on the public API port.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MetricsSettings {
+    /// The interface to bind; keep it internal.
+    pub host: String,
+    /// The port (0: any free port, as in the tests).
+    pub port: u16,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        MetricsSettings {
+            host: "127.0.0.1".to_owned(),
+            port: 9464,
+        }
+    }
+}
+
 /// Partner agencies' limits.
 #[derive(Debug, Clone, Deserialize)]
 pub struct PartnerSettings {
@@ -397,7 +420,6 @@ fn is_key_id(id: &str) -> bool {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
-
 
 impl Settings {
     /// Loads `TALENTCARD_ENV`'s configuration from `TALENTCARD_CONFIG_DIR` (default `config`).

@@ -57,7 +57,9 @@ pub async fn newest_issuer_key(
             issuer_keys::private_key_sealed,
             issuer_keys::key_id,
         ))
-        .order(issuer_keys::created_at.desc())
+        // Keys made in one start-up share a timestamp: the kid breaks the tie, so the sample is
+        // the same on every call.
+        .order((issuer_keys::created_at.desc(), issuer_keys::kid.desc()))
         .first(conn)
         .await
         .optional()
@@ -65,9 +67,7 @@ pub async fn newest_issuer_key(
 
 /// One profile, found through the primary key (any sample will do, and a scan for the newest
 /// would read every profile).
-pub async fn newest_id_number(
-    conn: &mut AsyncPgConnection,
-) -> QueryResult<Option<SealedIdNumber>> {
+pub async fn newest_id_number(conn: &mut AsyncPgConnection) -> QueryResult<Option<SealedIdNumber>> {
     profiles::table
         .select((
             profiles::account_id,

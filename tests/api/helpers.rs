@@ -18,6 +18,8 @@ pub struct TestApp {
     pub clock: Arc<ShiftedClock>,
     /// `http://127.0.0.1:PORT`.
     pub address: String,
+    /// `http://127.0.0.1:PORT` of the metrics listener.
+    pub metrics_address: String,
     /// A client that never follows redirects.
     pub client: reqwest::Client,
     /// The settings the app was built with.
@@ -36,6 +38,18 @@ impl TestApp {
             .send()
             .await
             .expect("request failed")
+    }
+
+    /// The Prometheus text scraped from the metrics listener.
+    pub async fn metrics(&self) -> String {
+        let response = self
+            .client
+            .get(format!("{}/metrics", self.metrics_address))
+            .send()
+            .await
+            .expect("scrape failed");
+        assert_eq!(response.status().as_u16(), 200);
+        response.text().await.expect("metrics text")
     }
 
     /// The year on the application's clock.
@@ -92,6 +106,7 @@ pub async fn start(settings: Settings, database: TestDatabase) -> TestApp {
         .await
         .expect("build app");
     let address = format!("http://127.0.0.1:{}", application.port());
+    let metrics_address = format!("http://127.0.0.1:{}", application.metrics_port());
     let pool = application.pool().clone();
     tokio::spawn(application.run_until_stopped());
     let client = reqwest::Client::builder()
@@ -101,6 +116,7 @@ pub async fn start(settings: Settings, database: TestDatabase) -> TestApp {
     TestApp {
         clock,
         address,
+        metrics_address,
         client,
         settings,
         pool,

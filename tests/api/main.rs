@@ -28,6 +28,7 @@ mod frozen_database;
 mod health;
 mod helpers;
 mod identity;
+mod key_check;
 mod live_cards;
 mod metrics;
 mod mfa;

@@ -1,3 +1,5 @@
+//! Prometheus metrics, on a listener of their own.
+
 use crate::helpers::spawn_app;
 
 #[tokio::test]
@@ -6,9 +8,7 @@ async fn metrics_count_requests_by_route_and_show_the_pool() {
     for _ in 0..3 {
         app.get("/api/v1/districts").await;
     }
-    let response = app.get("/metrics").await;
-    assert_eq!(response.status().as_u16(), 200);
-    let text = response.text().await.unwrap();
+    let text = app.metrics().await;
     let districts = text
         .lines()
         .find(|l| {
@@ -22,4 +22,17 @@ async fn metrics_count_requests_by_route_and_show_the_pool() {
         "{text}"
     );
     assert!(text.contains("talentcard_db_pool_connections"));
+}
+
+#[tokio::test]
+async fn metrics_are_not_served_on_the_api_port() {
+    let app = spawn_app().await;
+    let response = app.get("/metrics").await;
+    assert_eq!(response.status().as_u16(), 404);
+    assert_ne!(app.address, app.metrics_address);
+    assert!(
+        app.metrics()
+            .await
+            .contains("talentcard_db_pool_connections")
+    );
 }

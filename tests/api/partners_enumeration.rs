@@ -191,7 +191,7 @@ async fn partners_an_agency_past_the_unknown_threshold_is_refused_number_checks(
     assert_eq!(rows[0]["detail"]["agency"], agency_id.to_string());
     assert_eq!(rows[0]["detail"]["count"], 3);
 
-    let metrics = app.get("/metrics").await.text().await.unwrap();
+    let metrics = app.metrics().await;
     let line = |name: &str| {
         metrics
             .lines()
