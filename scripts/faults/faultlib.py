@@ -162,6 +162,8 @@ def service_env(cluster, extra=None):
         "TALENTCARD_ENV": "local",
         "RUST_LOG": os.environ.get("FAULTS_RUST_LOG", "warn"),
         "TALENTCARD__LOG__FORMAT": "json",
+        # Each service's /metrics on a free port of its own, so several can run side by side.
+        "TALENTCARD__METRICS__PORT": "0",
     })
     env.update(extra or {})
     return env
