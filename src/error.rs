@@ -53,6 +53,9 @@ pub enum ErrorCode {
     /// 422: the redemption needs the card shown: a `presentation_id` of this agency's valid
     /// check by credential in the last 10 minutes, not a number.
     PresentationRequired,
+    /// 422: the service's rule needs a holder-bound presentation (a wallet-signed presentation
+    /// or a dynamic code), and the `presentation_id` named is not one.
+    HolderBindingRequired,
     /// 408: the body did not arrive within the allowed time (a slow or stalled client).
     RequestTimeout,
     /// 413: the body is larger than allowed.
@@ -72,7 +75,7 @@ impl ErrorCode {
     pub fn status(self) -> StatusCode {
         use ErrorCode::*;
         match self {
-            ValidationFailed | CardNotValid | PresentationRequired => {
+            ValidationFailed | CardNotValid | PresentationRequired | HolderBindingRequired => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             MalformedRequest => StatusCode::BAD_REQUEST,
@@ -117,6 +120,7 @@ impl ErrorCode {
             EvidenceQuotaExceeded => "evidence_quota_exceeded",
             CardNotValid => "card_not_valid",
             PresentationRequired => "presentation_required",
+            HolderBindingRequired => "holder_binding_required",
             RequestTimeout => "request_timeout",
             PayloadTooLarge => "payload_too_large",
             UnsupportedMediaType => "unsupported_media_type",

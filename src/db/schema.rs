@@ -397,6 +397,7 @@ diesel::table! {
         status -> Text,
         local_tier -> Nullable<Text>,
         verified_at -> Timestamptz,
+        holder_bound -> Bool,
     }
 }
 

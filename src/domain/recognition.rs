@@ -46,6 +46,20 @@ pub enum Presentation {
     NotRequired,
 }
 
+/// Whether a redemption needs proof that the presenter holds the card: a presentation signed by
+/// the holder's wallet key, or a single-use dynamic code. A photo of the static QR code passes
+/// a check by credential, so a service worth stealing says `required`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HolderBinding {
+    /// The `presentation_id` must be of a holder-bound verification (`holder_bound: true`).
+    Required,
+    /// Any presentation will do (the default: partners switch a service over by publishing a
+    /// new entitlements version, once their counters can scan dynamic codes or wallets).
+    #[default]
+    Optional,
+}
+
 /// What a local tier may use in a district.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -67,6 +81,9 @@ pub struct EntitlementRule {
     /// Whether a redemption needs the card presented (the default) or a number suffices.
     #[serde(default)]
     pub presentation: Presentation,
+    /// Whether that presentation must prove the holder (`optional` by default).
+    #[serde(default)]
+    pub holder_binding: HolderBinding,
 }
 
 fn one() -> u32 {
@@ -162,6 +179,7 @@ mod tests {
             period: Period::Year,
             every: 2,
             presentation: Presentation::Required,
+            holder_binding: HolderBinding::Optional,
         };
         assert_eq!(
             e.period_key(d(2026, 1, 1)),

@@ -27,10 +27,13 @@ pub struct RecordVerification<'a> {
     pub card_id: Option<Uuid>,
     /// The agency's district.
     pub district: &'a str,
-    /// `card_number` or `credential`.
+    /// `card_number`, `credential`, `presentation` or `presentation_code`.
     pub method: &'a str,
     /// The answer.
     pub valid: bool,
+    /// Whether the presenter was proved to be the holder (a key-bound presentation or a
+    /// dynamic code).
+    pub holder_bound: bool,
     /// The status answered.
     pub status: &'a str,
     /// The local tier answered.
@@ -65,6 +68,8 @@ impl QueryFragment<Pg> for RecordVerification<'_> {
         out.push_sql("::text AS method, ");
         out.push_bind_param::<Bool, _>(&self.valid)?;
         out.push_sql("::boolean AS valid, ");
+        out.push_bind_param::<Bool, _>(&self.holder_bound)?;
+        out.push_sql("::boolean AS holder_bound, ");
         out.push_bind_param::<Text, _>(&self.status)?;
         out.push_sql("::text AS status, ");
         out.push_bind_param::<Nullable<Text>, _>(&self.local_tier)?;
@@ -108,9 +113,9 @@ impl QueryFragment<Pg> for RecordVerification<'_> {
                 RETURNING count
             ), logged AS (
                 INSERT INTO verifications (id, card_id, agency_id, district, method, valid,
-                                           status, local_tier, verified_at)
+                                           status, local_tier, verified_at, holder_bound)
                 SELECT p.id, p.card_id, p.agency_id, p.district, p.method, p.valid, p.status,
-                       p.local_tier, p.at
+                       p.local_tier, p.at, p.holder_bound
                   FROM p, verdict WHERE verdict.within AND NOT verdict.refused
             )
             SELECT total.n, verdict.refused,

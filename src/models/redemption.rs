@@ -66,27 +66,43 @@ pub struct NewRedemption<'a> {
     pub at: DateTime<Utc>,
 }
 
-/// The card a presentation of `agency_id` vouches for: a valid check by credential made by
-/// that agency no longer than [`PRESENTATION_TTL`] before `now`. `None` for an unknown id,
-/// another agency's, an older one, a check by number or an invalid answer: all look alike.
+/// A card shown to an agency: what a `presentation_id` vouches for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Presented {
+    /// The card.
+    pub card_id: Uuid,
+    /// Whether the presenter was proved to be the holder (a key-bound presentation or a
+    /// dynamic code), which rules with `holder_binding: "required"` insist on.
+    pub holder_bound: bool,
+}
+
+/// The card a presentation of `agency_id` vouches for: a valid check by credential,
+/// presentation or dynamic code made by that agency no longer than [`PRESENTATION_TTL`] before
+/// `now`. `None` for an unknown id, another agency's, an older one, a check by number or an
+/// invalid answer: all look alike.
 pub async fn presented_card(
     conn: &mut AsyncPgConnection,
     presentation_id: Uuid,
     agency_id: Uuid,
     now: DateTime<Utc>,
-) -> QueryResult<Option<Uuid>> {
-    verifications::table
+) -> QueryResult<Option<Presented>> {
+    let found = verifications::table
         .find(presentation_id)
         .filter(verifications::agency_id.eq(agency_id))
-        .filter(verifications::method.eq("credential"))
+        .filter(verifications::method.ne("card_number"))
         .filter(verifications::valid.eq(true))
         .filter(verifications::verified_at.gt(now - PRESENTATION_TTL))
         .filter(verifications::verified_at.le(now))
-        .select(verifications::card_id)
-        .first::<Option<Uuid>>(conn)
+        .select((verifications::card_id, verifications::holder_bound))
+        .first::<(Option<Uuid>, bool)>(conn)
         .await
-        .optional()
-        .map(Option::flatten)
+        .optional()?;
+    Ok(found.and_then(|(card_id, holder_bound)| {
+        Some(Presented {
+            card_id: card_id?,
+            holder_bound,
+        })
+    }))
 }
 
 /// Records a redemption.

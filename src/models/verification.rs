@@ -29,10 +29,12 @@ pub struct Record<'a> {
     pub district: &'a str,
     /// The card, when found.
     pub card_id: Option<Uuid>,
-    /// `card_number` or `credential`.
+    /// `card_number`, `credential`, `presentation` or `presentation_code`.
     pub method: &'a str,
     /// The answer.
     pub valid: bool,
+    /// Whether the presenter was proved to be the holder.
+    pub holder_bound: bool,
     /// The status answered.
     pub status: &'a str,
     /// The local tier answered.
@@ -93,6 +95,7 @@ pub async fn record(
         district: record.district,
         method: record.method,
         valid: record.valid,
+        holder_bound: record.holder_bound,
         status: record.status,
         local_tier: record.local_tier,
         at: record.at,
@@ -116,10 +119,14 @@ pub struct VerificationRecord {
     pub agency: String,
     /// Its district.
     pub district: String,
-    /// `card_number` or `credential`.
+    /// `card_number`, `credential`, `presentation` (credential with a key-binding JWT) or
+    /// `presentation_code` (a dynamic code).
     pub method: String,
     /// Whether the card was valid.
     pub valid: bool,
+    /// Whether the presenter was proved to be the holder (a key-bound presentation or a
+    /// dynamic code), not just someone holding a copy of the QR code.
+    pub holder_bound: bool,
     /// The status seen.
     pub status: String,
     /// The local tier it counted as.
@@ -159,6 +166,7 @@ pub async fn of_card(
             verifications::district,
             verifications::method,
             verifications::valid,
+            verifications::holder_bound,
             verifications::status,
             verifications::local_tier,
         ))

@@ -11,7 +11,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::card_status::{CardStatus, ListEntry};
-use super::recognition::{EntitlementRule, Period, Presentation, RecognitionRule, local_tier};
+use super::recognition::{
+    EntitlementRule, HolderBinding, Period, Presentation, RecognitionRule, local_tier,
+};
 
 /// Every answer a check of a card can give about its status, online or offline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -171,6 +173,8 @@ pub struct EntitlementUse {
     pub remaining: Option<i64>,
     /// Whether a redemption needs the card presented (`presentation_id`) or a number suffices.
     pub presentation: Presentation,
+    /// Whether the presentation a redemption names must be holder-bound.
+    pub holder_binding: HolderBinding,
     /// The current period's key, under which a redemption is counted (never answered).
     #[serde(skip)]
     pub period_key: String,
@@ -276,6 +280,7 @@ fn entitlements(
                 used,
                 remaining: rule.quota.map(|q| (i64::from(q) - used).max(0)),
                 presentation: rule.presentation,
+                holder_binding: rule.holder_binding,
                 period_key,
             }
         })

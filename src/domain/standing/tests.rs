@@ -19,6 +19,7 @@ fn entitlement(district: &str, tier: &str, service: &str, quota: Option<u32>) ->
         },
         every: 1,
         presentation: Presentation::Required,
+        holder_binding: HolderBinding::Optional,
     }
 }
 

@@ -19,7 +19,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::audit::{self, Actor, AuditEvent};
-use crate::domain::recognition::Presentation;
+use crate::domain::recognition::{HolderBinding, Presentation};
 use crate::domain::standing::standing_in;
 use crate::error::{ApiError, ErrorCode, ProblemDetails};
 use crate::extract::AgencyClient;
@@ -88,7 +88,7 @@ enum Shown<'a> {
         (status = 201, description = "The redemption recorded, with the quota left", body = Redemption),
         (status = 403, description = "the agency does not offer this service", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 409, description = "quota_exhausted", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, description = "presentation_required: no presentation_id, or one that is unknown, another agency's, older than 10 minutes or of an invalid answer, or a card_number where the rule requires the card shown; card_not_valid: the card is not active or not recognised here; validation_failed: not exactly one of presentation_id and card_number", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "presentation_required: no presentation_id, or one that is unknown, another agency's, older than 10 minutes or of an invalid answer, or a card_number where the rule requires the card shown; card_not_valid: the card is not active or not recognised here; holder_binding_required: the rule says holder_binding \"required\" and the presentation was not holder-bound; validation_failed: not exactly one of presentation_id and card_number", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 #[post("/redemptions")]
@@ -150,16 +150,17 @@ async fn record(
     let today = state.today();
     let agency = &client.agency;
     let policies = state.policies.in_force(conn, today).await?;
-    let card_id = match shown {
+    let (card_id, holder_bound) = match shown {
         Shown::Presented(presentation) => {
-            redemption::presented_card(conn, presentation, agency.id, now)
+            let presented = redemption::presented_card(conn, presentation, agency.id, now)
                 .await?
                 .ok_or_else(|| {
                     presentation_required(
-                        "presentation_id is not a valid check by credential of this agency in \
-                         the last 10 minutes; verify the card's credential again",
+                        "presentation_id is not a valid check of the shown card by this agency \
+                         in the last 10 minutes; verify the card's credential again",
                     )
-                })?
+                })?;
+            (presented.card_id, presented.holder_bound)
         }
         Shown::Number(number) => {
             // Refused before the number is looked up, so a redemption never tells whether a
@@ -170,10 +171,10 @@ async fn record(
                      the presentation_id",
                 ));
             }
-            card::find_by_number(conn, number)
+            let card = card::find_by_number(conn, number)
                 .await?
-                .ok_or_else(|| not_valid("no such card"))?
-                .id
+                .ok_or_else(|| not_valid("no such card"))?;
+            (card.id, false)
         }
     };
     let holder = card::find(conn, card_id)
@@ -215,6 +216,14 @@ async fn record(
         return Err(presentation_required(
             "this service needs the card shown: verify its credential and redeem with the \
              presentation_id",
+        ));
+    }
+    if entitlement.holder_binding == HolderBinding::Required && !holder_bound {
+        return Err(ApiError::new(
+            ErrorCode::HolderBindingRequired,
+            "this service needs proof that the presenter holds the card: verify a presentation \
+             signed by the holder's wallet key, or the holder's dynamic code, and redeem with \
+             that presentation_id",
         ));
     }
     let period_key = entitlement.period_key.as_str();

@@ -198,6 +198,7 @@ async fn record(
         card_id,
         method,
         valid: result.valid,
+        holder_bound: result.holder_bound,
         status: &result.status,
         local_tier: result.local_tier.as_deref(),
         at: now,
