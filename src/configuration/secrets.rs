@@ -201,7 +201,10 @@ impl RawSecrets {
                     let problem = if a.variable == b.variable {
                         "holds the same key twice; each key must be its own".to_owned()
                     } else {
-                        format!("holds the same key as {}; each purpose needs its own", b.variable)
+                        format!(
+                            "holds the same key as {}; each purpose needs its own",
+                            b.variable
+                        )
                     };
                     return Err(ConfigError::invalid(a.variable, problem));
                 }
@@ -268,11 +271,7 @@ fn files_under(dir: &Path, depth: usize) -> Vec<PathBuf> {
         let path = entry.path();
         if kind.is_dir() && depth > 0 {
             files.extend(files_under(&path, depth - 1));
-        } else if kind.is_file()
-            && entry
-                .metadata()
-                .is_ok_and(|m| m.len() <= SEARCH_FILE_LIMIT)
-        {
+        } else if kind.is_file() && entry.metadata().is_ok_and(|m| m.len() <= SEARCH_FILE_LIMIT) {
             files.push(path);
         }
     }
@@ -312,7 +311,10 @@ mod tests {
         assert!(estimated_bits("ab".repeat(32).as_bytes()) <= 64.0);
         assert!(estimated_bits(b"password-password-password-password") < 128.0);
         let random: Vec<u8> = (0..32_u32).map(|i| (i * 73 + 41) as u8).collect();
-        assert!(estimated_bits(&random) >= 150.0, "32 different bytes score 160");
+        assert!(
+            estimated_bits(&random) >= 150.0,
+            "32 different bytes score 160"
+        );
         let text = "q9LxT2vR0bYz7mWc4HpK8sNe1GuJ6aFd3iOk5tUrVyZ=";
         assert!(estimated_bits(text.as_bytes()) > 200.0);
     }

@@ -65,9 +65,7 @@ pub async fn newest_issuer_key(
 
 /// One profile, found through the primary key (any sample will do, and a scan for the newest
 /// would read every profile).
-pub async fn newest_id_number(
-    conn: &mut AsyncPgConnection,
-) -> QueryResult<Option<SealedIdNumber>> {
+pub async fn newest_id_number(conn: &mut AsyncPgConnection) -> QueryResult<Option<SealedIdNumber>> {
     profiles::table
         .select((
             profiles::account_id,

@@ -5,8 +5,8 @@ use diesel_async::RunQueryDsl;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::state::AppState;
 use crate::error::{ApiError, ErrorCode};
+use crate::state::AppState;
 
 /// A health answer.
 #[derive(Serialize, ToSchema)]

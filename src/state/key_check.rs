@@ -64,13 +64,12 @@ pub async fn check(
         stored_id,
         configured_id: pii.key_id().to_owned(),
     };
-    if let Some(key) = key_samples::newest_issuer_key(conn).await? {
-        if pii
+    if let Some(key) = key_samples::newest_issuer_key(conn).await?
+        && pii
             .open_bytes(&key.sealed, Field::IssuerKeySeed, key.kid.as_bytes())
             .is_err()
-        {
-            return Ok(Err(mismatch("issuer signing keys", key.key_id)));
-        }
+    {
+        return Ok(Err(mismatch("issuer signing keys", key.key_id)));
     }
     if let Some(profile) = key_samples::newest_id_number(conn).await? {
         let opened = pii.open(

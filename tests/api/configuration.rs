@@ -31,20 +31,14 @@ fn random_base64() -> String {
 
 /// What a production environment gives: fresh random secrets (in no file) and DATABASE_URL.
 fn production_variables() -> Vec<(String, String)> {
-    [
-        TOKEN,
-        PII,
-        INDEX,
-        PLATFORM,
-        AUDIT,
-    ]
-    .into_iter()
-    .map(|var| (var.to_owned(), random_base64()))
-    .chain([(
-        "DATABASE_URL".to_owned(),
-        "postgres://talentcard_service@db.internal:5432/talentcard".to_owned(),
-    )])
-    .collect()
+    [TOKEN, PII, INDEX, PLATFORM, AUDIT]
+        .into_iter()
+        .map(|var| (var.to_owned(), random_base64()))
+        .chain([(
+            "DATABASE_URL".to_owned(),
+            "postgres://talentcard_service@db.internal:5432/talentcard".to_owned(),
+        )])
+        .collect()
 }
 
 /// [`production_variables`] with `var` set to `value` (or removed, for `None`).
@@ -91,7 +85,11 @@ fn production_refuses_the_development_secrets() {
         toml::from_str(&std::fs::read_to_string(manifest_dir().join("config/local.toml")).unwrap())
             .unwrap();
     let dev_token = local["secrets"]["token_signing_key"].as_str().unwrap();
-    let error = error_with(dir.path(), Environment::Production, with(TOKEN, Some(dev_token)));
+    let error = error_with(
+        dir.path(),
+        Environment::Production,
+        with(TOKEN, Some(dev_token)),
+    );
     assert!(error.contains(TOKEN), "{error}");
     assert!(error.contains("local.toml"), "{error}");
 }
@@ -104,8 +102,15 @@ fn production_refuses_any_secret_found_in_a_configuration_file() {
     let test: toml::Table =
         toml::from_str(&std::fs::read_to_string(real.join("test.toml")).unwrap()).unwrap();
     let test_audit = test["secrets"]["audit_hmac_key"].as_str().unwrap();
-    let error = error_with(&real, Environment::Production, with(AUDIT, Some(test_audit)));
-    assert!(error.contains(AUDIT) && error.contains("test.toml"), "{error}");
+    let error = error_with(
+        &real,
+        Environment::Production,
+        with(AUDIT, Some(test_audit)),
+    );
+    assert!(
+        error.contains(AUDIT) && error.contains("test.toml"),
+        "{error}"
+    );
 
     let index = random_base64();
     let dir = config_dir_with(
@@ -113,12 +118,19 @@ fn production_refuses_any_secret_found_in_a_configuration_file() {
         &format!("[secrets]\npii_index_key = \"{index}\"\n"),
     );
     let error = error_with(dir.path(), Environment::Production, with(INDEX, None));
-    assert!(error.contains(INDEX) && error.contains("production.toml"), "{error}");
+    assert!(
+        error.contains(INDEX) && error.contains("production.toml"),
+        "{error}"
+    );
     // The same value from the environment alone starts.
     let clean = config_dir_with("production.toml", "");
     assert!(
-        Settings::load_with(clean.path(), Environment::Production, with(INDEX, Some(&index)))
-            .is_ok()
+        Settings::load_with(
+            clean.path(),
+            Environment::Production,
+            with(INDEX, Some(&index))
+        )
+        .is_ok()
     );
 }
 
@@ -129,10 +141,16 @@ fn production_refuses_guessable_secrets() {
         (TOKEN, "a".repeat(64)),
         (INDEX, "0123".repeat(16)),
         (AUDIT, "password-password-password-password".to_owned()),
-        (PII, base64::engine::general_purpose::STANDARD.encode([7_u8; 32])),
+        (
+            PII,
+            base64::engine::general_purpose::STANDARD.encode([7_u8; 32]),
+        ),
     ] {
         let error = error_with(dir.path(), Environment::Production, with(var, Some(&weak)));
-        assert!(error.contains(var) && error.contains("guessable"), "{var}: {error}");
+        assert!(
+            error.contains(var) && error.contains("guessable"),
+            "{var}: {error}"
+        );
     }
 }
 
@@ -141,12 +159,25 @@ fn production_refuses_guessable_secrets() {
 fn no_two_purposes_share_a_key_in_any_environment() {
     let dir = config_dir_with("production.toml", "");
     let variables = production_variables();
-    let token = variables.iter().find(|(n, _)| n == TOKEN).unwrap().1.clone();
-    let error = error_with(dir.path(), Environment::Production, with(AUDIT, Some(&token)));
+    let token = variables
+        .iter()
+        .find(|(n, _)| n == TOKEN)
+        .unwrap()
+        .1
+        .clone();
+    let error = error_with(
+        dir.path(),
+        Environment::Production,
+        with(AUDIT, Some(&token)),
+    );
     assert!(error.contains(TOKEN) && error.contains(AUDIT), "{error}");
 
     let pii = variables.iter().find(|(n, _)| n == PII).unwrap().1.clone();
-    let error = error_with(dir.path(), Environment::Production, with(PLATFORM, Some(&pii)));
+    let error = error_with(
+        dir.path(),
+        Environment::Production,
+        with(PLATFORM, Some(&pii)),
+    );
     assert!(error.contains("same key"), "{error}");
 
     let local_index = "dev-only-token-signing-key-0123456789abcdef0123456789abcdef";
@@ -165,7 +196,11 @@ fn production_requires_database_url_from_the_environment() {
         "production.toml",
         "[database]\nurl = \"postgres://talentcard_service@127.0.0.1:5432/talentcard\"\n",
     );
-    let error = error_with(dir.path(), Environment::Production, with("DATABASE_URL", None));
+    let error = error_with(
+        dir.path(),
+        Environment::Production,
+        with("DATABASE_URL", None),
+    );
     assert!(error.contains("DATABASE_URL"), "{error}");
     assert!(error.contains("production"), "{error}");
     let settings = Settings::load_with(
@@ -191,7 +226,11 @@ fn a_missing_secret_names_the_variable_to_set() {
 #[test]
 fn a_bad_encryption_key_and_a_bad_pool_size_are_refused() {
     let dir = config_dir_with("production.toml", "");
-    let error = error_with(dir.path(), Environment::Production, with(PII, Some("c2hvcnQ=")));
+    let error = error_with(
+        dir.path(),
+        Environment::Production,
+        with(PII, Some("c2hvcnQ=")),
+    );
     assert!(
         error.contains("TALENTCARD__SECRETS__PII_ENCRYPTION_KEY"),
         "{error}"
@@ -239,7 +278,8 @@ fn the_public_base_url_is_an_origin_and_nothing_more() {
         let file = format!("[application]\npublic_base_url = \"{good}\"\n");
         let dir = config_dir_with("production.toml", &file);
         assert!(
-            Settings::load_with(dir.path(), Environment::Production, production_variables()).is_ok(),
+            Settings::load_with(dir.path(), Environment::Production, production_variables())
+                .is_ok(),
             "{good}"
         );
     }
