@@ -102,6 +102,9 @@ pub struct Settings {
     /// The periodic sweep.
     #[serde(default)]
     pub maintenance: MaintenanceSettings,
+    /// The audit log's own housekeeping (aggregated access denials).
+    #[serde(default)]
+    pub audit: AuditSettings,
 
     /// Limits on identity documents and evidence.
     pub documents: DocumentSettings,
@@ -345,6 +348,29 @@ impl Default for MaintenanceSettings {
     }
 }
 
+/// How the audit log takes what would be too many rows one by one.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuditSettings {
+    /// Milliseconds between writes of the aggregated access denials (401, 403, 404 on a known
+    /// route): one row per (kind, route, method, actor) per interval, so a client hammering a
+    /// protected route costs one row a key, not one a request. 0 turns the timer off (the
+    /// tests flush by hand); the counts then stay in memory, bounded.
+    #[serde(default = "default_denial_flush_ms")]
+    pub denial_flush_ms: u64,
+}
+
+fn default_denial_flush_ms() -> u64 {
+    60_000
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        AuditSettings {
+            denial_flush_ms: default_denial_flush_ms(),
+        }
+    }
+}
+
 /// Partner agencies' limits.
 #[derive(Debug, Clone, Deserialize)]
 pub struct PartnerSettings {
@@ -397,7 +423,6 @@ fn is_key_id(id: &str) -> bool {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
-
 
 impl Settings {
     /// Loads `TALENTCARD_ENV`'s configuration from `TALENTCARD_CONFIG_DIR` (default `config`).
