@@ -14,6 +14,7 @@ pub mod credentials;
 pub mod crypto;
 pub mod db;
 pub mod demo;
+pub mod denial_watch;
 pub mod domain;
 pub mod error;
 pub mod extract;

@@ -1,5 +1,6 @@
-//! Prometheus metrics: requests and latency by route (actix-web-prom), the pool's use, and the
-//! partner agencies' signs of enumeration (unknown numbers, refused checks by number).
+//! Prometheus metrics: requests and latency by route (actix-web-prom), the pool's use, the
+//! partner agencies' signs of enumeration (unknown numbers, refused checks by number), and the
+//! requests actix-http refused as unparseable before any route saw them.
 //!
 //! Each application gets its own registry, so several instances in one process (the tests)
 //! never collide on metric names. The registry is served by a small server of its own on
@@ -14,7 +15,7 @@ use actix_web::{App, HttpResponse, HttpServer, web};
 use actix_web_prom::{PrometheusMetrics, PrometheusMetricsBuilder};
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
-use prometheus::{IntCounterVec, IntGauge, Opts, Registry};
+use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 
 use crate::db::DbPool;
 
@@ -71,6 +72,54 @@ impl Collector for PoolCollector {
     }
 }
 
+/// Reads the process-wide count of malformed requests ([`crate::telemetry::malformed_requests`])
+/// at scrape time. The count lives in the logging layer, which is global, while registries are
+/// per application; each registry reports the process's number (tests running several
+/// applications in one process see the sum of them all).
+struct MalformedRequestsCollector {
+    /// Describes the metric; each scrape reports a fresh counter holding the current count, so
+    /// concurrent scrapes never add to each other.
+    template: IntCounter,
+}
+
+impl MalformedRequestsCollector {
+    fn opts() -> Opts {
+        Opts::new(
+            "http_malformed_requests_total",
+            "Requests refused by the HTTP layer as unparseable (400, 431), not logged one by one",
+        )
+        .namespace("talentcard")
+    }
+
+    fn new() -> prometheus::Result<Self> {
+        Ok(MalformedRequestsCollector {
+            template: IntCounter::with_opts(Self::opts())?,
+        })
+    }
+}
+
+impl Collector for MalformedRequestsCollector {
+    fn desc(&self) -> Vec<&Desc> {
+        self.template.desc()
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        let Ok(counter) = IntCounter::with_opts(Self::opts()) else {
+            return Vec::new();
+        };
+        counter.inc_by(crate::telemetry::malformed_requests());
+        counter.collect()
+    }
+}
+
+/// The text exposition of the malformed-request metric alone, as a scrape shows it: for tests,
+/// which may not reach `/metrics` (it may listen on an address of its own).
+pub fn render_malformed_requests() -> anyhow::Result<String> {
+    let collector = MalformedRequestsCollector::new()?;
+    let families = collector.collect();
+    Ok(prometheus::TextEncoder::new().encode_to_string(&families)?)
+}
+
 /// Counters of what partner agencies do that may be an attack: each agency's `unknown` answers
 /// to checks by number, and its checks by number refused once those passed the hourly limit.
 /// Labelled by agency id (agencies are a few hundred, created by administrators), so an
@@ -109,6 +158,7 @@ pub fn middleware(pool: DbPool, partners: &PartnerMetrics) -> anyhow::Result<Pro
     registry.register(Box::new(PoolCollector::new(pool)?))?;
     registry.register(Box::new(partners.unknown_numbers.clone()))?;
     registry.register(Box::new(partners.refused_number_checks.clone()))?;
+    registry.register(Box::new(MalformedRequestsCollector::new()?))?;
     PrometheusMetricsBuilder::new("talentcard")
         .registry(registry)
         // Swagger UI assets are many regex-routed files; counting them only adds noise.
@@ -146,5 +196,25 @@ async fn scrape(registry: web::Data<Registry>) -> HttpResponse {
             tracing::error!(%error, "metrics could not be encoded");
             HttpResponse::InternalServerError().finish()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_malformed_request_count_is_rendered_as_a_counter() {
+        let text = render_malformed_requests().unwrap_or_default();
+        assert!(
+            text.contains("# TYPE talentcard_http_malformed_requests_total counter"),
+            "{text}"
+        );
+        let value = text
+            .lines()
+            .find(|l| l.starts_with("talentcard_http_malformed_requests_total "))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse::<u64>().ok());
+        assert!(value.is_some(), "{text}");
     }
 }

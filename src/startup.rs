@@ -1,5 +1,5 @@
-//! Building and running the application: database preparation, the pool, the HTTP server and
-//! the periodic sweep.
+//! Building and running the application: database preparation, the pool, the HTTP server, the
+//! periodic sweep and the flush of aggregated access denials into the audit log.
 
 use std::net::TcpListener;
 
@@ -16,6 +16,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::audit::denials::DenialLog;
 use crate::clock::{SharedClock, SystemClock};
 use crate::configuration::Settings;
 use crate::db::{self, DbPool};
@@ -23,13 +24,14 @@ use crate::error::ApiError;
 use crate::extract::{self, BodyLimits};
 use crate::models::sweep::{self, SweepPolicy};
 use crate::state::{AppState, key_check};
-use crate::{cors, metrics, openapi, reference, routes, telemetry};
+use crate::{cors, denial_watch, metrics, openapi, reference, routes, telemetry};
 
 /// A built, bound, not yet running application.
 pub struct Application {
     port: u16,
     metrics_port: u16,
     pool: DbPool,
+    denials: DenialLog,
     server: Server,
     metrics_server: Server,
 }
@@ -69,6 +71,8 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("could not bind the metrics at {metrics_address}: {e}"))?;
         let metrics_port = metrics_listener.local_addr()?.port();
         spawn_sweeps(settings, pool.clone(), state.clock.clone());
+        let denials = state.denials.clone();
+        spawn_denial_flush(settings, pool.clone(), denials.clone());
         let counters = metrics::middleware(state.pool.clone(), &state.partner_metrics)?;
         let metrics_server = metrics::serve(metrics_listener, counters.registry.clone())?;
         let server = run(listener, state, counters, settings)?;
@@ -76,6 +80,7 @@ impl Application {
             port,
             metrics_port,
             pool,
+            denials,
             server,
             metrics_server,
         })
@@ -94,6 +99,12 @@ impl Application {
     /// The application's pool, for loading demo data before serving.
     pub fn pool(&self) -> &DbPool {
         &self.pool
+    }
+
+    /// The access denials counted and not yet written: tests (and a server with
+    /// `audit.denial_flush_ms = 0`) flush them with [`DenialLog::flush`].
+    pub fn denials(&self) -> &DenialLog {
+        &self.denials
     }
 
     /// Serves until the process is asked to stop (SIGINT/SIGTERM), then drains gracefully; the
@@ -204,6 +215,31 @@ fn spawn_sweeps(settings: &Settings, pool: DbPool, clock: SharedClock) {
     });
 }
 
+/// Starts writing the aggregated access denials every `audit.denial_flush_ms` (0: never; the
+/// counts then wait for a flush by hand). A failed flush is logged and its counts are kept for
+/// the next tick, still bounded by [`crate::audit::denials::MAX_KEYS`].
+fn spawn_denial_flush(settings: &Settings, pool: DbPool, denials: DenialLog) {
+    let interval = settings.audit.denial_flush_ms;
+    if interval == 0 {
+        return;
+    }
+    let period = std::time::Duration::from_millis(interval);
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            match denials.flush(&pool).await {
+                Ok(0) => {}
+                Ok(rows) => tracing::debug!(rows, "wrote aggregated access denials"),
+                Err(error) => {
+                    tracing::warn!(%error, "writing access denials failed; retried next time");
+                }
+            }
+        }
+    });
+}
+
 fn run(
     listener: TcpListener,
     state: AppState,
@@ -220,6 +256,8 @@ fn run(
     let mut server = HttpServer::new(move || {
         let mut allowed = openapi::AllowedMethods::default();
         App::new()
+            // Innermost, so it sees every handler's and extractor's answer with its status.
+            .wrap(from_fn(denial_watch::note_denials))
             .wrap(ErrorHandlers::new().default_handler(ensure_problem_json))
             .wrap(security_headers())
             .wrap(metrics.clone())

@@ -4,6 +4,13 @@
 //! otherwise. The id is on the span every log line of the request carries, and it is echoed in
 //! the response. Logs carry the method, the route pattern (never the query string), the status and
 //! the latency, and never bodies, tokens or personal data.
+//!
+//! Requests actix-http cannot parse are counted, not logged at ERROR ([`malformed`]): their
+//! number is the client's choice.
+
+mod malformed;
+
+pub use malformed::{is_malformed_request, malformed_requests};
 
 use std::time::Instant;
 
@@ -14,7 +21,8 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use tracing::Instrument;
 use tracing_subscriber::EnvFilter;
-use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::filter::FilterExt;
+use tracing_subscriber::layer::{Layer, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::configuration::LogSettings;
@@ -27,20 +35,27 @@ pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id"
 pub struct RequestId(pub String);
 
 /// Installs the global subscriber once; later calls (tests) are ignored.
+///
+/// The configured filter applies to the log output only: the malformed-request counter sees the
+/// dispatcher's errors whatever the filter, and the output never shows them.
 pub fn init(settings: &LogSettings) {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new(settings.filter.as_str()));
-    let registry = tracing_subscriber::registry().with(filter);
+    let shown = filter.and(malformed::Quiet);
+    let registry = tracing_subscriber::registry().with(malformed::counter());
     let _ = if settings.format == "json" {
         registry
             .with(
                 tracing_subscriber::fmt::layer()
                     .json()
-                    .with_current_span(true),
+                    .with_current_span(true)
+                    .with_filter(shown),
             )
             .try_init()
     } else {
-        registry.with(tracing_subscriber::fmt::layer()).try_init()
+        registry
+            .with(tracing_subscriber::fmt::layer().with_filter(shown))
+            .try_init()
     };
 }
 

@@ -5,8 +5,12 @@
 //! under a key held outside the database ([`keys`]), so a database writer cannot re-chain the
 //! log; [`verify`] walks it and names the first row that does not fit. The database itself
 //! refuses UPDATE, DELETE and TRUNCATE on the table, and the service's role may only insert.
+//!
+//! Access denials are the exception to one row per event: [`denials`] counts them in memory and
+//! writes one row per kind, route, method and caller per interval, so their cost is bounded.
 
 pub mod chain;
+pub mod denials;
 pub mod keys;
 mod list;
 mod record;

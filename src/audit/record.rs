@@ -8,8 +8,8 @@ use uuid::Uuid;
 use super::chain::{LinkContent, detail_digest, link_hash};
 use crate::db::schema::{audit_chain_head, audit_log};
 
-/// Who caused an audited change.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Who caused an audited change. `Hash`: aggregated denials are keyed by it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Actor {
     /// A signed-in account.
     Account(Uuid),

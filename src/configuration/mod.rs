@@ -105,6 +105,9 @@ pub struct Settings {
     /// Where Prometheus scrapes `/metrics`: an address of its own, not the API's.
     #[serde(default)]
     pub metrics: MetricsSettings,
+    /// The audit log's own housekeeping (aggregated access denials).
+    #[serde(default)]
+    pub audit: AuditSettings,
 
     /// Limits on identity documents and evidence.
     pub documents: DocumentSettings,
@@ -364,6 +367,29 @@ impl Default for MetricsSettings {
         MetricsSettings {
             host: "127.0.0.1".to_owned(),
             port: 9464,
+        }
+    }
+}
+
+/// How the audit log takes what would be too many rows one by one.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuditSettings {
+    /// Milliseconds between writes of the aggregated access denials (401, 403, 404 on a known
+    /// route): one row per (kind, route, method, actor) per interval, so a client hammering a
+    /// protected route costs one row a key, not one a request. 0 turns the timer off (the
+    /// tests flush by hand); the counts then stay in memory, bounded.
+    #[serde(default = "default_denial_flush_ms")]
+    pub denial_flush_ms: u64,
+}
+
+fn default_denial_flush_ms() -> u64 {
+    60_000
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        AuditSettings {
+            denial_flush_ms: default_denial_flush_ms(),
         }
     }
 }

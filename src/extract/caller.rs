@@ -4,13 +4,18 @@
 //!
 //! Each request checks its token's session (or agency client) in PostgreSQL, so logout, account
 //! disabling and client revocation take effect at once, on every instance.
+//!
+//! A caller once authenticated is left in the request's extensions ([`KnownActor`]), so that a
+//! denial that follows (a wrong role's 403, another issuer's 404) is audited under its name.
 
 use actix_web::dev::Payload;
 use actix_web::http::header::AUTHORIZATION;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 use uuid::Uuid;
 
+use crate::audit::Actor;
+use crate::audit::denials::KnownActor;
 use crate::auth::tokens::{AccessClaims, TokenUse};
 use crate::error::{ApiError, ErrorCode};
 use crate::models::account::Role;
@@ -113,6 +118,12 @@ fn claims(req: &HttpRequest, state: &AppState, wanted: TokenUse) -> Result<Acces
     Ok(claims)
 }
 
+/// Leaves the authenticated caller in the request for the denial audit
+/// ([`crate::denial_watch`]): its audit name only, never the token.
+fn remember(req: &HttpRequest, actor: Actor) {
+    req.extensions_mut().insert(KnownActor(actor));
+}
+
 async fn authenticate(req: HttpRequest) -> Result<Caller, ApiError> {
     let state = state(&req)?;
     let claims = claims(&req, &state, TokenUse::Access)?;
@@ -125,6 +136,7 @@ async fn authenticate(req: HttpRequest) -> Result<Caller, ApiError> {
         if claims.agency != Some(agency.id) {
             return Err(unauthorized());
         }
+        remember(&req, Actor::AgencyClient(subject));
         return Ok(Caller::Agency(AgencyClient {
             client_id: subject,
             agency,
@@ -138,6 +150,7 @@ async fn authenticate(req: HttpRequest) -> Result<Caller, ApiError> {
     if owner.role != claims.role || role == Role::Agency {
         return Err(unauthorized());
     }
+    remember(&req, Actor::Account(owner.account_id));
     Ok(Caller::Person(AuthUser {
         account_id: owner.account_id,
         role,
@@ -221,6 +234,7 @@ async fn enrollee(req: HttpRequest) -> Result<MfaEnrollee, ApiError> {
         .await?
         .filter(|a| a.disabled_at.is_none() && a.is_staff())
         .ok_or_else(unauthorized)?;
+    remember(&req, Actor::Account(account.id));
     Ok(MfaEnrollee {
         account_id: account.id,
     })

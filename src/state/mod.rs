@@ -66,6 +66,8 @@ pub struct AppState {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Whether the configured keys open the stored data, rechecked for `/readyz`.
     pub key_health: key_check::KeyHealth,
+    /// Access denials counted since the last flush into the audit log.
+    pub denials: crate::audit::denials::DenialLog,
     /// An argon2id hash of a random password, verified against for unknown emails so that
     /// they cost the same time as known ones.
     pub dummy_hash: String,
@@ -106,6 +108,7 @@ impl AppState {
             key_health: key_check::KeyHealth::new(std::time::Duration::from_secs(
                 settings.maintenance.key_check_secs,
             )),
+            denials: crate::audit::denials::DenialLog::default(),
             dummy_hash: password::hash(SecretString::from(random::token(""))).await?,
         })
     }

@@ -26,6 +26,8 @@ pub struct TestApp {
     pub settings: Settings,
     /// The app's own pool, for tests that must look under the API.
     pub pool: DbPool,
+    /// The app's access denials not yet written to the audit log.
+    pub denials: talentcard::audit::denials::DenialLog,
     /// Dropped last: removes the database.
     pub database: TestDatabase,
 }
@@ -57,6 +59,11 @@ impl TestApp {
         use chrono::Datelike;
         use talentcard::clock::Clock;
         self.clock.now().year()
+    }
+
+    /// Writes the access denials counted so far into the audit log, as the timer would.
+    pub async fn flush_denials(&self) -> usize {
+        self.denials.flush(&self.pool).await.expect("flush denials")
     }
 
     /// A direct connection to the app's database.
@@ -108,6 +115,7 @@ pub async fn start(settings: Settings, database: TestDatabase) -> TestApp {
     let address = format!("http://127.0.0.1:{}", application.port());
     let metrics_address = format!("http://127.0.0.1:{}", application.metrics_port());
     let pool = application.pool().clone();
+    let denials = application.denials().clone();
     tokio::spawn(application.run_until_stopped());
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -120,6 +128,7 @@ pub async fn start(settings: Settings, database: TestDatabase) -> TestApp {
         client,
         settings,
         pool,
+        denials,
         database,
     }
 }

@@ -19,6 +19,7 @@ mod cli;
 mod configuration;
 mod db_roles;
 mod demo;
+mod denials;
 mod docs;
 mod errors;
 mod evidence;
