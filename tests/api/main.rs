@@ -27,6 +27,7 @@ mod free_text;
 mod frozen_database;
 mod health;
 mod helpers;
+mod holder_binding;
 mod identity;
 mod key_check;
 mod live_cards;
