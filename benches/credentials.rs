@@ -35,6 +35,7 @@ fn bench(c: &mut Criterion) {
         salt: "c2FsdHNhbHRzYWx0c2FsdA",
         issued_at: now,
         base_url: "https://talentcard.example",
+        holder_jwk: None,
     };
     let credential = token::issue(&card, "XA-1", &der)
         .unwrap()

@@ -93,7 +93,16 @@ enum Command {
         #[arg(long, default_value_t = 0,
               value_parser = clap::value_parser!(i64).range(0..=MAX_AGE_LIMIT_SECS))]
         grace_secs: i64,
-        /// The credential (or `-` to read it from standard input).
+        /// Require a holder-bound presentation addressed to this verifier: the input must end
+        /// with a key-binding JWT signed by the credential's `cnf.jwk` whose `aud` is this
+        /// (an agency's client_id), over --nonce, signed in the last 300 s.
+        #[arg(long, requires = "nonce")]
+        audience: Option<String>,
+        /// The nonce the holder was given for this presentation (with --audience).
+        #[arg(long, requires = "audience")]
+        nonce: Option<String>,
+        /// The credential, or with --audience and --nonce the presentation (`-` to read it
+        /// from standard input).
         credential: String,
     },
     /// Print the platform's public key (JWK), which verifiers use to check /trust-list.jws.
@@ -182,13 +191,29 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             status_list,
             max_age_secs,
             grace_secs,
+            audience,
+            nonce,
             credential,
         } => {
             let freshness = crate::credentials::offline::Freshness {
                 max_age: chrono::Duration::seconds(*max_age_secs),
                 grace: chrono::Duration::seconds(*grace_secs),
             };
-            return verify_offline(platform_key, trust_list, status_list, freshness, credential);
+            let challenge = audience
+                .as_deref()
+                .zip(nonce.as_deref())
+                .map(|(audience, nonce)| crate::credentials::offline::Challenge {
+                    audience,
+                    nonce,
+                });
+            return verify_offline(
+                platform_key,
+                trust_list,
+                status_list,
+                freshness,
+                challenge,
+                credential,
+            );
         }
         _ => {}
     }
@@ -354,12 +379,14 @@ fn read_material(
 }
 
 /// `talentcard verify`: no configuration, no database, only the files given. Exits 0 when
-/// valid, 1 when not, 2 when the material cannot be read or is bad.
+/// valid, 1 when not (a presentation whose holder binding fails included), 2 when the
+/// material cannot be read or is bad.
 fn verify_offline(
     platform_key: &std::path::Path,
     trust_list: &std::path::Path,
     status_lists: &[std::path::PathBuf],
     freshness: crate::credentials::offline::Freshness,
+    challenge: Option<crate::credentials::offline::Challenge<'_>>,
     credential: &str,
 ) -> anyhow::Result<ExitCode> {
     let material = match read_material(platform_key, trust_list, status_lists, credential) {
@@ -370,14 +397,17 @@ fn verify_offline(
         }
     };
     let lists: Vec<&str> = material.lists.iter().map(String::as_str).collect();
-    match crate::credentials::offline::verify(
-        &material.platform_x,
-        &material.trust,
-        &lists,
-        &material.credential,
-        chrono::Utc::now(),
-        freshness,
-    ) {
+    let now = chrono::Utc::now();
+    let (platform_x, trust, input) = (&material.platform_x, &material.trust, &material.credential);
+    let outcome = match challenge {
+        Some(challenge) => crate::credentials::offline::verify_presentation(
+            platform_x, trust, &lists, input, challenge, now, freshness,
+        ),
+        None => {
+            crate::credentials::offline::verify(platform_x, trust, &lists, input, now, freshness)
+        }
+    };
+    match outcome {
         Ok(verdict) => {
             println!("{}", serde_json::to_string_pretty(&verdict)?);
             if verdict.valid {

@@ -2,7 +2,9 @@
 //! lists verifiers check offline, and the public trust list.
 
 pub mod card_face;
+pub mod holder_key;
 pub mod jws;
+pub mod key_binding;
 pub mod keys;
 pub mod offline;
 pub mod platform_key;

@@ -9,6 +9,10 @@
 //! for its own issuer's cards and, once retired, only within the
 //! bounds the trust list gives it. Among several copies of one status list the newest stamp
 //! wins whatever their order; two different copies under one stamp are refused.
+//!
+//! A presentation with a key-binding JWT ([`verify_presentation`]) is checked further against
+//! the verifier's audience and nonce and the credential's `cnf.jwk`, so a copied QR code is not
+//! enough where the holder must be present.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -16,7 +20,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::token::{self, CardClaims, CredentialError};
-use super::{signed, status_list, status_token};
+use super::{key_binding, signed, status_list, status_token};
 use crate::domain::card_status::ListEntry;
 use crate::domain::standing::Status;
 
@@ -87,6 +91,10 @@ pub struct Verdict {
     pub grace_used: bool,
     /// Why the credential is not valid, in one sentence (`None` when it is).
     pub reason: Option<String>,
+    /// The holder proved possession of the credential's key (`cnf.jwk`) with a key-binding
+    /// JWT over the verifier's audience and nonce ([`verify_presentation`]); always `false`
+    /// for a bare credential.
+    pub holder_bound: bool,
 }
 
 /// Why the material itself was refused.
@@ -179,6 +187,7 @@ fn untrusted(status: Status, reason: impl std::fmt::Display) -> Verdict {
         holder_name: None,
         grace_used: false,
         reason: Some(reason.to_string()),
+        holder_bound: false,
     }
 }
 
@@ -295,6 +304,106 @@ pub fn verify(
     now: DateTime<Utc>,
     freshness: Freshness,
 ) -> Result<Verdict, MaterialError> {
+    verify_credential(
+        platform_x,
+        trust_list_jws,
+        status_list_jws,
+        credential,
+        now,
+        freshness,
+    )
+    .map(|(verdict, _)| verdict)
+}
+
+/// What an offline verifier asks the holder to prove: that they sign, for this verifier and
+/// now, with the key the credential names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Challenge<'a> {
+    /// The verifier's identifier, the KB-JWT's `aud` (an agency's `client_id`).
+    pub audience: &'a str,
+    /// The nonce the verifier gave the holder for this presentation (its own, random, used
+    /// once: the verifier keeps track of that).
+    pub nonce: &'a str,
+}
+
+/// The status word of a presentation whose holder binding does not check out.
+pub const HOLDER_BINDING_FAILED: &str = "holder_binding_failed";
+
+/// Verifies a presentation (`<credential>~…~<KB-JWT>`) as [`verify`] does, and then its
+/// key-binding JWT against the credential's `cnf.jwk`: addressed to `challenge.audience`, over
+/// `challenge.nonce`, signed within the last 300 s. A credential that is not valid keeps its
+/// own verdict; a valid one whose binding fails (no KB-JWT, no `cnf`, a wrong signature,
+/// audience, nonce, `sd_hash` or a stale `iat`) is not valid, status `holder_binding_failed`.
+pub fn verify_presentation(
+    platform_x: &str,
+    trust_list_jws: &str,
+    status_list_jws: &[&str],
+    presentation: &str,
+    challenge: Challenge<'_>,
+    now: DateTime<Utc>,
+    freshness: Freshness,
+) -> Result<Verdict, MaterialError> {
+    let Some((credential, _)) = key_binding::split_presentation(presentation) else {
+        return Ok(untrusted_binding(
+            "the presentation has no key-binding JWT after its last ~",
+        ));
+    };
+    let (verdict, claims) = verify_credential(
+        platform_x,
+        trust_list_jws,
+        status_list_jws,
+        credential,
+        now,
+        freshness,
+    )?;
+    if !verdict.valid {
+        return Ok(verdict);
+    }
+    let failed = |reason: String| Verdict {
+        valid: false,
+        status: HOLDER_BINDING_FAILED.to_owned(),
+        reason: Some(reason),
+        holder_bound: false,
+        ..verdict.clone()
+    };
+    let Some(cnf) = claims.and_then(|c| c.cnf) else {
+        return Ok(failed(
+            "the credential names no holder key (cnf)".to_owned(),
+        ));
+    };
+    match key_binding::verify_key_binding(
+        presentation,
+        &cnf.jwk,
+        challenge.audience,
+        now.timestamp(),
+    ) {
+        Ok(kb) if kb.nonce == challenge.nonce => Ok(Verdict {
+            holder_bound: true,
+            ..verdict
+        }),
+        Ok(_) => Ok(failed(
+            "the key-binding JWT is over another nonce than the one given".to_owned(),
+        )),
+        Err(e) => Ok(failed(e.to_string())),
+    }
+}
+
+fn untrusted_binding(reason: &str) -> Verdict {
+    Verdict {
+        status: HOLDER_BINDING_FAILED.to_owned(),
+        ..untrusted(Status::Untrusted, reason)
+    }
+}
+
+/// [`verify`], with the verified claims when the signature checked out.
+fn verify_credential(
+    platform_x: &str,
+    trust_list_jws: &str,
+    status_list_jws: &[&str],
+    credential: &str,
+    now: DateTime<Utc>,
+    freshness: Freshness,
+) -> Result<(Verdict, Option<CardClaims>), MaterialError> {
     let trust = signed::open(trust_list_jws, signed::TRUST_LIST_TYP, platform_x)
         .map_err(|_| MaterialError::Unsigned("the trust list"))?;
     let trust: TrustList =
@@ -302,9 +411,13 @@ pub fn verify(
     let trust_grace = check_age(trust.issued_at, now, freshness, "the trust list")?;
     let verified = match token::verify(credential, |kid| trust.key(kid), now) {
         Ok(verified) => verified,
-        Err(e @ CredentialError::OutsideValidity) => return Ok(untrusted(Status::Expired, e)),
-        Err(e @ CredentialError::NotYetValid) => return Ok(untrusted(Status::NotYetValid, e)),
-        Err(e) => return Ok(untrusted(Status::Untrusted, e)),
+        Err(e @ CredentialError::OutsideValidity) => {
+            return Ok((untrusted(Status::Expired, e), None));
+        }
+        Err(e @ CredentialError::NotYetValid) => {
+            return Ok((untrusted(Status::NotYetValid, e), None));
+        }
+        Err(e) => return Ok((untrusted(Status::Untrusted, e), None)),
     };
     let claims = &verified.claims;
     // The credential names its list by URI; the list's name is the URI's last segment (the
@@ -318,15 +431,18 @@ pub fn verify(
         status_list::decode(&list.lst).map_err(|_| MaterialError::Malformed("the status list"))?;
     let index = usize::try_from(claims.status.status_list.idx).unwrap_or(usize::MAX);
     if index >= status_list::ENTRIES {
-        return Ok(untrusted(
-            Status::Untrusted,
-            "the credential's status index is outside its list",
+        return Ok((
+            untrusted(
+                Status::Untrusted,
+                "the credential's status index is outside its list",
+            ),
+            None,
         ));
     }
     let status = ListEntry::from_bits(status_list::get(&bits, index))
         .map_or(Status::Untrusted, Status::of_entry);
     let word = status.offline_word();
-    Ok(Verdict {
+    let verdict = Verdict {
         valid: status == Status::Active,
         status: word.to_owned(),
         card_number: Some(claims.card_number.clone()),
@@ -336,5 +452,7 @@ pub fn verify(
         holder_name: verified.holder_name,
         grace_used: trust_grace || list_grace,
         reason: (status != Status::Active).then(|| format!("the issuer's status list says {word}")),
-    })
+        holder_bound: false,
+    };
+    Ok((verdict, Some(verified.claims)))
 }

@@ -179,6 +179,9 @@ diesel::table! {
         status_index -> Nullable<Int4>,
         status_reason -> Nullable<Text>,
         status_changed_at -> Nullable<Timestamptz>,
+        holder_jwk -> Nullable<Jsonb>,
+        holder_jkt -> Nullable<Text>,
+        holder_key_bound_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -201,6 +204,15 @@ diesel::table! {
         resolved_at -> Nullable<Timestamptz>,
         resolved_by -> Nullable<Uuid>,
         assigned_to -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    holder_nonces (nonce_hash) {
+        nonce_hash -> Text,
+        account_id -> Uuid,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -416,6 +428,7 @@ diesel::joinable!(cards -> issuer_keys (kid));
 diesel::joinable!(cards -> issuers (issuer));
 diesel::joinable!(cards -> schemes (scheme));
 diesel::joinable!(districts -> regions (region));
+diesel::joinable!(holder_nonces -> accounts (account_id));
 diesel::joinable!(issuer_keys -> issuers (issuer));
 diesel::joinable!(issuers -> districts (district));
 diesel::joinable!(profiles -> accounts (account_id));
@@ -451,6 +464,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     cards,
     districts,
     document_disputes,
+    holder_nonces,
     idempotency_keys,
     issuer_keys,
     issuers,

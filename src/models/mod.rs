@@ -9,6 +9,7 @@ pub mod card;
 pub mod card_status;
 pub mod dispute;
 pub mod document;
+pub mod holder_key;
 pub mod idempotency;
 pub mod issuer_key;
 pub mod key_samples;

@@ -1,5 +1,6 @@
 //! Deleting what has stopped mattering: rate windows that ended, login throttles that have been
-//! quiet for a day, idempotency answers past their retention, sessions dead for a day.
+//! quiet for a day, idempotency answers past their retention, sessions dead for a day, holder
+//! nonces past their expiry (used or not: either way they can never be consumed again).
 //!
 //! Every table is swept in batches of [`BATCH`] rows, each batch its own short transaction that
 //! takes only rows nobody holds (`FOR UPDATE SKIP LOCKED`), so a sweep never waits on a request
@@ -45,6 +46,8 @@ pub struct SweepReport {
     pub idempotency_keys: usize,
     /// `sessions` (their refresh tokens go with them).
     pub sessions: usize,
+    /// `holder_nonces` (expired).
+    pub holder_nonces: usize,
 }
 
 /// One table's rule: `$1`, `$2`, `$3` are the timestamps bound in this order.
@@ -82,6 +85,11 @@ const SESSIONS: Job = Job {
     condition: "revoked_at < $1 OR expires_at < $1 OR last_used_at < $2",
 };
 
+const HOLDER_NONCES: Job = Job {
+    table: "holder_nonces",
+    condition: "expires_at < $1",
+};
+
 /// Runs one sweep of every table. `None` when another instance holds the sweep (this one
 /// stops at once and leaves the rest to it).
 pub async fn run(
@@ -93,7 +101,7 @@ pub async fn run(
     let known = now - Duration::days(KNOWN_ADDRESS_DAYS);
     let idle_dead = now - policy.session_idle - Duration::days(1);
     let mut report = SweepReport::default();
-    let plan: [(&Job, [DateTime<Utc>; 3], &mut usize); 6] = [
+    let plan: [(&Job, [DateTime<Utc>; 3], &mut usize); 7] = [
         (
             &ADDRESS_WINDOWS,
             [now - Duration::hours(2); 3],
@@ -120,6 +128,7 @@ pub async fn run(
             &mut report.idempotency_keys,
         ),
         (&SESSIONS, [day_ago, idle_dead, now], &mut report.sessions),
+        (&HOLDER_NONCES, [now; 3], &mut report.holder_nonces),
     ];
     for (job, binds, deleted) in plan {
         match sweep_table(conn, job, binds).await? {

@@ -410,6 +410,7 @@ fn batch(
                 salt: &salt,
                 issued_at: plan.now,
                 base_url: &plan.base_url,
+                holder_jwk: None,
             };
             let issued = token::issue(&card, &plan.kid, &plan.der)?;
             credentials.push((i, issued.presentation(false)));

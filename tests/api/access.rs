@@ -197,6 +197,13 @@ pub const ENDPOINTS: &[Endpoint] = &[
         "/api/v1/cards/{id}/card.svg",
         [401, 404, 200, 403, 403, 403, 403],
     ),
+    row("post", "/api/v1/nonce", [401, 200, 200, 403, 403, 403, 403]),
+    // A proof that is not a JWT: the holder gets 422 for it, another talent 404 for the card.
+    row(
+        "put",
+        "/api/v1/cards/{id}/holder-key",
+        [401, 404, 422, 403, 403, 403, 403],
+    ),
     row(
         "post",
         "/api/v1/cards/{id}/suspend",
@@ -333,6 +340,7 @@ fn body(template: &str, role: usize, tokens: &[Option<String>]) -> Option<Value>
             json!({ "card_number": talentcard::domain::card_number::format("TZ", 2026, 424_242), "service": "tourism_pass" })
         }
         "/api/v1/redemptions/{id}/reversal" => json!({ "reason_code": "entered_in_error" }),
+        "/api/v1/cards/{id}/holder-key" => json!({ "proof": "not-a-proof" }),
         "/api/v1/cards/{id}/suspend" => json!({ "reason_code": "under_investigation" }),
         "/api/v1/cards/{id}/resume" => json!({}),
         "/api/v1/cards/{id}/revoke" => json!({ "reason_code": "holder_request" }),

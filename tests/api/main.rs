@@ -28,6 +28,7 @@ mod free_text;
 mod frozen_database;
 mod health;
 mod helpers;
+mod holder_binding;
 mod holder_bound_redemptions;
 mod identity;
 mod key_check;

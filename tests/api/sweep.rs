@@ -184,6 +184,7 @@ async fn a_sweep_deletes_what_is_old_and_keeps_what_is_live() {
             login_throttles: 2,
             idempotency_keys: 1,
             sessions: 3,
+            holder_nonces: 0,
         }
     );
     let left = |table: &str| format!("SELECT count(*) AS n FROM {table}");

@@ -93,6 +93,7 @@ fn forge(app: &TestApp, kid: &str, der: &[u8], f: &Forgery<'_>) -> String {
         salt: "c2FsdHNhbHRzYWx0c2FsdA",
         issued_at: f.issued_at,
         base_url: &app.settings.application.public_base_url,
+        holder_jwk: None,
     };
     token::issue(&card, kid, der).unwrap().presentation(false)
 }

@@ -40,6 +40,13 @@ pub struct StatusClaim {
     pub status_list: StatusListRef,
 }
 
+/// The `cnf` claim (RFC 7800): the holder's key, whose possession a key-binding JWT proves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    /// The holder's public key.
+    pub jwk: super::holder_key::HolderJwk,
+}
+
 /// The signed claims.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CardClaims {
@@ -69,6 +76,10 @@ pub struct CardClaims {
     /// Always `sha-256`.
     #[serde(rename = "_sd_alg")]
     pub sd_alg: String,
+    /// The holder's key, once they bound one (`PUT /cards/{id}/holder-key`); absent before,
+    /// so credentials of unbound cards are byte for byte what they were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
 }
 
 /// What goes into a credential.
@@ -100,6 +111,8 @@ pub struct CardCredential<'a> {
     pub issued_at: DateTime<Utc>,
     /// The service's public origin (`iss` and `vct` are URLs under it).
     pub base_url: &'a str,
+    /// The holder's bound key, signed in as `cnf.jwk`.
+    pub holder_jwk: Option<&'a super::holder_key::HolderJwk>,
 }
 
 /// The disclosure salt of a card: 128 bits (RFC 9901 recommends at least that), base64url,
@@ -188,6 +201,7 @@ pub fn issue(card: &CardCredential<'_>, kid: &str, der: &[u8]) -> anyhow::Result
         },
         sd: vec![digest(&disclosure)],
         sd_alg: "sha-256".to_owned(),
+        cnf: card.holder_jwk.map(|jwk| Confirmation { jwk: jwk.clone() }),
     };
     let mut header = Header::new(Algorithm::EdDSA);
     header.kid = Some(kid.to_owned());

@@ -27,6 +27,7 @@ fn card(now: DateTime<Utc>) -> CardCredential<'static> {
         salt: "c2FsdHNhbHRzYWx0c2FsdA",
         issued_at: now,
         base_url: BASE,
+        holder_jwk: None,
     }
 }
 
@@ -257,4 +258,59 @@ fn a_retired_key_vouches_only_for_what_it_signed_while_active() {
         Some(CredentialError::OutsideKeyValidity),
         "valid beyond anything the key signed"
     );
+}
+
+#[test]
+fn a_bound_key_is_signed_in_as_cnf_and_the_sd_jwt_of_a_presentation_verifies() {
+    use crate::credentials::holder_key::{HolderJwk, testing::Wallet};
+    use crate::credentials::key_binding::{sd_hash, split_presentation, verify_key_binding};
+    let now = Utc::now();
+    let (der, public) = key(7);
+    let xa = |_: &str| Some(info("XA", public, &["XIONGAN"]));
+    // Unbound: no `cnf` member at all.
+    let (unbound, _) = signed(now);
+    let payload = jws::unverified_payload(&unbound.jws).unwrap_or_default();
+    let claims: serde_json::Value = serde_json::from_slice(&payload).unwrap_or_default();
+    assert!(claims.get("cnf").is_none(), "{claims}");
+    assert_eq!(
+        verify(&unbound.presentation(false), xa, now).map(|v| v.claims.cnf),
+        Ok(None)
+    );
+
+    let wallet = Wallet::p256(11);
+    let jwk = HolderJwk::from_value(&wallet.jwk()).unwrap_or_else(|e| panic!("{e}"));
+    let bound = issue(
+        &CardCredential {
+            holder_jwk: Some(&jwk),
+            ..card(now)
+        },
+        "XA-1",
+        &der,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let payload = jws::unverified_payload(&bound.jws).unwrap_or_default();
+    let claims: serde_json::Value = serde_json::from_slice(&payload).unwrap_or_default();
+    assert_eq!(claims["cnf"]["jwk"], wallet.jwk());
+    for disclose in [false, true] {
+        let sd_jwt = bound.presentation(disclose);
+        let kb = wallet.sign(
+            &serde_json::json!({ "typ": "kb+jwt", "alg": "ES256" }),
+            &serde_json::json!({ "iat": now.timestamp(), "aud": "agency", "nonce": "n",
+                                 "sd_hash": sd_hash(&sd_jwt) }),
+        );
+        let presentation = format!("{sd_jwt}{kb}");
+        // The whole presentation is not a bare credential...
+        assert_eq!(
+            verify(&presentation, xa, now).err(),
+            Some(CredentialError::Malformed)
+        );
+        // ...its SD-JWT part is, and its `cnf` checks the KB-JWT.
+        let (part, _) = split_presentation(&presentation).unwrap_or_default();
+        assert_eq!(part, sd_jwt);
+        let verified = verify(part, xa, now).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(verified.holder_name.is_some(), disclose);
+        let cnf = verified.claims.cnf.unwrap_or_else(|| panic!("no cnf"));
+        assert_eq!(cnf.jwk, jwk);
+        assert!(verify_key_binding(&presentation, &cnf.jwk, "agency", now.timestamp()).is_ok());
+    }
 }

@@ -16,7 +16,7 @@ use crate::error::{ApiError, ErrorCode};
 use crate::extract::Talent;
 use crate::models::application::Viewer;
 use crate::models::card::Card;
-use crate::models::{issuer_key, reference};
+use crate::models::{holder_key, issuer_key, reference};
 use crate::routes::auth::known_account;
 use crate::state::AppState;
 
@@ -54,7 +54,8 @@ pub struct CredentialQuery {
 /// is recorded with the `iat` and `exp` signed, before the credential leaves: the record binds
 /// the key to what it signed (online verification accepts nothing else from it) and keeps the
 /// key published while that credential is in force. The same key always yields the same
-/// credential (EdDSA is deterministic, the salt is stable, the times come from the record).
+/// credential (EdDSA is deterministic, the salt is stable, the times come from the record);
+/// once the holder binds a wallet key, the credential names it in `cnf.jwk`.
 async fn holder_credential(
     state: &AppState,
     holder: Uuid,
@@ -93,6 +94,8 @@ async fn holder_credential(
         .await?
         .ok_or_else(|| ApiError::internal("the issuer has no active key"))?;
     let holder = known_account(&mut conn, found.holder_id).await?;
+    // The wallet key the holder bound, if any: signed in as `cnf.jwk`.
+    let holder_jwk = holder_key::bound_key(&mut conn, found.id).await?;
     drop(conn);
     let der = keys::signing_der(&key.kid, &key.private_key_sealed, &state.pii)
         .map_err(ApiError::internal)?;
@@ -110,6 +113,7 @@ async fn holder_credential(
         salt: &salt,
         issued_at: signed.iat,
         base_url: &state.public_base_url,
+        holder_jwk: holder_jwk.as_ref(),
     };
     let issued = token::issue(&credential, &key.kid, &der).map_err(ApiError::internal)?;
     Ok((found, issued, holder.full_name))

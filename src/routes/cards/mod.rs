@@ -1,5 +1,6 @@
-//! Cards: the holder's and the issuer's views, the signed credential, and the lifecycle
-//! (suspend, resume, revoke) in the hands of the issuer's officials.
+//! Cards: the holder's and the issuer's views, the signed credential, the holder's wallet key
+//! (the nonce and the binding), and the lifecycle (suspend, resume, revoke) in the hands of
+//! the issuer's officials.
 
 use chrono::NaiveDate;
 use diesel_async::AsyncPgConnection;
@@ -14,6 +15,7 @@ use crate::models::card::{self, Card};
 
 mod credential;
 mod holder;
+mod holder_key;
 mod lifecycle;
 mod view;
 
@@ -32,6 +34,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(credential::get_card_svg)
         .service(holder::get_card_entitlements)
         .service(holder::get_verifications)
+        .service(holder_key::post_nonce)
+        .service(holder_key::put_holder_key)
         .service(lifecycle::suspend_card)
         .service(lifecycle::resume_card)
         .service(lifecycle::revoke_card);
