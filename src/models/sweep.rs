@@ -1,5 +1,6 @@
 //! Deleting what has stopped mattering: rate windows that ended, login throttles that have been
-//! quiet for a day, idempotency answers past their retention, sessions dead for a day.
+//! quiet for a day, idempotency answers past their retention, sessions dead for a day,
+//! presentation codes and verification nonces an hour past their expiry.
 //!
 //! Every table is swept in batches of [`BATCH`] rows, each batch its own short transaction that
 //! takes only rows nobody holds (`FOR UPDATE SKIP LOCKED`), so a sweep never waits on a request
@@ -18,6 +19,11 @@ pub const BATCH: i64 = 1_000;
 
 /// Arbitrary key of the advisory lock that one sweeping instance holds per batch.
 pub const SWEEP_LOCK: i64 = 0x7377_6565_7031;
+
+/// How long a presentation code or verification nonce is kept after its expiry: a second scan
+/// of a used code, or a late one of an expired code, still answers `replayed` or
+/// `code_expired` rather than `unknown` for this long.
+pub const SINGLE_USE_GRACE: Duration = Duration::hours(1);
 
 /// How old is old, from the time of the sweep.
 #[derive(Debug, Clone, Copy)]
@@ -45,6 +51,10 @@ pub struct SweepReport {
     pub idempotency_keys: usize,
     /// `sessions` (their refresh tokens go with them).
     pub sessions: usize,
+    /// `presentation_codes`, used or not.
+    pub presentation_codes: usize,
+    /// `verification_nonces`, used or not.
+    pub verification_nonces: usize,
 }
 
 /// One table's rule: `$1`, `$2`, `$3` are the timestamps bound in this order.
@@ -82,6 +92,15 @@ const SESSIONS: Job = Job {
     condition: "revoked_at < $1 OR expires_at < $1 OR last_used_at < $2",
 };
 
+const PRESENTATION_CODES: Job = Job {
+    table: "presentation_codes",
+    condition: "expires_at < $1",
+};
+const VERIFICATION_NONCES: Job = Job {
+    table: "verification_nonces",
+    condition: "expires_at < $1",
+};
+
 /// Runs one sweep of every table. `None` when another instance holds the sweep (this one
 /// stops at once and leaves the rest to it).
 pub async fn run(
@@ -93,7 +112,8 @@ pub async fn run(
     let known = now - Duration::days(KNOWN_ADDRESS_DAYS);
     let idle_dead = now - policy.session_idle - Duration::days(1);
     let mut report = SweepReport::default();
-    let plan: [(&Job, [DateTime<Utc>; 3], &mut usize); 6] = [
+    let single_use = now - SINGLE_USE_GRACE;
+    let plan: [(&Job, [DateTime<Utc>; 3], &mut usize); 8] = [
         (
             &ADDRESS_WINDOWS,
             [now - Duration::hours(2); 3],
@@ -120,6 +140,16 @@ pub async fn run(
             &mut report.idempotency_keys,
         ),
         (&SESSIONS, [day_ago, idle_dead, now], &mut report.sessions),
+        (
+            &PRESENTATION_CODES,
+            [single_use; 3],
+            &mut report.presentation_codes,
+        ),
+        (
+            &VERIFICATION_NONCES,
+            [single_use; 3],
+            &mut report.verification_nonces,
+        ),
     ];
     for (job, binds, deleted) in plan {
         match sweep_table(conn, job, binds).await? {

@@ -184,6 +184,8 @@ async fn a_sweep_deletes_what_is_old_and_keeps_what_is_live() {
             login_throttles: 2,
             idempotency_keys: 1,
             sessions: 3,
+            presentation_codes: 0,
+            verification_nonces: 0,
         }
     );
     let left = |table: &str| format!("SELECT count(*) AS n FROM {table}");
