@@ -126,6 +126,11 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ),
     row(
         "post",
+        "/api/v1/verifications/nonce",
+        [401, 403, 403, 403, 403, 201, 403],
+    ),
+    row(
+        "post",
         "/api/v1/redemptions",
         [401, 403, 403, 403, 403, 422, 403],
     ),
@@ -196,6 +201,12 @@ pub const ENDPOINTS: &[Endpoint] = &[
         "get",
         "/api/v1/cards/{id}/card.svg",
         [401, 404, 200, 403, 403, 403, 403],
+    ),
+    // Only the holder (talent B) gets a code, whatever the card's status.
+    row(
+        "post",
+        "/api/v1/cards/{id}/presentation-code",
+        [401, 404, 201, 403, 403, 403, 403],
     ),
     row(
         "post",

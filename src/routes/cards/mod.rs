@@ -1,5 +1,5 @@
-//! Cards: the holder's and the issuer's views, the signed credential, and the lifecycle
-//! (suspend, resume, revoke) in the hands of the issuer's officials.
+//! Cards: the holder's and the issuer's views, the signed credential, single-use presentation
+//! codes, and the lifecycle (suspend, resume, revoke) in the hands of the issuer's officials.
 
 use chrono::NaiveDate;
 use diesel_async::AsyncPgConnection;
@@ -15,6 +15,7 @@ use crate::models::card::{self, Card};
 mod credential;
 mod holder;
 mod lifecycle;
+mod presentation_code;
 mod view;
 
 /// The credential query's `disclose` values: the parameter refers to this schema, which
@@ -30,6 +31,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(credential::get_qr_svg)
         .service(credential::get_qr_png)
         .service(credential::get_card_svg)
+        .service(presentation_code::create_presentation_code)
         .service(holder::get_card_entitlements)
         .service(holder::get_verifications)
         .service(lifecycle::suspend_card)
