@@ -112,8 +112,9 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
-    /// Delete old rate windows, quiet login throttles, expired idempotency keys and dead
-    /// sessions once, as every server does every `maintenance.sweep_interval_secs`.
+    /// Delete old rate windows, quiet login throttles, expired idempotency keys, dead sessions
+    /// and expired presentation codes and verification nonces once, as every server does every
+    /// `maintenance.sweep_interval_secs`.
     Sweep,
     /// Print the current TOTP code of a base32 secret (for the demo staff logins).
     Totp {

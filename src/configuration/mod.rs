@@ -99,6 +99,9 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// Partner agencies' limits.
     pub partners: PartnerSettings,
+    /// What holders may do with their cards: dynamic presentation codes.
+    #[serde(default)]
+    pub cards: CardSettings,
     /// The periodic sweep.
     #[serde(default)]
     pub maintenance: MaintenanceSettings,
@@ -408,6 +411,33 @@ pub struct PartnerSettings {
     pub status_list_refresh_ms: u64,
 }
 
+/// Holders' use of their cards.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CardSettings {
+    /// Seconds a dynamic presentation code (`POST /cards/{id}/presentation-code`) stays
+    /// usable: long enough to walk to the counter, short enough that a photographed code is
+    /// stale before it can be shown elsewhere. 1 to [`CardSettings::MAX_CODE_TTL_SECS`].
+    #[serde(default = "default_presentation_code_ttl_secs")]
+    pub presentation_code_ttl_secs: i64,
+}
+
+impl CardSettings {
+    /// The longest a presentation code may live: the contract's bound (300 s).
+    pub const MAX_CODE_TTL_SECS: i64 = 300;
+}
+
+fn default_presentation_code_ttl_secs() -> i64 {
+    60
+}
+
+impl Default for CardSettings {
+    fn default() -> Self {
+        CardSettings {
+            presentation_code_ttl_secs: default_presentation_code_ttl_secs(),
+        }
+    }
+}
+
 /// Limits on what one account may store and try: evidence files and identity documents.
 #[derive(Debug, Clone, Deserialize)]
 pub struct DocumentSettings {
@@ -575,6 +605,12 @@ impl Settings {
             return Err(ConfigError::invalid(
                 "TALENTCARD__PARTNERS__UNKNOWN_NUMBERS_PER_HOUR",
                 "must be between 1 and 2147483647",
+            ));
+        }
+        if !(1..=CardSettings::MAX_CODE_TTL_SECS).contains(&self.cards.presentation_code_ttl_secs) {
+            return Err(ConfigError::invalid(
+                "TALENTCARD__CARDS__PRESENTATION_CODE_TTL_SECS",
+                "must be between 1 and 300 seconds",
             ));
         }
         for (value, var) in [

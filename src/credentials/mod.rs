@@ -1,5 +1,6 @@
 //! Cards as verifiable credentials: issuer signing keys, the SD-JWT VC style token, the status
-//! lists verifiers check offline, and the public trust list.
+//! lists verifiers check offline, the public trust list, and the single-use secrets of holder
+//! binding (presentation codes, verification nonces).
 
 pub mod card_face;
 pub mod holder_key;
@@ -8,6 +9,7 @@ pub mod key_binding;
 pub mod keys;
 pub mod offline;
 pub mod platform_key;
+pub mod presentation_code;
 pub mod qr;
 pub mod signed;
 pub mod status_list;

@@ -274,6 +274,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    presentation_codes (code_hash) {
+        code_hash -> Text,
+        card_id -> Uuid,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+        used_by_agency -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
     profiles (account_id) {
         account_id -> Uuid,
         id_type -> Text,
@@ -399,6 +410,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    verification_nonces (nonce_hash) {
+        nonce_hash -> Text,
+        agency_id -> Uuid,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     verifications (id) {
         id -> Uuid,
         card_id -> Nullable<Uuid>,
@@ -431,6 +452,8 @@ diesel::joinable!(districts -> regions (region));
 diesel::joinable!(holder_nonces -> accounts (account_id));
 diesel::joinable!(issuer_keys -> issuers (issuer));
 diesel::joinable!(issuers -> districts (district));
+diesel::joinable!(presentation_codes -> agencies (used_by_agency));
+diesel::joinable!(presentation_codes -> cards (card_id));
 diesel::joinable!(profiles -> accounts (account_id));
 diesel::joinable!(redemptions -> accounts (holder_id));
 diesel::joinable!(redemptions -> agencies (agency_id));
@@ -444,6 +467,7 @@ diesel::joinable!(scheme_issuers -> schemes (scheme));
 diesel::joinable!(scheme_tiers -> schemes (scheme));
 diesel::joinable!(sessions -> accounts (account_id));
 diesel::joinable!(status_lists -> issuers (issuer));
+diesel::joinable!(verification_nonces -> agencies (agency_id));
 diesel::joinable!(verifications -> agencies (agency_id));
 diesel::joinable!(verifications -> cards (card_id));
 
@@ -470,6 +494,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     issuers,
     login_throttles,
     policy_documents,
+    presentation_codes,
     profiles,
     redemptions,
     refresh_tokens,
@@ -481,5 +506,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     service_categories,
     sessions,
     status_lists,
+    verification_nonces,
     verifications,
 );

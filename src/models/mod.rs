@@ -15,6 +15,7 @@ pub mod issuer_key;
 pub mod key_samples;
 pub mod policy;
 pub mod prepared;
+pub mod presentation;
 pub mod profile;
 pub mod redemption;
 pub mod reference;

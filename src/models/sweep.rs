@@ -1,6 +1,7 @@
 //! Deleting what has stopped mattering: rate windows that ended, login throttles that have been
 //! quiet for a day, idempotency answers past their retention, sessions dead for a day, holder
-//! nonces past their expiry (used or not: either way they can never be consumed again).
+//! nonces past their expiry (used or not: either way they can never be consumed again),
+//! presentation codes and verification nonces an hour past their expiry.
 //!
 //! Every table is swept in batches of [`BATCH`] rows, each batch its own short transaction that
 //! takes only rows nobody holds (`FOR UPDATE SKIP LOCKED`), so a sweep never waits on a request
@@ -19,6 +20,11 @@ pub const BATCH: i64 = 1_000;
 
 /// Arbitrary key of the advisory lock that one sweeping instance holds per batch.
 pub const SWEEP_LOCK: i64 = 0x7377_6565_7031;
+
+/// How long a presentation code or verification nonce is kept after its expiry: a second scan
+/// of a used code, or a late one of an expired code, still answers `replayed` or
+/// `code_expired` rather than `unknown` for this long.
+pub const SINGLE_USE_GRACE: Duration = Duration::hours(1);
 
 /// How old is old, from the time of the sweep.
 #[derive(Debug, Clone, Copy)]
@@ -48,6 +54,10 @@ pub struct SweepReport {
     pub sessions: usize,
     /// `holder_nonces` (expired).
     pub holder_nonces: usize,
+    /// `presentation_codes`, used or not.
+    pub presentation_codes: usize,
+    /// `verification_nonces`, used or not.
+    pub verification_nonces: usize,
 }
 
 /// One table's rule: `$1`, `$2`, `$3` are the timestamps bound in this order.
@@ -89,6 +99,14 @@ const HOLDER_NONCES: Job = Job {
     table: "holder_nonces",
     condition: "expires_at < $1",
 };
+const PRESENTATION_CODES: Job = Job {
+    table: "presentation_codes",
+    condition: "expires_at < $1",
+};
+const VERIFICATION_NONCES: Job = Job {
+    table: "verification_nonces",
+    condition: "expires_at < $1",
+};
 
 /// Runs one sweep of every table. `None` when another instance holds the sweep (this one
 /// stops at once and leaves the rest to it).
@@ -101,7 +119,8 @@ pub async fn run(
     let known = now - Duration::days(KNOWN_ADDRESS_DAYS);
     let idle_dead = now - policy.session_idle - Duration::days(1);
     let mut report = SweepReport::default();
-    let plan: [(&Job, [DateTime<Utc>; 3], &mut usize); 7] = [
+    let single_use = now - SINGLE_USE_GRACE;
+    let plan: [(&Job, [DateTime<Utc>; 3], &mut usize); 9] = [
         (
             &ADDRESS_WINDOWS,
             [now - Duration::hours(2); 3],
@@ -129,6 +148,16 @@ pub async fn run(
         ),
         (&SESSIONS, [day_ago, idle_dead, now], &mut report.sessions),
         (&HOLDER_NONCES, [now; 3], &mut report.holder_nonces),
+        (
+            &PRESENTATION_CODES,
+            [single_use; 3],
+            &mut report.presentation_codes,
+        ),
+        (
+            &VERIFICATION_NONCES,
+            [single_use; 3],
+            &mut report.verification_nonces,
+        ),
     ];
     for (job, binds, deleted) in plan {
         match sweep_table(conn, job, binds).await? {

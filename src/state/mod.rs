@@ -60,6 +60,8 @@ pub struct AppState {
     pub platform_key: PlatformKey,
     /// The service's public URL (credentials point verifiers at it).
     pub public_base_url: String,
+    /// What holders may do with their cards (presentation codes' lifetime).
+    pub cards: crate::configuration::CardSettings,
     /// Evidence quotas and identity-document throttles.
     pub documents: crate::configuration::DocumentSettings,
     /// Proxies whose `X-Forwarded-For` names the client.
@@ -103,6 +105,7 @@ impl AppState {
                 .public_base_url
                 .trim_end_matches('/')
                 .to_owned(),
+            cards: settings.cards.clone(),
             documents: settings.documents.clone(),
             trusted_proxies: settings.application.trusted_proxies.clone(),
             key_health: key_check::KeyHealth::new(std::time::Duration::from_secs(

@@ -126,6 +126,11 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ),
     row(
         "post",
+        "/api/v1/verifications/nonce",
+        [401, 403, 403, 403, 403, 201, 403],
+    ),
+    row(
+        "post",
         "/api/v1/redemptions",
         [401, 403, 403, 403, 403, 422, 403],
     ),
@@ -203,6 +208,12 @@ pub const ENDPOINTS: &[Endpoint] = &[
         "put",
         "/api/v1/cards/{id}/holder-key",
         [401, 404, 422, 403, 403, 403, 403],
+    ),
+    // Only the holder (talent B) gets a code, whatever the card's status.
+    row(
+        "post",
+        "/api/v1/cards/{id}/presentation-code",
+        [401, 404, 201, 403, 403, 403, 403],
     ),
     row(
         "post",

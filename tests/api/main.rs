@@ -44,6 +44,7 @@ mod partners_presentations;
 mod partners_quotas;
 mod partners_reversal;
 mod pii_binding;
+mod presentation_codes;
 mod profile;
 mod reference;
 mod schemes;

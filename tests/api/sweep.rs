@@ -185,6 +185,8 @@ async fn a_sweep_deletes_what_is_old_and_keeps_what_is_live() {
             idempotency_keys: 1,
             sessions: 3,
             holder_nonces: 0,
+            presentation_codes: 0,
+            verification_nonces: 0,
         }
     );
     let left = |table: &str| format!("SELECT count(*) AS n FROM {table}");

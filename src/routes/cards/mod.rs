@@ -1,6 +1,6 @@
 //! Cards: the holder's and the issuer's views, the signed credential, the holder's wallet key
-//! (the nonce and the binding), and the lifecycle (suspend, resume, revoke) in the hands of
-//! the issuer's officials.
+//! (the nonce and the binding), single-use presentation codes, and the lifecycle (suspend,
+//! resume, revoke) in the hands of the issuer's officials.
 
 use chrono::NaiveDate;
 use diesel_async::AsyncPgConnection;
@@ -17,6 +17,7 @@ mod credential;
 mod holder;
 mod holder_key;
 mod lifecycle;
+mod presentation_code;
 mod view;
 
 /// The credential query's `disclose` values: the parameter refers to this schema, which
@@ -32,6 +33,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(credential::get_qr_svg)
         .service(credential::get_qr_png)
         .service(credential::get_card_svg)
+        .service(presentation_code::create_presentation_code)
         .service(holder::get_card_entitlements)
         .service(holder::get_verifications)
         .service(holder_key::post_nonce)

@@ -3,6 +3,7 @@
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
+mod nonce;
 mod policies;
 mod redeem;
 mod reversal;
@@ -12,6 +13,7 @@ mod verify;
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(policies::get_recognitions)
         .service(policies::get_entitlement_rules)
+        .service(nonce::create_verification_nonce)
         .service(verify::verify_card)
         .service(redeem::redeem)
         .service(reversal::reverse_redemption);

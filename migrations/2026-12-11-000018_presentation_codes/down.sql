@@ -1,0 +1,2 @@
+DROP TABLE verification_nonces;
+DROP TABLE presentation_codes;
