@@ -45,6 +45,7 @@ mod partners_quotas;
 mod partners_reversal;
 mod pii_binding;
 mod presentation_codes;
+mod presentations;
 mod profile;
 mod reference;
 mod schemes;

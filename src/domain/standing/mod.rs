@@ -33,6 +33,14 @@ pub enum Status {
     /// The presented material vouches for nothing (a bad signature, a withdrawn key, a
     /// credential that is not the one on record).
     Untrusted,
+    /// A presentation whose key-binding JWT does not prove the holder here and now (a wrong
+    /// signature, audience, `sd_hash`, a stale `iat`, an unknown nonce, or a key the holder
+    /// has replaced).
+    HolderBindingFailed,
+    /// A single-use nonce or dynamic code shown a second time.
+    Replayed,
+    /// A dynamic code shown after its `expires_at`.
+    CodeExpired,
 }
 
 impl Status {
@@ -46,6 +54,9 @@ impl Status {
             Status::NotYetValid => "not_yet_valid",
             Status::Unknown => "unknown",
             Status::Untrusted => "untrusted",
+            Status::HolderBindingFailed => "holder_binding_failed",
+            Status::Replayed => "replayed",
+            Status::CodeExpired => "code_expired",
         }
     }
 

@@ -1,12 +1,16 @@
-//! `POST /api/v1/verifications`: a partner agency checks a card, by number or by credential, and
-//! learns whether it is valid, its local tier in the agency's district and the entitlements for
-//! the agency's own services, and nothing else about the person. Every check is recorded for
-//! the holder to read, and each agency is rate-limited.
+//! `POST /api/v1/verifications`: a partner agency checks a card, by number, credential,
+//! presentation or dynamic code (see [`shown`]), and learns whether it is valid, its local tier
+//! in the agency's district and the entitlements for the agency's own services, and nothing
+//! else about the person. Every check is recorded for the holder to read, and each agency is
+//! rate-limited.
 //!
-//! A valid check by credential (the card itself shown) answers a `presentation_id`: the id of
-//! its record, which the agency's redemptions name for the next 10 minutes. Checks by number
-//! prove nothing of the kind, and an agency whose checks by number keep answering `unknown`
-//! (guessing numbers) is refused further checks by number for the rest of the hour.
+//! A valid check of the card itself shown (credential, presentation or code) answers a
+//! `presentation_id`: the id of its record, which the agency's redemptions name for the next 10
+//! minutes; it is `holder_bound` when the presenter proved to hold the card (a wallet-signed
+//! presentation or a dynamic code), which rules with `holder_binding: "required"` insist on.
+//! Checks by number prove nothing of the kind, and an agency whose checks by number keep
+//! answering `unknown` (guessing numbers) is refused further checks by number for the rest of
+//! the hour.
 
 use actix_web::{HttpResponse, post, web};
 use chrono::NaiveDate;
@@ -17,19 +21,22 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::audit::{self, Actor, AuditEvent};
-use crate::credentials::token::{self, CredentialError};
-use crate::domain::card_number;
+use crate::credentials::token;
 use crate::domain::recognition::mask_name;
 use crate::domain::standing::{EntitlementUse, Policies, Status, standing_in};
 use crate::error::{ApiError, ErrorCode, ProblemDetails};
 use crate::extract::AgencyClient;
 use crate::extract::ApiJson;
-use crate::models::issuer_key;
 use crate::models::standing::{self, Found};
 use crate::models::verification as verification_log;
 use crate::state::AppState;
 
-/// A card presented: its number, or its credential.
+mod shown;
+
+use shown::CardKey;
+
+/// A card presented: exactly one of its number, its credential, a presentation (the
+/// credential with a key-binding JWT from the holder's wallet) or a dynamic code.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VerificationRequest {
@@ -39,6 +46,13 @@ pub struct VerificationRequest {
     /// The credential from the holder's QR code.
     #[serde(default)]
     pub credential: Option<String>,
+    /// `<credential>~<KB-JWT>`: the KB-JWT signed by the key the credential's `cnf` names, with
+    /// `aud` = this agency's `client_id` and `nonce` from `POST /verifications/nonce`.
+    #[serde(default)]
+    pub presentation: Option<String>,
+    /// A single-use dynamic code from the holder's app (`TC1:…`).
+    #[serde(default)]
+    pub presentation_code: Option<String>,
 }
 
 /// What an agency may know about a card.
@@ -65,11 +79,11 @@ pub struct VerificationResult {
     pub valid: bool,
     /// `active`, `suspended`, `revoked`, `expired`, `unknown` or `untrusted`.
     pub status: String,
-    /// Whether the presenter was proved to be the holder; always `false` for now (holder
-    /// binding comes later).
+    /// Whether the presenter was proved to be the holder: a presentation whose key-binding JWT
+    /// verified against the card's bound key, or a fresh dynamic code.
     pub holder_bound: bool,
-    /// Set only for a valid card presented as a credential: proves to this agency, for 10
-    /// minutes, that the card was shown; `POST /redemptions` names it.
+    /// Set only for a valid card shown (credential, presentation or code): proves to this
+    /// agency, for 10 minutes, that the card was shown; `POST /redemptions` names it.
     pub presentation_id: Option<Uuid>,
     /// The card, when known.
     pub card: Option<CardSummary>,
@@ -98,7 +112,7 @@ fn nothing(status: Status) -> VerificationResult {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The verification result: whether the card is valid here, the local tier and entitlements", body = VerificationResult),
-        (status = 422, description = "a malformed number or token", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "validation_failed: not exactly one of card_number, credential, presentation and presentation_code, or a malformed one (a number with a wrong check digit, a token that is no credential, a presentation without a key-binding JWT, a code that is not TC1: and 26 symbols)", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 429, description = "rate_limited: the agency's verifications this minute, or (checks by number only) its unknown answers this hour, reached their limit; `Retry-After` says when to try again", body = ProblemDetails, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds until the window ends"))),
     )
@@ -111,21 +125,31 @@ pub async fn verify_card(
 ) -> Result<HttpResponse, ApiError> {
     let today = state.today();
     let agency = &client.agency;
-    let (method, number, presented) = presented(&state, &body.0).await?;
+    let request = shown::Request::parse(body.0)?;
     let mut conn = state.pool.get().await?;
-    let found = match number {
-        Ok(number) => standing::by_number(&mut conn, &number, &agency.district, today)
-            .await?
-            .ok_or(Status::Unknown),
+    let shown = shown::check(&state, &mut conn, &client, request).await?;
+    let found = match &shown.card {
+        Ok(CardKey::Number(number)) => {
+            standing::by_number(&mut conn, number, &agency.district, today).await?
+        }
+        Ok(CardKey::Id(id)) => standing::by_id(&mut conn, *id, &agency.district, today).await?,
+        Err(_) => None,
+    };
+    let found = match shown.card {
         Err(status) => Err(status),
+        Ok(_) => found.ok_or(Status::Unknown),
     };
     // A credential vouches only for the card it was signed for: the card on record must be
-    // exactly what it claims.
-    let found = found.and_then(|f| match &presented {
+    // exactly what it claims; a presentation, only when signed by the key bound now.
+    let found = found.and_then(|f| match &shown.claims {
         Some(claims) if !credential_matches(claims, &f.card) => Err(Status::Untrusted),
+        Some(claims) if shown.holder_bound && !key_is_current(claims, f.holder_jkt.as_deref()) => {
+            Err(Status::HolderBindingFailed)
+        }
         _ => Ok(f),
     });
     let card_id = found.as_ref().ok().map(|f| f.card.id);
+    let holder_bound = shown.holder_bound && found.is_ok();
     let mut result = match found {
         Err(status) => nothing(status),
         Ok(found) => {
@@ -136,47 +160,22 @@ pub async fn verify_card(
             answer(&policies, &found, &agency.district, &agency.services, today)?
         }
     };
+    result.holder_bound = holder_bound;
     let id = Uuid::now_v7();
-    record(&state, &mut conn, &client, id, method, card_id, &result).await?;
-    if method == "credential" && result.valid {
+    record(
+        &state,
+        &mut conn,
+        &client,
+        id,
+        shown.method,
+        card_id,
+        &result,
+    )
+    .await?;
+    if shown.method != shown::BY_NUMBER && result.valid {
         result.presentation_id = Some(id);
     }
     Ok(HttpResponse::Ok().json(result))
-}
-
-/// How the card was presented: the method, the number to look up (or the status a
-/// credential that vouches for nothing answers) and the claims of a credential that verified.
-async fn presented(
-    state: &AppState,
-    request: &VerificationRequest,
-) -> Result<
-    (
-        &'static str,
-        Result<String, Status>,
-        Option<token::CardClaims>,
-    ),
-    ApiError,
-> {
-    match (&request.card_number, &request.credential) {
-        (Some(number), None) => {
-            let number = number.trim();
-            if !card_number::is_valid(number) {
-                return Err(ApiError::invalid_field(
-                    "card_number",
-                    "is not a card number (check digit)",
-                ));
-            }
-            Ok(("card_number", Ok(number.to_owned()), None))
-        }
-        (None, Some(credential)) => Ok(match check_credential(state, credential).await? {
-            Ok(claims) => ("credential", Ok(claims.card_number.clone()), Some(claims)),
-            Err(status) => ("credential", Err(status), None),
-        }),
-        _ => Err(ApiError::invalid_field(
-            "card_number",
-            "give either card_number or credential",
-        )),
-    }
 }
 
 /// Records the check for the holder's log and counts it against the agency's limits, in one
@@ -264,61 +263,12 @@ async fn suspect_enumeration(
     Ok(())
 }
 
-/// The claims of a credential that verified, or the status to answer when it vouches for
-/// nothing (`expired`, `untrusted`); 422 when it is not a credential at all.
-///
-/// One statement reads the key (unless withdrawn), the schemes its issuer issues and the record
-/// of the credential that key signed for the card the token names. A key vouches only for
-/// its own issuer's cards (see `token::verify`) and only for the credential on record: a
-/// leaked key, active or retired, cannot vouch for anything it did not sign.
-async fn check_credential(
-    state: &AppState,
-    credential: &str,
-) -> Result<Result<token::CardClaims, Status>, ApiError> {
-    let not_a_credential = || ApiError::invalid_field("credential", "is not a card credential");
-    let (kid, number) = token::claimed(credential).map_err(|_| not_a_credential())?;
-    let key = {
-        let mut conn = state.pool.get().await?;
-        issuer_key::for_online_check(&mut conn, &kid, &number).await?
-    };
-    let lookup = |wanted: &str| {
-        let key = key.as_ref().filter(|_| wanted == kid)?;
-        let base = &state.public_base_url;
-        Some(token::KeyInfo {
-            issuer: key.issuer.clone(),
-            issuer_url: token::issuer_url(base, &key.issuer),
-            public_key: key.public_key.clone().try_into().ok()?,
-            schemes: key
-                .schemes
-                .iter()
-                .map(|code| token::SchemeType {
-                    code: code.clone(),
-                    vct: token::vct_url(base, code),
-                })
-                .collect(),
-            retired_at: key
-                .retired_at
-                .filter(|_| key.status == "retired")
-                .map(|t| t.timestamp()),
-            not_after: key.signed_exp.map(|t| t.timestamp()),
-        })
-    };
-    match token::verify(credential, lookup, state.now()) {
-        Ok(verified) => {
-            let on_record = key.as_ref().is_some_and(|k| {
-                k.signed_iat.map(|t| t.timestamp()) == Some(verified.claims.iat)
-                    && k.signed_exp.map(|t| t.timestamp()) == Some(verified.claims.exp)
-            });
-            Ok(if on_record {
-                Ok(verified.claims)
-            } else {
-                Err(Status::Untrusted)
-            })
-        }
-        Err(CredentialError::Malformed) => Err(not_a_credential()),
-        Err(CredentialError::OutsideValidity) => Ok(Err(Status::Expired)),
-        Err(_) => Ok(Err(Status::Untrusted)),
-    }
+/// Whether the key a presentation was signed with (the credential's `cnf.jwk`) is the key the
+/// holder has bound now: a credential fetched before the holder replaced a lost phone's key
+/// still names the old one, and must not prove the holder any more.
+fn key_is_current(claims: &token::CardClaims, bound_jkt: Option<&str>) -> bool {
+    let presented = claims.cnf.as_ref().map(|cnf| cnf.jwk.thumbprint());
+    presented.is_some() && presented.as_deref() == bound_jkt
 }
 
 /// Whether the card on record is exactly the one the credential's claims describe.
