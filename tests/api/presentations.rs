@@ -431,3 +431,42 @@ async fn twenty_checks_of_one_code_or_nonce_on_two_instances_succeed_once() {
     .await;
     assert_eq!(statuses, expected);
 }
+
+/// The QR codes a counter scans, at level M as `credentials::qr` makes them: a dynamic code must
+/// fit version 4 (read from a phone screen at arm's length); a wallet's presentation carries the
+/// credential, its `cnf` key and a KB-JWT, and is printed by the test for the record.
+#[tokio::test]
+async fn a_code_fits_qr_version_4_and_a_presentation_fits_a_phone_screen() {
+    use talentcard::credentials::qr;
+    let app = spawn_app().await;
+    let c = counter(&app).await;
+    let code = code(&app, &c.issued).await;
+    let code_version = qr::version(&qr::encode(&code).unwrap());
+    assert!(
+        code_version <= 4,
+        "a dynamic code needs QR version {code_version}"
+    );
+    let bare = credential(&app, &c.issued).await;
+    let bare_version = qr::version(&qr::encode(&bare).unwrap());
+    for wallet in [Wallet::ed25519(19), Wallet::p256(20)] {
+        let credential = bound(&app, &c, &wallet).await;
+        let nonce = agency_nonce(&app, &c.token).await;
+        let presentation = key_binding_jwt(&wallet, &credential, &c.client_id, &nonce, now(&app));
+        let version = qr::version(&qr::encode(&presentation).unwrap());
+        println!(
+            "QR at level M: code {} chars v{code_version}; credential {} bytes v{bare_version}; \
+             {} presentation {} bytes v{version}",
+            code.len(),
+            bare.len(),
+            wallet.alg(),
+            presentation.len()
+        );
+        // Measured v28 (EdDSA) and v29 (ES256), 129 and 133 modules: dense but still shown on
+        // one phone screen; a guard against the presentation growing unnoticed.
+        assert!(
+            version <= 30,
+            "{} presentation needs QR version {version}",
+            wallet.alg()
+        );
+    }
+}
