@@ -8,6 +8,7 @@
 //! and show who is guessing numbers, which is for the operator's scraper only.
 
 use std::net::TcpListener;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use actix_web::dev::Server;
 use actix_web::http::header::CONTENT_TYPE;
@@ -72,7 +73,18 @@ impl Collector for PoolCollector {
     }
 }
 
-/// Reads the process-wide count of malformed requests ([`crate::telemetry::malformed_requests`])
+/// Malformed requests this process has refused since it started: counted by the telemetry
+/// layer that keeps actix-http's parse errors out of the log (`telemetry::malformed`), process
+/// wide because the tracing subscriber is.
+pub static MALFORMED_REQUESTS: AtomicU64 = AtomicU64::new(0);
+
+/// How many malformed requests actix-http has refused in this process (all its applications):
+/// read by the metrics collector, and by tests.
+pub fn malformed_requests() -> u64 {
+    MALFORMED_REQUESTS.load(Ordering::Relaxed)
+}
+
+/// Reads the process-wide count of malformed requests ([`malformed_requests`])
 /// at scrape time. The count lives in the logging layer, which is global, while registries are
 /// per application; each registry reports the process's number (tests running several
 /// applications in one process see the sum of them all).
@@ -107,7 +119,7 @@ impl Collector for MalformedRequestsCollector {
         let Ok(counter) = IntCounter::with_opts(Self::opts()) else {
             return Vec::new();
         };
-        counter.inc_by(crate::telemetry::malformed_requests());
+        counter.inc_by(malformed_requests());
         counter.collect()
     }
 }

@@ -10,7 +10,7 @@
 
 mod malformed;
 
-pub use malformed::{is_malformed_request, malformed_requests};
+pub use malformed::is_malformed_request;
 
 use std::time::Instant;
 

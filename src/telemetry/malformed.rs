@@ -23,15 +23,6 @@ pub const DISPATCHER_TARGET: &str = "actix_http::h1::dispatcher";
 /// the `Display` of `DispatchError::Parse` (actix-http 3, `h1/dispatcher.rs`).
 const PARSE_ERROR_PREFIX: &str = "stream error: request parse error";
 
-/// Malformed requests this process has refused, since it started.
-static MALFORMED_REQUESTS: AtomicU64 = AtomicU64::new(0);
-
-/// How many malformed requests actix-http has refused in this process (all its applications):
-/// read by the metrics collector, and by tests.
-pub fn malformed_requests() -> u64 {
-    MALFORMED_REQUESTS.load(Ordering::Relaxed)
-}
-
 /// Whether an event is actix-http's report of a request it could not parse. Only that one
 /// message: the dispatcher's other errors (I/O, a handler's body failing) stay in the log.
 pub fn is_malformed_request(target: &str, level: Level, message: &str) -> bool {
@@ -131,7 +122,7 @@ pub fn counter<S>() -> impl Layer<S>
 where
     S: Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
 {
-    Count::new(&MALFORMED_REQUESTS)
+    Count::new(&crate::metrics::MALFORMED_REQUESTS)
         .with_filter(Targets::new().with_target(DISPATCHER_TARGET, LevelFilter::ERROR))
 }
 

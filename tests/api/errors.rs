@@ -121,7 +121,7 @@ async fn malformed_requests_are_refused_and_counted() {
         filter: "off".to_owned(),
     });
     let app = spawn_app().await;
-    let before = talentcard::telemetry::malformed_requests();
+    let before = talentcard::metrics::malformed_requests();
 
     let answer = raw_exchange(
         &app,
@@ -137,10 +137,10 @@ async fn malformed_requests_are_refused_and_counted() {
 
     // The dispatcher logs the error as it closes the connection, just after answering.
     let deadline = Instant::now() + Duration::from_secs(3);
-    while talentcard::telemetry::malformed_requests() < before + 2 && Instant::now() < deadline {
+    while talentcard::metrics::malformed_requests() < before + 2 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert!(talentcard::telemetry::malformed_requests() >= before + 2);
+    assert!(talentcard::metrics::malformed_requests() >= before + 2);
     let rendered = talentcard::metrics::render_malformed_requests().unwrap();
     let value: u64 = rendered
         .lines()
