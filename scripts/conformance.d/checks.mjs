@@ -1,18 +1,23 @@
 // The Node half of scripts/conformance: verifies the service's SD-JWT VC credentials and Status
 // List Tokens with independent libraries (@sd-jwt/* from the OpenWallet Foundation, and jose),
-// drives the card through suspend/resume/revoke, and checks that the libraries refuse tampered,
-// stale and foreign material. Every check appends one JSON line to $WORK/results.jsonl.
+// binds the card to wallet keys jose generated and has the library present it with a KB-JWT to a
+// partner agency, drives the card through suspend/resume/revoke, and checks that the libraries
+// refuse tampered, stale and foreign material. Every check appends one JSON line to
+// $WORK/results.jsonl.
 //
 // Environment: BASE (the service's origin), WORK (scratch directory; the credentials are saved
 // there for the Python checks), CARD_ID, HOLDER_TOKEN (the card holder's access token),
-// OFFICIAL_TOKEN (the card issuer's official), FOREIGN_LIST (the URI of another issuer's list).
+// OFFICIAL_TOKEN (the card issuer's official), FOREIGN_LIST (the URI of another issuer's list),
+// AGENCY_TOKEN and AGENCY_CLIENT_ID (a partner agency client's access token and id: the `aud` of
+// its presentations; its district must recognise the card).
 import { appendFileSync, writeFileSync, readFileSync } from 'node:fs';
 import { SDJwtVcInstance, TypeMetadataFormatSchema } from '@sd-jwt/sd-jwt-vc';
 import { getListFromStatusListJWT, StatusList } from '@sd-jwt/jwt-status-list';
-import { digest } from '@sd-jwt/crypto-nodejs';
+import { digest, ES256 } from '@sd-jwt/crypto-nodejs';
+import { KeyObject, sign as cryptoSign } from 'node:crypto';
 import * as jose from 'jose';
 
-const { BASE, WORK, CARD_ID, HOLDER_TOKEN, OFFICIAL_TOKEN, FOREIGN_LIST } = process.env;
+const { BASE, WORK, CARD_ID, HOLDER_TOKEN, OFFICIAL_TOKEN, FOREIGN_LIST, AGENCY_TOKEN, AGENCY_CLIENT_ID } = process.env;
 // The versions that actually loaded (this file runs beside the cache's node_modules).
 const version = (pkg) => JSON.parse(readFileSync(new URL(`./node_modules/${pkg}/package.json`, import.meta.url), 'utf8')).version;
 export const VERSIONS = {
@@ -335,6 +340,135 @@ if (FOREIGN_LIST) {
   }
 } else {
   record(VC, 'refuses a status list signed by another issuer', false, 'no other issuer\'s list found');
+}
+
+// --- holder binding: a wallet key of jose's, presentations made by the library -------------------
+// The holder binds a wallet key (an OpenID4VCI proof signed with jose), the credential fetched
+// afterwards carries it as `cnf.jwk`, and a presentation whose KB-JWT @sd-jwt/sd-jwt-vc builds
+// (present() with kbSigner/kbSignAlg) proves the holder to the demo agency: once, then replayed.
+// Runs before the lifecycle below (a revoked card answers its status, not the binding).
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+const sameKey = (a, b) => ['kty', 'crv', 'x', 'y'].every((k) => a?.[k] === b?.[k]) && !('d' in (a ?? {}));
+
+// The KB-JWT signer of a wallet key: @sd-jwt/crypto-nodejs's own for ES256; node:crypto's
+// Ed25519 for EdDSA (the library ships no EdDSA signer). Both answer the base64url signature.
+async function kbSignerFor(alg, privateKey) {
+  if (alg === 'ES256') return ES256.getSigner(await jose.exportJWK(privateKey));
+  const key = KeyObject.from(privateKey);
+  return async (data) => cryptoSign(null, Buffer.from(data), key).toString('base64url');
+}
+
+// The library's KB-JWT verifier: the key is the SD-JWT's `cnf.jwk` (as SD-JWT VC says), the
+// algorithm the KB-JWT's own `alg`; jose checks the signature.
+async function kbVerifier(data, signature, payload) {
+  const jwk = payload?.cnf?.jwk;
+  if (!jwk) throw new Error('the credential has no cnf.jwk');
+  const { header } = decodeParts(data);
+  await jose.compactVerify(`${data}.${signature}`, await jose.importJWK(jwk, header.alg));
+  return true;
+}
+
+async function verification(body) {
+  return api('POST', '/verifications', AGENCY_TOKEN, body);
+}
+
+// ALG's wallet: generated, bound, the credential fetched again with its cnf, and (for FULL) every
+// presentation check; otherwise one presentation that must prove the holder.
+async function walletChecks(alg, full) {
+  const W = `${alg} wallet`;
+  let publicJwk;
+  let privateKey;
+  if (!(await check(JOSE, `${W}: generateKeyPair('${alg}'), the public JWK exported`, async () => {
+    const pair = await jose.generateKeyPair(alg, { extractable: true });
+    privateKey = pair.privateKey;
+    publicJwk = await jose.exportJWK(pair.publicKey);
+    return `${publicJwk.kty} ${publicJwk.crv}`;
+  }))) return;
+
+  if (!(await check(JOSE, `${W}: PUT /cards/{id}/holder-key with an openid4vci-proof+jwt (SignJWT; aud = iss, iat, c_nonce of POST /nonce) answers jkt = calculateJwkThumbprint`, async () => {
+    const { c_nonce: nonce } = await api('POST', '/nonce', HOLDER_TOKEN, {});
+    const proof = await new jose.SignJWT({ nonce })
+      .setProtectedHeader({ typ: 'openid4vci-proof+jwt', alg, jwk: publicJwk })
+      .setAudience(credPayload.iss)
+      .setIssuedAt()
+      .sign(privateKey);
+    const { jkt } = await api('PUT', `/cards/${CARD_ID}/holder-key`, HOLDER_TOKEN, { proof });
+    const expected = await jose.calculateJwkThumbprint(publicJwk, 'sha256');
+    if (jkt !== expected) throw new Error(`jkt ${jkt}, jose computes ${expected}`);
+    return `jkt ${jkt}`;
+  }))) return;
+
+  let bound;
+  if (!(await check(VC, `${W}: the credential fetched afterwards verifies and carries cnf.jwk = the wallet's public JWK`, async () => {
+    bound = (await api('GET', `/cards/${CARD_ID}/credential?disclose=holder_name`, HOLDER_TOKEN)).credential;
+    const vc = await instanceFor(bound);
+    const { payload } = await vc.verify(bound);
+    if (!sameKey(payload.cnf?.jwk, publicJwk)) {
+      throw new Error(`cnf ${JSON.stringify(payload.cnf)}, wallet ${JSON.stringify(publicJwk)}`);
+    }
+    return `cnf.jwk ${payload.cnf.jwk.kty} ${payload.cnf.jwk.crv}`;
+  }))) return;
+  if (full) writeFileSync(`${WORK}/credential-bound.txt`, bound);
+
+  // The library as the wallet: present() discloses holder_name and signs the KB-JWT.
+  const holder = new SDJwtVcInstance({ hasher: digest, kbSigner: await kbSignerFor(alg, privateKey), kbSignAlg: alg });
+  const present = async (aud) => {
+    const { nonce } = await api('POST', '/verifications/nonce', AGENCY_TOKEN, {});
+    const presentation = await holder.present(bound, { holder_name: true }, { kb: { payload: { iat: nowSeconds(), aud, nonce } } });
+    return { nonce, presentation };
+  };
+  let shown;
+  const answered = await check(VC, `${W}: POST /verifications {presentation} (present() with kbSigner/kbSignAlg, aud = the agency's client_id, its nonce) is valid and holder-bound`, async () => {
+    shown = await present(AGENCY_CLIENT_ID);
+    const answer = await verification({ presentation: shown.presentation });
+    if (answer.valid !== true || answer.holder_bound !== true || typeof answer.presentation_id !== 'string') {
+      throw new Error(JSON.stringify(answer));
+    }
+    return `status ${answer.status}, local_tier ${answer.local_tier}, presentation_id set`;
+  });
+  if (!full || !answered) return;
+  writeFileSync(`${WORK}/presentation.txt`, shown.presentation);
+
+  await check(VC, `${W}: the same presentation again is status replayed, not holder-bound`, async () => {
+    const answer = await verification({ presentation: shown.presentation });
+    if (answer.valid !== false || answer.status !== 'replayed' || answer.holder_bound !== false) {
+      throw new Error(JSON.stringify(answer));
+    }
+    return `valid ${answer.valid}, status ${answer.status}`;
+  });
+
+  await check(VC, `${W}: the library's verify(presentation, { keyBindingNonce }) with a kbVerifier on cnf.jwk accepts our credential and its KB-JWT`, async () => {
+    const vc = await instanceFor(bound, { kbVerifier });
+    const { kb, payload } = await vc.verify(shown.presentation, { keyBindingNonce: shown.nonce });
+    if (!kb) throw new Error('verify() checked no KB-JWT');
+    if (kb.header.typ !== 'kb+jwt' || kb.payload.aud !== AGENCY_CLIENT_ID || kb.payload.nonce !== shown.nonce) {
+      throw new Error(`KB-JWT ${JSON.stringify(kb)}`);
+    }
+    if (typeof payload.holder_name !== 'string') throw new Error('holder_name not disclosed');
+    return `kb alg ${kb.header.alg}, sd_hash ${kb.payload.sd_hash}`;
+  });
+  await refuses(VC, `${W}: the library's verify refuses the presentation under another keyBindingNonce`, async () => {
+    const vc = await instanceFor(bound, { kbVerifier });
+    await vc.verify(shown.presentation, { keyBindingNonce: `${shown.nonce}x` });
+  }, /nonce/i);
+
+  const elsewhere = 'https://verifier.example.org/another-agency';
+  await check(VC, `${W}: a presentation whose KB-JWT the library signed for another aud (${elsewhere}) is holder_binding_failed`, async () => {
+    const { presentation } = await present(elsewhere);
+    const answer = await verification({ presentation });
+    if (answer.valid !== false || answer.status !== 'holder_binding_failed' || answer.holder_bound !== false || answer.presentation_id != null) {
+      throw new Error(JSON.stringify(answer));
+    }
+    return `refused: valid ${answer.valid}, status ${answer.status}`;
+  });
+}
+
+if (AGENCY_TOKEN && AGENCY_CLIENT_ID) {
+  // EdDSA first, then ES256 (the key bound last, which the full set of checks presents with).
+  await walletChecks('EdDSA', false);
+  await walletChecks('ES256', true);
+} else {
+  record(VC, 'holder binding and presentations', false, 'no agency token (AGENCY_TOKEN, AGENCY_CLIENT_ID)');
 }
 
 // --- lifecycle, through the library's status check ---------------------------------------------
