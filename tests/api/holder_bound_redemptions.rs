@@ -18,15 +18,7 @@ pub async fn publish_binding_rules(app: &TestApp, admin: &TestUser) {
         { "local_tier": "A", "district": "tongzhou", "service": "tourism_pass", "quota": 5,
           "period": "year" }
     ] });
-    let published = app
-        .client
-        .put(format!("{}/api/v1/admin/entitlements", app.address))
-        .bearer_auth(&admin.access)
-        .json(&rules)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(published.status().as_u16(), 201);
+    app.publish_entitlements(admin, &rules).await;
 }
 
 async fn redeem(
@@ -84,15 +76,11 @@ async fn a_required_rule_refuses_a_presentation_that_is_not_holder_bound() {
     )
     .await;
     let entitlements: Value = app
-        .client
-        .get(format!(
-            "{}/api/v1/cards/{card_id}/entitlements",
-            app.address
-        ))
-        .bearer_auth(&holder.access)
-        .send()
+        .get_as(
+            &format!("/api/v1/cards/{card_id}/entitlements"),
+            &holder.access,
+        )
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -106,15 +94,11 @@ async fn a_required_rule_refuses_a_presentation_that_is_not_holder_bound() {
 
     // The holder's log says the check was not holder-bound.
     let log: Value = app
-        .client
-        .get(format!(
-            "{}/api/v1/cards/{card_id}/verifications",
-            app.address
-        ))
-        .bearer_auth(&holder.access)
-        .send()
+        .get_as(
+            &format!("/api/v1/cards/{card_id}/verifications"),
+            &holder.access,
+        )
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();

@@ -330,15 +330,7 @@ async fn a_rule_that_insists_redeems_with_a_code_and_refuses_a_photo() {
         { "local_tier": "B", "district": "xiongan", "service": "annual_health_check", "quota": 1,
           "period": "year", "holder_binding": "required" }
     ] });
-    let published = app
-        .client
-        .put(format!("{}/api/v1/admin/entitlements", app.address))
-        .bearer_auth(&c.admin.access)
-        .json(&rules)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(published.status().as_u16(), 201);
+    app.publish_entitlements(&c.admin, &rules).await;
     let redeem = |presentation: Value| {
         let body = json!({ "presentation_id": presentation, "service": "annual_health_check" });
         let app = &app;

@@ -41,6 +41,19 @@ impl TestApp {
         request.send().await.expect("request")
     }
 
+    /// An administrator publishes a new entitlements version (`{"rules": [...]}`): 201.
+    pub async fn publish_entitlements(&self, admin: &TestUser, rules: &Value) {
+        let published = self
+            .client
+            .put(format!("{}/api/v1/admin/entitlements", self.address))
+            .bearer_auth(&admin.access)
+            .json(rules)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(published.status().as_u16(), 201, "entitlements published");
+    }
+
     /// The items of the first page of a list.
     pub async fn items(&self, path: &str, token: &str) -> Vec<Value> {
         let page: Value = self.get_as(path, token).await.json().await.unwrap();
