@@ -51,10 +51,11 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
-    /// Load bulk data for benchmarks (never in production). Needs `--applications`, `--cards`
-    /// or both: without either there is nothing to do, and the usage says so (exit 2).
+    /// Load bulk data for benchmarks (never in production). Needs `--applications`, `--cards`,
+    /// `--presentations` or several: without any there is nothing to do, and the usage says so
+    /// (exit 2).
     #[command(group(clap::ArgGroup::new("what").required(true).multiple(true)
-        .args(["applications", "cards"])))]
+        .args(["applications", "cards", "presentations"])))]
     Seed {
         /// Talent, each with one application submitted to XIONGAN at XA (1 or more).
         #[arg(long, value_parser = at_least_one)]
@@ -63,7 +64,18 @@ enum Command {
         /// more).
         #[arg(long, value_parser = at_least_one)]
         cards: Option<usize>,
-        /// Where `--cards` writes card-numbers.txt and credentials.txt.
+        /// Single-use material for holder-bound verification by `--agency-client`: this many
+        /// dynamic codes (presentation-codes.txt) and this many presentations with a
+        /// key-binding JWT over one of the agency's nonces each (presentations.txt; valid
+        /// 300 s from now, so made right before the run). Needs active cards (1 or more).
+        #[arg(long, value_parser = at_least_one, requires = "agency_client")]
+        presentations: Option<usize>,
+        /// The agency API client the presentations are addressed to (its agency owns the
+        /// nonces), e.g. the demo hospital's 01936c2e-0000-7000-8000-0000000000c1.
+        #[arg(long)]
+        agency_client: Option<uuid::Uuid>,
+        /// Where `--cards` writes card-numbers.txt and credentials.txt, and `--presentations`
+        /// presentation-codes.txt and presentations.txt.
         #[arg(long, default_value = "target/seed")]
         out: std::path::PathBuf,
     },
@@ -236,6 +248,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Seed {
             applications,
             cards,
+            presentations,
+            agency_client,
             out,
         } => {
             if settings.environment == Environment::Production {
@@ -247,6 +261,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             if let Some(cards) = cards {
                 crate::seed::cards(&settings, cards, &out).await?;
+            }
+            if let Some((count, client)) = presentations.zip(agency_client) {
+                crate::seed::presentations(&settings, count, client, &out).await?;
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -115,6 +115,55 @@ pub fn verify_key_binding(
     Ok(KbClaims { nonce, iat })
 }
 
+/// An Ed25519 wallet key as a holder's app keeps it: what [`present_ed25519`] signs with.
+/// The service never holds a holder's private key; `talentcard seed --presentations` plays the
+/// wallets of the benchmark (and tests play them), so this lives beside the check it must pass.
+pub struct Ed25519Wallet {
+    key: ed25519_dalek::SigningKey,
+    header: String,
+}
+
+impl Ed25519Wallet {
+    /// A fresh key from the CSPRNG.
+    pub fn generate() -> Self {
+        Self::from_seed(crate::crypto::random::bytes::<32>())
+    }
+
+    /// The key with this 32-byte seed (fixed keys for tests).
+    pub fn from_seed(seed: [u8; 32]) -> Self {
+        let header = serde_json::json!({ "typ": KB_TYP, "alg": "EdDSA" }).to_string();
+        Ed25519Wallet {
+            key: ed25519_dalek::SigningKey::from_bytes(&seed),
+            header: URL_SAFE_NO_PAD.encode(header),
+        }
+    }
+
+    /// Its public key as the credential's `cnf.jwk` names it (OKP, Ed25519).
+    pub fn jwk(&self) -> HolderJwk {
+        HolderJwk::Ed25519 {
+            x: self.key.verifying_key().to_bytes(),
+        }
+    }
+
+    /// The presentation of `sd_jwt` (ending in `~`) to the verifier `aud` over its `nonce` at
+    /// `iat`: the SD-JWT followed by a KB-JWT that [`verify_key_binding`] accepts. The header is
+    /// encoded once per wallet, so a benchmark's hundred thousand presentations cost one
+    /// signature each.
+    pub fn present(&self, sd_jwt: &str, aud: &str, nonce: &str, iat: i64) -> String {
+        use ed25519_dalek::Signer;
+        let claims = serde_json::json!({
+            "iat": iat, "aud": aud, "nonce": nonce, "sd_hash": sd_hash(sd_jwt),
+        });
+        let input = format!(
+            "{}.{}",
+            self.header,
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let signature = self.key.sign(input.as_bytes()).to_bytes();
+        format!("{sd_jwt}{input}.{}", URL_SAFE_NO_PAD.encode(signature))
+    }
+}
+
 #[cfg(test)]
 #[allow(
     clippy::unwrap_used,
@@ -169,6 +218,37 @@ mod tests {
                 })
             );
         }
+    }
+
+    #[test]
+    fn a_wallet_presentation_verifies_and_binds_its_own_key_only() {
+        let wallet = Ed25519Wallet::from_seed([7; 32]);
+        let presentation = wallet.present(SD_JWT, AUD, "vn-9", NOW - 1);
+        assert!(presentation.starts_with(SD_JWT));
+        assert_eq!(
+            verify_key_binding(&presentation, &wallet.jwk(), AUD, NOW),
+            Ok(KbClaims {
+                nonce: "vn-9".into(),
+                iat: NOW - 1
+            })
+        );
+        // The same public key as the test wallet of that seed: one JWK encoding.
+        assert_eq!(wallet.jwk(), jwk(&Wallet::ed25519(7)));
+        let other = Ed25519Wallet::from_seed([8; 32]);
+        assert_eq!(
+            verify_key_binding(&presentation, &other.jwk(), AUD, NOW),
+            Err(KbError::BadSignature)
+        );
+        assert_eq!(
+            verify_key_binding(&presentation, &wallet.jwk(), "another", NOW),
+            Err(KbError::WrongAudience)
+        );
+        let moved = presentation.replacen(SD_JWT, &SD_JWT.replace("c2ln", "c2lo"), 1);
+        assert_eq!(
+            verify_key_binding(&moved, &wallet.jwk(), AUD, NOW),
+            Err(KbError::SdHashMismatch)
+        );
+        assert_ne!(Ed25519Wallet::generate().jwk(), wallet.jwk(), "random keys");
     }
 
     #[test]

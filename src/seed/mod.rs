@@ -23,8 +23,10 @@ use crate::domain::eligibility::{Facts, evaluate, parse_rule_set};
 use crate::models::scheme;
 
 mod cards;
+mod presentations;
 
 pub use cards::cards;
+pub use presentations::{BOUND_CARDS, HORIZON_SECS, presentations};
 
 const BATCH: usize = 1_000;
 

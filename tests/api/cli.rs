@@ -303,6 +303,166 @@ async fn seeded_cards_verify_by_number_and_by_credential() {
     );
 }
 
+/// `seed --presentations` writes the single-use material of the holder-binding benchmarks: each
+/// presentation and each code verifies once, valid and holder-bound, for the agency whose
+/// client it names, and then answers `replayed`; another agency's check of a presentation fails
+/// its binding (the KB-JWT is addressed to the first client, the nonces are its agency's).
+#[tokio::test]
+async fn seeded_presentations_and_codes_verify_holder_bound_once() {
+    let app = crate::helpers::spawn_app().await;
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().to_str().unwrap();
+    let seeded = talentcard(
+        &app.database.url,
+        &["seed", "--cards", "40", "--out", dir],
+        "",
+    );
+    assert!(seeded.status.success(), "{}", text(&seeded.stderr));
+    let admin = app.staff("root@example.cn", "admin", None).await;
+    let (agency_id, client_id, _, token) = app
+        .agency(&admin, "tongzhou", &["annual_health_check"])
+        .await;
+    let (_, _, _, other_token) = app
+        .agency(&admin, "tongzhou", &["annual_health_check"])
+        .await;
+    let args = [
+        "seed",
+        "--presentations",
+        "6",
+        "--agency-client",
+        &client_id,
+        "--out",
+        dir,
+    ];
+    let seeded = talentcard(&app.database.url, &args, "");
+    assert!(seeded.status.success(), "{}", text(&seeded.stderr));
+    let read = |name: &str| -> Vec<String> {
+        std::fs::read_to_string(out.path().join(name))
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    };
+    let (presentations, codes) = (read("presentations.txt"), read("presentation-codes.txt"));
+    assert_eq!((presentations.len(), codes.len()), (6, 6));
+    let distinct = |v: &[String]| v.iter().collect::<std::collections::HashSet<_>>().len();
+    assert_eq!((distinct(&presentations), distinct(&codes)), (6, 6));
+    assert!(codes.iter().all(|c| c.starts_with("TC1:")), "{codes:?}");
+
+    let verify = |body: serde_json::Value, token: String| {
+        let app = &app;
+        async move {
+            let response = app
+                .post_json("/api/v1/verifications", &body, Some(&token))
+                .await;
+            assert_eq!(response.status().as_u16(), 200);
+            response.json::<serde_json::Value>().await.unwrap()
+        }
+    };
+    let wrong_agency = verify(
+        serde_json::json!({ "presentation": presentations[5] }),
+        other_token.clone(),
+    )
+    .await;
+    assert_eq!(wrong_agency["valid"], false, "{wrong_agency}");
+    assert_eq!(wrong_agency["status"], "holder_binding_failed");
+    for body in [
+        serde_json::json!({ "presentation": presentations[0] }),
+        serde_json::json!({ "presentation": presentations[3] }),
+        serde_json::json!({ "presentation_code": codes[0] }),
+        serde_json::json!({ "presentation_code": codes[4] }),
+    ] {
+        let first = verify(body.clone(), token.clone()).await;
+        assert_eq!(first["valid"], true, "{body}: {first}");
+        assert_eq!(first["holder_bound"], true, "{first}");
+        assert_eq!(first["local_tier"], "B");
+        assert!(first["presentation_id"].is_string(), "{first}");
+        let again = verify(body.clone(), token.clone()).await;
+        assert_eq!(again["valid"], false, "{again}");
+        assert_eq!(again["status"], "replayed", "{again}");
+    }
+
+    #[derive(diesel::QueryableByName)]
+    struct Counts {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        nonces: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        codes: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        bound: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        holder_bound: i64,
+    }
+    let mut conn = app.connect().await;
+    let counts: Counts = diesel::sql_query(format!(
+        "SELECT (SELECT count(*) FROM verification_nonces WHERE agency_id = '{agency_id}') AS nonces,
+                (SELECT count(*) FROM presentation_codes) AS codes,
+                (SELECT count(DISTINCT holder_jkt) FROM cards WHERE holder_jkt IS NOT NULL) AS bound,
+                (SELECT count(*) FROM verifications WHERE holder_bound) AS holder_bound"
+    ))
+    .get_result(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(
+        (
+            counts.nonces,
+            counts.codes,
+            counts.bound,
+            counts.holder_bound
+        ),
+        (6, 6, 1, 4),
+        "one wallet key; four holder-bound checks recorded"
+    );
+}
+
+/// `seed --presentations` for a client that does not exist fails naming it, and stores and
+/// writes nothing.
+#[tokio::test]
+async fn seeding_presentations_for_an_unknown_client_writes_nothing() {
+    let app = crate::helpers::spawn_app().await;
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().to_str().unwrap();
+    let seeded = talentcard(
+        &app.database.url,
+        &["seed", "--cards", "5", "--out", dir],
+        "",
+    );
+    assert!(seeded.status.success(), "{}", text(&seeded.stderr));
+    let unknown = uuid::Uuid::now_v7().to_string();
+    let args = [
+        "seed",
+        "--presentations",
+        "3",
+        "--agency-client",
+        &unknown,
+        "--out",
+        dir,
+    ];
+    let refused = talentcard(&app.database.url, &args, "");
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused.stderr));
+    assert!(
+        text(&refused.stderr).contains(&format!("no active agency client {unknown}")),
+        "{}",
+        text(&refused.stderr)
+    );
+    assert!(!out.path().join("presentations.txt").exists());
+    assert!(!out.path().join("presentation-codes.txt").exists());
+    #[derive(diesel::QueryableByName)]
+    struct Written {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        rows: i64,
+    }
+    let mut conn = app.connect().await;
+    let written: Written = diesel::sql_query(
+        "SELECT (SELECT count(*) FROM verification_nonces) + (SELECT count(*) FROM presentation_codes)
+              + (SELECT count(*) FROM cards WHERE holder_jkt IS NOT NULL) AS rows",
+    )
+    .get_result(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(written.rows, 0);
+}
+
 /// `talentcard verify` exits as its help and the README say: 2 when the material cannot be
 /// read or is not what it claims (a missing file, a platform key that is not a JWK, one without
 /// `x`), never 1, which means "this credential is not valid". No configuration is needed.
@@ -373,6 +533,11 @@ fn seed_without_anything_to_load_prints_its_usage_and_exits_2() {
             "'--cards <CARDS>': must be 1 or more",
         ),
         (&["seed", "--applications", "0"], "must be 1 or more"),
+        (&["seed", "--presentations", "0"], "must be 1 or more"),
+        (
+            &["seed", "--presentations", "3"],
+            "--agency-client <AGENCY_CLIENT>",
+        ),
     ] {
         let output = talentcard(nowhere, args, "");
         assert_eq!(
