@@ -105,7 +105,11 @@ pub fn verify_key_binding(
     }
     let iat = jwt
         .iat()
-        .filter(|iat| *iat <= now + KB_FUTURE_SKEW_SECS && now - *iat <= KB_MAX_AGE_SECS)
+        .filter(|iat| {
+            // Checked arithmetic: an `iat` near i64::MIN must not wrap into "fresh".
+            now.checked_sub(*iat)
+                .is_some_and(|age| (-KB_FUTURE_SKEW_SECS..=KB_MAX_AGE_SECS).contains(&age))
+        })
         .ok_or(KbError::Stale)?;
     let hash = jwt.claims.get("sd_hash").and_then(|v| v.as_str());
     if hash != Some(sd_hash(sd_jwt).as_str()) {
@@ -310,6 +314,11 @@ mod tests {
             Err(KbError::Stale)
         );
         assert!(check(header(&wallet), edit(claims(), "iat", json!(NOW + 60))).is_ok());
+        // `now - iat` would wrap to a negative age (fresh) in a release build.
+        assert_eq!(
+            check(header(&wallet), edit(claims(), "iat", json!(i64::MIN))),
+            Err(KbError::Stale)
+        );
         assert_eq!(
             check(header(&wallet), edit(claims(), "iat", Value::Null)),
             Err(KbError::Stale)

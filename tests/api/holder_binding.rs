@@ -186,6 +186,27 @@ async fn card(app: &TestApp, n: u32) -> Issued {
 }
 
 #[tokio::test]
+async fn a_talent_gets_at_most_ten_nonces_a_minute() {
+    let app = spawn_app().await;
+    let talent = app.talent("nonces@example.cn").await;
+    for _ in 0..10 {
+        nonce(&app, &talent).await;
+    }
+    let refused = app
+        .post_json("/api/v1/nonce", &json!({}), Some(&talent.access))
+        .await;
+    assert!(refused.headers().contains_key("retry-after"));
+    problem(refused, 429, "rate_limited").await;
+    let mut conn = app.connect().await;
+    assert_eq!(
+        count(&mut conn, "SELECT count(*) AS n FROM holder_nonces").await,
+        10
+    );
+    app.clock.advance(Duration::minutes(1));
+    nonce(&app, &talent).await;
+}
+
+#[tokio::test]
 async fn the_nonce_endpoint_gives_talent_a_single_use_nonce_stored_hashed() {
     let app = spawn_app().await;
     let talent = app.talent("wallet@example.cn").await;

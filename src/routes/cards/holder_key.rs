@@ -12,7 +12,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::visible_card;
+use super::{visible_card, within_holder_limit};
 use crate::audit::{self, Actor, AuditEvent};
 use crate::credentials::{holder_key, token};
 use crate::crypto::random;
@@ -43,6 +43,8 @@ pub struct NonceView {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A single-use nonce for this account (`Cache-Control: no-store`)", body = NonceView),
+        (status = 429, description = "rate_limited: more than 10 nonces this minute; `Retry-After` says when to try again", body = crate::error::ProblemDetails, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until the minute ends"))),
     )
 )]
 #[post("/nonce")]
@@ -51,8 +53,10 @@ pub async fn post_nonce(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let nonce = random::token("");
-    let expires_at = state.now() + chrono::Duration::seconds(NONCE_TTL_SECS);
+    let now = state.now();
+    let expires_at = now + chrono::Duration::seconds(NONCE_TTL_SECS);
     let mut conn = state.pool.get().await?;
+    within_holder_limit(&mut conn, "nonce", talent.0.account_id, now).await?;
     store::create_nonce(
         &mut conn,
         &random::sha256_hex(&nonce),

@@ -13,6 +13,32 @@ use crate::error::ApiError;
 use crate::models::application::Viewer;
 use crate::models::card::{self, Card};
 
+/// What one holder may ask for in a minute (presentation codes, wallet nonces): each is a row
+/// until it expires, so a script must not fill the table.
+pub const ASKS_PER_HOLDER_MINUTE: i32 = 10;
+
+/// Counts one ask of `what` by `holder` in the current minute; 429 with `Retry-After` past
+/// [`ASKS_PER_HOLDER_MINUTE`].
+async fn within_holder_limit(
+    conn: &mut AsyncPgConnection,
+    what: &str,
+    holder: Uuid,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), ApiError> {
+    let key = format!("{what}:{holder}");
+    let minute = chrono::TimeDelta::minutes(1);
+    let (count, window_end) = crate::models::address_rate::take(conn, &key, minute, now).await?;
+    if count <= ASKS_PER_HOLDER_MINUTE {
+        return Ok(());
+    }
+    let wait = u64::try_from((window_end - now).num_seconds().max(1)).unwrap_or(1);
+    Err(ApiError::new(
+        crate::error::ErrorCode::RateLimited,
+        format!("too many {what} requests this minute; try again later"),
+    )
+    .with_retry_after(wait))
+}
+
 mod credential;
 mod holder;
 mod holder_key;

@@ -10,7 +10,7 @@
 //! Codes are not audited: creating one changes nothing about the card (it is a short-lived
 //! secret, like an access token), a holder may make one a minute, and the check that uses it is
 //! recorded in the card's verification log the holder reads. Each holder may create
-//! [`CODES_PER_HOLDER_MINUTE`] a minute, so a script cannot fill the table.
+//! [`super::ASKS_PER_HOLDER_MINUTE`] a minute, so a script cannot fill the table.
 
 use actix_web::http::header::CACHE_CONTROL;
 use actix_web::{HttpResponse, post, web};
@@ -19,17 +19,13 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::visible_card;
+use super::{visible_card, within_holder_limit};
 use crate::credentials::presentation_code::PresentationCode;
-use crate::error::{ApiError, ErrorCode, ProblemDetails};
+use crate::error::{ApiError, ProblemDetails};
 use crate::extract::Talent;
 use crate::models::application::Viewer;
-use crate::models::{address_rate, presentation};
+use crate::models::presentation;
 use crate::state::AppState;
-
-/// Codes one holder may create a minute, across all their cards: one a minute is the normal
-/// pace (a code lives 60 s), a few more cover a screen refreshed while queueing.
-pub const CODES_PER_HOLDER_MINUTE: i32 = 10;
 
 /// A fresh presentation code.
 #[derive(Debug, Serialize, ToSchema)]
@@ -68,17 +64,7 @@ pub async fn create_presentation_code(
     let now = state.now().trunc_subsecs(6);
     let mut conn = state.pool.get().await?;
     let card = visible_card(&mut conn, *id, &Viewer::Talent(holder)).await?;
-    let key = format!("presentation_code:{holder}");
-    let (count, window_end) =
-        address_rate::take(&mut conn, &key, TimeDelta::minutes(1), now).await?;
-    if count > CODES_PER_HOLDER_MINUTE {
-        let wait = u64::try_from((window_end - now).num_seconds().max(1)).unwrap_or(1);
-        return Err(ApiError::new(
-            ErrorCode::RateLimited,
-            "too many presentation codes this minute; try again later",
-        )
-        .with_retry_after(wait));
-    }
+    within_holder_limit(&mut conn, "presentation_code", holder, now).await?;
     let code = PresentationCode::generate();
     let expires_at = now + TimeDelta::seconds(state.cards.presentation_code_ttl_secs);
     presentation::insert_code(&mut conn, card.id, &code, now, expires_at).await?;
