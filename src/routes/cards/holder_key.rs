@@ -16,6 +16,7 @@ use super::{visible_card, within_holder_limit};
 use crate::audit::{self, Actor, AuditEvent};
 use crate::credentials::{holder_key, token};
 use crate::crypto::random;
+use crate::domain::card_status::CardStatus;
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::{ApiJson, Talent};
 use crate::models::application::Viewer;
@@ -95,7 +96,7 @@ fn unbindable(
     valid_until: chrono::NaiveDate,
     today: chrono::NaiveDate,
 ) -> Option<String> {
-    if status == "revoked" {
+    if CardStatus::parse(status) == Some(CardStatus::Revoked) {
         Some("a revoked card cannot be bound to a key".to_owned())
     } else if valid_until < today {
         Some("an expired card cannot be bound to a key".to_owned())
