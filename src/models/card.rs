@@ -49,6 +49,14 @@ pub struct Card {
     pub status_reason: Option<String>,
     /// When the status last changed.
     pub status_changed_at: Option<DateTime<Utc>>,
+    /// The holder's bound wallet key (a public JWK; `None`: unbound), signed into credentials
+    /// as `cnf.jwk`.
+    #[serde(skip)]
+    pub holder_jwk: Option<serde_json::Value>,
+    /// Its RFC 7638 thumbprint: a presentation must be signed by this key, not one the holder
+    /// has since replaced.
+    #[serde(skip)]
+    pub holder_jkt: Option<String>,
 }
 
 /// What an approval issues.

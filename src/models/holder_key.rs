@@ -54,27 +54,6 @@ pub async fn consume_nonce(
     .map(|updated| updated == 1)
 }
 
-/// A card's bound key, if any (what its credential names in `cnf.jwk`). A stored key that no
-/// longer parses is a deserialisation error, not silently no key.
-pub async fn bound_key(
-    conn: &mut AsyncPgConnection,
-    card_id: Uuid,
-) -> QueryResult<Option<HolderJwk>> {
-    let stored: Option<Option<serde_json::Value>> = cards::table
-        .find(card_id)
-        .select(cards::holder_jwk)
-        .first(conn)
-        .await
-        .optional()?;
-    stored
-        .flatten()
-        .map(|value| {
-            HolderJwk::from_value(&value)
-                .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
-        })
-        .transpose()
-}
-
 /// A card as binding sees it, under its row lock.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable)]
 pub struct LockedCard {

@@ -36,10 +36,6 @@ pub struct Found {
     /// The entitlement version in force.
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
     pub entitlements_version: Option<i32>,
-    /// The RFC 7638 thumbprint of the holder's bound wallet key (`None`: unbound): a
-    /// presentation must be signed by this key, not by one the holder has since replaced.
-    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
-    pub holder_jkt: Option<String>,
     /// The holder's uses under the card's scheme (quotas are the holder's, across renewals),
     /// reversed ones left out: `{"district service period_key": count}`.
     #[diesel(sql_type = diesel::sql_types::Jsonb)]

@@ -11,12 +11,13 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::visible_card;
+use crate::credentials::holder_key::HolderJwk;
 use crate::credentials::{card_face, keys, qr, status_list, token};
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::Talent;
 use crate::models::application::Viewer;
 use crate::models::card::Card;
-use crate::models::{holder_key, issuer_key, reference};
+use crate::models::{issuer_key, reference};
 use crate::routes::auth::known_account;
 use crate::state::AppState;
 
@@ -95,7 +96,12 @@ async fn holder_credential(
         .ok_or_else(|| ApiError::internal("the issuer has no active key"))?;
     let holder = known_account(&mut conn, found.holder_id).await?;
     // The wallet key the holder bound, if any: signed in as `cnf.jwk`.
-    let holder_jwk = holder_key::bound_key(&mut conn, found.id).await?;
+    let holder_jwk = found
+        .holder_jwk
+        .as_ref()
+        .map(HolderJwk::from_value)
+        .transpose()
+        .map_err(ApiError::internal)?;
     drop(conn);
     let der = keys::signing_der(&key.kid, &key.private_key_sealed, &state.pii)
         .map_err(ApiError::internal)?;

@@ -143,7 +143,9 @@ pub async fn verify_card(
     // exactly what it claims; a presentation, only when signed by the key bound now.
     let found = found.and_then(|f| match &shown.claims {
         Some(claims) if !credential_matches(claims, &f.card) => Err(Status::Untrusted),
-        Some(claims) if shown.holder_bound && !key_is_current(claims, f.holder_jkt.as_deref()) => {
+        Some(claims)
+            if shown.holder_bound && !key_is_current(claims, f.card.holder_jkt.as_deref()) =>
+        {
             Err(Status::HolderBindingFailed)
         }
         _ => Ok(f),
