@@ -128,16 +128,15 @@ pub async fn verify_card(
     let request = shown::Request::parse(body.0)?;
     let mut conn = state.pool.get().await?;
     let shown = shown::check(&state, &mut conn, &client, request).await?;
+    let district = &agency.district;
     let found = match &shown.card {
-        Ok(CardKey::Number(number)) => {
-            standing::by_number(&mut conn, number, &agency.district, today).await?
-        }
-        Ok(CardKey::Id(id)) => standing::by_id(&mut conn, *id, &agency.district, today).await?,
-        Err(_) => None,
-    };
-    let found = match shown.card {
-        Err(status) => Err(status),
-        Ok(_) => found.ok_or(Status::Unknown),
+        Ok(CardKey::Number(number)) => standing::by_number(&mut conn, number, district, today)
+            .await?
+            .ok_or(Status::Unknown),
+        Ok(CardKey::Id(id)) => standing::by_id(&mut conn, *id, district, today)
+            .await?
+            .ok_or(Status::Unknown),
+        Err(status) => Err(*status),
     };
     // A credential vouches only for the card it was signed for: the card on record must be
     // exactly what it claims; a presentation, only when signed by the key bound now.
