@@ -70,6 +70,10 @@ impl Application {
         let metrics_listener = TcpListener::bind(&metrics_address)
             .map_err(|e| anyhow::anyhow!("could not bind the metrics at {metrics_address}: {e}"))?;
         let metrics_port = metrics_listener.local_addr()?.port();
+        tokio::spawn(crate::state::invalidation::listen(
+            state.invalidation.clone(),
+            settings.database.service_url()?,
+        ));
         spawn_sweeps(settings, pool.clone(), state.clock.clone());
         let denials = state.denials.clone();
         spawn_denial_flush(settings, pool.clone(), denials.clone());

@@ -274,6 +274,18 @@ impl Settings {
                 "must be between 1 and 2147483647",
             ));
         }
+        if !(1..=10_000).contains(&self.partners.log_batch_max_rows) {
+            return Err(ConfigError::invalid(
+                "TALENTCARD__PARTNERS__LOG_BATCH_MAX_ROWS",
+                "must be between 1 and 10000",
+            ));
+        }
+        if self.partners.log_batch_window_ms > 1_000 {
+            return Err(ConfigError::invalid(
+                "TALENTCARD__PARTNERS__LOG_BATCH_WINDOW_MS",
+                "must be at most 1000 (every check waits for its batch)",
+            ));
+        }
         if !(1..=CardSettings::MAX_CODE_TTL_SECS).contains(&self.cards.presentation_code_ttl_secs) {
             return Err(ConfigError::invalid(
                 "TALENTCARD__CARDS__PRESENTATION_CODE_TTL_SECS",

@@ -286,6 +286,22 @@ pub struct PartnerSettings {
     /// How long an instance serves its in-memory copy of a status list before checking the
     /// database for a change (milliseconds; 0 checks on every request).
     pub status_list_refresh_ms: u64,
+    /// How long the verification log's writer waits, after the first check of a batch, for
+    /// more to commit with it (milliseconds; 0: only what is already waiting). A check waits
+    /// at most this long more than its statement when the service is idle.
+    #[serde(default = "default_log_batch_window_ms")]
+    pub log_batch_window_ms: u64,
+    /// The most checks committed in one batch (1 to 10,000).
+    #[serde(default = "default_log_batch_max_rows")]
+    pub log_batch_max_rows: usize,
+}
+
+fn default_log_batch_window_ms() -> u64 {
+    2
+}
+
+fn default_log_batch_max_rows() -> usize {
+    256
 }
 
 /// Holders' use of their cards.

@@ -2,8 +2,11 @@
 //! its signature: `async fn decide(official: Official, …)`. Deny by default: a handler without
 //! one of these is public, and every one of these refuses what it does not recognise.
 //!
-//! Each request checks its token's session (or agency client) in PostgreSQL, so logout, account
-//! disabling and client revocation take effect at once, on every instance.
+//! Each request checks its token's session in PostgreSQL, so logout and account disabling take
+//! effect at once, on every instance. An agency client is checked against the instance's copy
+//! of the live clients (`state::directory`), dropped on every instance when any client or
+//! agency changes, so a revoked client is refused at once where it was revoked and within a
+//! second everywhere else.
 //!
 //! A caller once authenticated is left in the request's extensions ([`KnownActor`]), so that a
 //! denial that follows (a wrong role's 403, another issuer's 404) is audited under its name.
@@ -19,7 +22,7 @@ use crate::audit::denials::KnownActor;
 use crate::auth::tokens::{AccessClaims, TokenUse};
 use crate::error::{ApiError, ErrorCode};
 use crate::models::account::Role;
-use crate::models::agency::{self, Agency};
+use crate::models::agency::Agency;
 use crate::models::session;
 use crate::state::AppState;
 
@@ -128,9 +131,12 @@ async fn authenticate(req: HttpRequest) -> Result<Caller, ApiError> {
     let state = state(&req)?;
     let claims = claims(&req, &state, TokenUse::Access)?;
     let subject = Uuid::parse_str(&claims.sub).map_err(|_| unauthorized())?;
-    let mut conn = state.pool.get().await?;
     if claims.role == Role::Agency.as_str() {
-        let (agency, _) = agency::live_client(&mut conn, subject)
+        // From memory: a revoked client is refused at once on the instance that revoked it and
+        // within a notification's delivery on the others (`state::directory`).
+        let agency = state
+            .directory
+            .agency_client(&state.invalidation, &state.pool, subject)
             .await?
             .ok_or_else(unauthorized)?;
         if claims.agency != Some(agency.id) {
@@ -143,6 +149,7 @@ async fn authenticate(req: HttpRequest) -> Result<Caller, ApiError> {
         }));
     }
     let session_id = claims.sid.ok_or_else(unauthorized)?;
+    let mut conn = state.pool.get().await?;
     let owner = session::live_owner(&mut conn, session_id, subject, state.now())
         .await?
         .ok_or_else(unauthorized)?;

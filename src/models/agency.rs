@@ -112,3 +112,13 @@ pub async fn live_client(
         .await
         .optional()
 }
+
+/// Every live client with its agency: what `state::directory` keeps in memory.
+pub async fn live_clients(conn: &mut AsyncPgConnection) -> QueryResult<Vec<(Uuid, Agency)>> {
+    agency_clients::table
+        .inner_join(agencies::table)
+        .filter(agency_clients::revoked_at.is_null())
+        .select((agency_clients::id, Agency::as_select()))
+        .load(conn)
+        .await
+}

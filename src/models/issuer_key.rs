@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::credentials::keys::NewKey;
-use crate::db::schema::{card_credentials, issuer_keys, issuers};
+use crate::db::schema::{card_credentials, issuer_keys, issuers, scheme_issuers};
 
 /// A stored key.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -348,81 +348,57 @@ pub async fn compromise(
     Ok(outcome?)
 }
 
-/// What an online verification needs to know of a credential's key, read in one statement:
-/// the key (unless withdrawn), the schemes its issuer issues, and the record of the
-/// credential this key signed for the card the token names.
-#[derive(Debug, Clone, QueryableByName)]
-pub struct OnlineKey {
+/// What an online verification needs to know of a key that is not withdrawn: whose it is,
+/// its public half, whether it is retired, and the schemes its issuer issues (a key vouches
+/// only for those). Kept in memory by `state::directory`.
+#[derive(Debug, Clone)]
+pub struct TrustedKey {
+    /// The key id.
+    pub kid: String,
     /// The key's issuer.
-    #[diesel(sql_type = diesel::sql_types::Text)]
     pub issuer: String,
     /// Its raw public key.
-    #[diesel(sql_type = diesel::sql_types::Bytea)]
     pub public_key: Vec<u8>,
     /// `active` or `retired`.
-    #[diesel(sql_type = diesel::sql_types::Text)]
     pub status: String,
     /// When it was retired.
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
     pub retired_at: Option<DateTime<Utc>>,
-    /// The schemes its issuer issues.
-    #[diesel(sql_type = diesel::sql_types::Array<diesel::sql_types::Text>)]
+    /// The schemes its issuer issues, sorted.
     pub schemes: Vec<String>,
-    /// The `iat` this key signed for the card, when it signed one.
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
-    pub signed_iat: Option<DateTime<Utc>>,
-    /// The `exp` it signed.
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
-    pub signed_exp: Option<DateTime<Utc>>,
 }
 
-/// Key `kid` (not compromised) with the record of what it signed for card `number`.
-pub async fn for_online_check(
+/// Every key not withdrawn (or only `kid`, when given), with its issuer's schemes.
+pub async fn trusted(
     conn: &mut AsyncPgConnection,
-    kid: &str,
-    number: &str,
-) -> QueryResult<Option<OnlineKey>> {
-    OnlineKeyLookup { kid, number }
-        .get_result(conn)
-        .await
-        .optional()
-}
-
-/// The statement behind [`for_online_check`], with a static query id so each connection
-/// prepares it once (diesel never caches raw SQL).
-pub struct OnlineKeyLookup<'a> {
-    kid: &'a str,
-    number: &'a str,
-}
-
-impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for OnlineKeyLookup<'_> {
-    fn walk_ast<'b>(
-        &'b self,
-        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> QueryResult<()> {
-        out.push_sql(
-            "SELECT k.issuer, k.public_key, k.status, k.retired_at,
-                    ARRAY(SELECT s.scheme FROM scheme_issuers s WHERE s.issuer = k.issuer
-                          ORDER BY s.scheme) AS schemes,
-                    cc.iat AS signed_iat, cc.exp AS signed_exp
-               FROM issuer_keys k
-               LEFT JOIN cards c ON c.number = ",
-        );
-        out.push_bind_param::<diesel::sql_types::Text, _>(&self.number)?;
-        out.push_sql(
-            " LEFT JOIN card_credentials cc ON cc.card_id = c.id AND cc.kid = k.kid
-              WHERE k.status <> 'compromised' AND k.kid = ",
-        );
-        out.push_bind_param::<diesel::sql_types::Text, _>(&self.kid)?;
-        Ok(())
+    only: Option<&str>,
+) -> QueryResult<Vec<TrustedKey>> {
+    let mut keys = issuer_keys::table
+        .filter(issuer_keys::status.ne("compromised"))
+        .into_boxed();
+    if let Some(kid) = only {
+        keys = keys.filter(issuer_keys::kid.eq(kid.to_owned()));
     }
-}
-
-impl diesel::query_builder::QueryId for OnlineKeyLookup<'_> {
-    type QueryId = OnlineKeyLookup<'static>;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
-
-impl diesel::query_builder::Query for OnlineKeyLookup<'_> {
-    type SqlType = diesel::sql_types::Untyped;
+    let keys: Vec<IssuerKey> = keys.select(IssuerKey::as_select()).load(conn).await?;
+    let issuers: Vec<&str> = keys.iter().map(|k| k.issuer.as_str()).collect();
+    let offered: Vec<(String, String)> = scheme_issuers::table
+        .filter(scheme_issuers::issuer.eq_any(issuers))
+        .select((scheme_issuers::issuer, scheme_issuers::scheme))
+        .order((scheme_issuers::issuer, scheme_issuers::scheme))
+        .load(conn)
+        .await?;
+    Ok(keys
+        .into_iter()
+        .map(|key| TrustedKey {
+            schemes: offered
+                .iter()
+                .filter(|(issuer, _)| *issuer == key.issuer)
+                .map(|(_, scheme)| scheme.clone())
+                .collect(),
+            kid: key.kid,
+            issuer: key.issuer,
+            public_key: key.public_key,
+            status: key.status,
+            retired_at: key.retired_at,
+        })
+        .collect())
 }

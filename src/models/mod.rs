@@ -21,6 +21,7 @@ pub mod redemption;
 pub mod reference;
 pub mod scheme;
 pub mod session;
+pub mod shown_card;
 pub mod standing;
 pub mod status_list;
 pub mod sweep;

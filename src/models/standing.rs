@@ -1,9 +1,9 @@
 //! Loading what a card's standing needs (`domain::standing`) in one round trip: the card, its
 //! holder's name, its issuer's district, the rule versions in force and the holder's uses.
 //!
-//! Three readers, one statement shape: a partner's check by number, a redemption (by the card
-//! id a presentation names, under the holder's lock) and the holder's own view (every
-//! district). Each variant has its own static query id, so each connection prepares it once
+//! Two readers, one statement shape: a redemption (by the card id a presentation names, under
+//! the holder's lock) and the holder's own view (every district). A partner's check reads less
+//! (`models::shown_card`). Each variant has its own static query id, so each connection prepares it once
 //! (diesel never caches raw SQL; on the verification path parsing cost as much as running).
 
 use chrono::NaiveDate;
@@ -62,28 +62,23 @@ impl Found {
 
     /// The holder's uses as the standing counts them.
     pub fn uses(&self) -> Uses {
-        let mut uses = Uses::default();
-        for (key, n) in self.uses.as_object().into_iter().flatten() {
-            let mut parts = key.splitn(3, ' ');
-            if let (Some(district), Some(service), Some(period), Some(n)) =
-                (parts.next(), parts.next(), parts.next(), n.as_i64())
-            {
-                uses.add(district, service, period, n);
-            }
-        }
-        uses
+        parse_uses(&self.uses)
     }
 }
 
-/// The card numbered `number`, with its holder's uses in `district` (a partner's check).
-pub async fn by_number(
-    conn: &mut AsyncPgConnection,
-    number: &str,
-    district: &str,
-    today: NaiveDate,
-) -> QueryResult<Option<Found>> {
-    let key = ByNumber { number, district };
-    Lookup { key, today }.get_result(conn).await.optional()
+/// Uses as the statements return them, `{"district service period_key": count}`, as the
+/// standing counts them.
+pub fn parse_uses(counted: &serde_json::Value) -> Uses {
+    let mut uses = Uses::default();
+    for (key, n) in counted.as_object().into_iter().flatten() {
+        let mut parts = key.splitn(3, ' ');
+        if let (Some(district), Some(service), Some(period), Some(n)) =
+            (parts.next(), parts.next(), parts.next(), n.as_i64())
+        {
+            uses.add(district, service, period, n);
+        }
+    }
+    uses
 }
 
 /// The card `id`, with its holder's uses in `district` (a redemption).
@@ -137,11 +132,6 @@ trait Key {
     fn walk_card<'b>(&'b self, out: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()>;
 }
 
-struct ByNumber<'a> {
-    number: &'a str,
-    district: &'a str,
-}
-
 struct ById<'a> {
     id: Uuid,
     district: &'a str,
@@ -155,17 +145,6 @@ struct HoldersCard {
 fn walk_district<'b>(district: &'b &str, out: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()> {
     out.push_sql(" AND district = ");
     out.push_bind_param::<Text, _>(district)
-}
-
-impl Key for ByNumber<'_> {
-    type Static = ByNumber<'static>;
-    fn walk_uses<'b>(&'b self, out: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        walk_district(&self.district, out)
-    }
-    fn walk_card<'b>(&'b self, out: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        out.push_sql("c.number = ");
-        out.push_bind_param::<Text, _>(&self.number)
-    }
 }
 
 impl Key for ById<'_> {

@@ -1,7 +1,7 @@
-//! The record of each verification, written together with the agency's rate-limit count (and,
-//! for an `unknown` answer by number, its enumeration count) in one statement: a busy
-//! hospital's check costs one write, not two. The record's id is the `presentation_id` a valid
-//! check by credential answers.
+//! The record of each verification, written in batches (`crate::verification_log` commits
+//! every check waiting at once) together with the agencies' rate-limit counts (and, for an
+//! `unknown` answer by number, the enumeration count) in one statement. The record's id is the
+//! `presentation_id` a valid check of the card shown answers.
 
 use chrono::{DateTime, Utc};
 use diesel::QueryableByName;
@@ -21,31 +21,36 @@ use crate::db::schema::{agencies, verifications};
 pub const SHARDS: u8 = 8;
 
 /// One verification, as the holder's log shows it.
-#[derive(Debug)]
-pub struct Record<'a> {
+#[derive(Debug, Clone)]
+pub struct Record {
+    /// The record's id (the `presentation_id` of a valid check of the card shown).
+    pub id: Uuid,
     /// The checking agency.
     pub agency_id: Uuid,
     /// Its district.
-    pub district: &'a str,
+    pub district: String,
     /// The card, when found.
     pub card_id: Option<Uuid>,
-    /// `card_number`, `credential`, `presentation` or `presentation_code`.
-    pub method: &'a str,
+    /// How the card was shown.
+    pub method: &'static str,
     /// The answer.
     pub valid: bool,
     /// Whether the presenter was proved to be the holder.
     pub holder_bound: bool,
     /// The status answered.
-    pub status: &'a str,
+    pub status: String,
     /// The local tier answered.
-    pub local_tier: Option<&'a str>,
+    pub local_tier: Option<String>,
     /// When.
     pub at: DateTime<Utc>,
 }
 
 /// What the statement decided about one check.
-#[derive(Debug, QueryableByName)]
+#[derive(Debug, Clone, QueryableByName)]
 pub struct Outcome {
+    /// The check's place in its batch (1-based).
+    #[diesel(sql_type = BigInt)]
+    pub ord: i64,
     /// The agency's checks this minute, this one included.
     #[diesel(sql_type = BigInt)]
     pub n: i64,
@@ -75,35 +80,45 @@ pub fn hour_of(at: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp(at.timestamp().div_euclid(3600) * 3600, 0).unwrap_or(at)
 }
 
-/// Counts the check against the agency's limits and records it (under `id`) when neither
-/// refuses it, in one statement; see [`Outcome`].
-pub async fn record(
+/// Counts each check of `batch` against its agency's limits and records those neither limit
+/// refuses, in one statement; one [`Outcome`] per record, in order. The minute and hour are
+/// those of `at` (the batch's first check): a batch is a few milliseconds long.
+pub async fn record_batch(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
-    record: &Record<'_>,
+    batch: &[Record],
     limits: Limits,
-) -> diesel::QueryResult<Outcome> {
-    let window =
-        DateTime::from_timestamp(record.at.timestamp().div_euclid(60) * 60, 0).unwrap_or(record.at);
+    at: DateTime<Utc>,
+) -> diesel::QueryResult<Vec<Outcome>> {
+    let window = DateTime::from_timestamp(at.timestamp().div_euclid(60) * 60, 0).unwrap_or(at);
     let shard = i16::from(crate::crypto::random::bytes::<1>()[0] % SHARDS);
-    crate::models::prepared::RecordVerification {
-        agency_id: record.agency_id,
+    let ids: Vec<Uuid> = batch.iter().map(|r| r.id).collect();
+    let card_ids: Vec<Option<Uuid>> = batch.iter().map(|r| r.card_id).collect();
+    let agency_ids: Vec<Uuid> = batch.iter().map(|r| r.agency_id).collect();
+    let districts: Vec<String> = batch.iter().map(|r| r.district.clone()).collect();
+    let methods: Vec<&'static str> = batch.iter().map(|r| r.method).collect();
+    let valid: Vec<bool> = batch.iter().map(|r| r.valid).collect();
+    let holder_bound: Vec<bool> = batch.iter().map(|r| r.holder_bound).collect();
+    let statuses: Vec<String> = batch.iter().map(|r| r.status.clone()).collect();
+    let local_tiers: Vec<Option<String>> = batch.iter().map(|r| r.local_tier.clone()).collect();
+    let at_each: Vec<DateTime<Utc>> = batch.iter().map(|r| r.at).collect();
+    crate::models::prepared::RecordVerifications {
+        ids: &ids,
+        card_ids: &card_ids,
+        agency_ids: &agency_ids,
+        districts: &districts,
+        methods: &methods,
+        valid: &valid,
+        holder_bound: &holder_bound,
+        statuses: &statuses,
+        local_tiers: &local_tiers,
+        at: &at_each,
         window,
         shard,
-        id,
-        card_id: record.card_id,
-        district: record.district,
-        method: record.method,
-        valid: record.valid,
-        holder_bound: record.holder_bound,
-        status: record.status,
-        local_tier: record.local_tier,
-        at: record.at,
         per_minute: limits.per_minute,
-        hour: hour_of(record.at),
+        hour: hour_of(at),
         unknown_per_hour: limits.unknown_per_hour,
     }
-    .get_result(conn)
+    .load(conn)
     .await
 }
 

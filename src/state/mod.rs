@@ -6,10 +6,13 @@
 //! Below the routes and above `models` and `credentials`: a cache may query and sign, but
 //! answers with `QueryResult` or its own small error, never `ApiError`.
 
+pub mod directory;
+pub mod invalidation;
 pub mod key_check;
 pub mod policies;
 pub mod rules;
 pub mod status_lists;
+pub mod verification_log;
 
 use std::sync::Arc;
 
@@ -26,9 +29,12 @@ use crate::crypto::random;
 use crate::db::DbPool;
 use crate::domain::working_days::Calendar;
 use crate::models::session::SessionLimits;
+use directory::DirectoryCache;
+use invalidation::Invalidation;
 use policies::PolicyCache;
 use rules::RuleCache;
 use status_lists::StatusListCache;
+use verification_log::{Batching, VerificationLog};
 
 /// Shared application state, handed to handlers as `web::Data<AppState>`.
 pub struct AppState {
@@ -54,6 +60,14 @@ pub struct AppState {
     pub rules: RuleCache,
     /// The recognition and entitlement rules of the versions last in force.
     pub policies: PolicyCache,
+    /// When the copies of shared data below (and the policies) must be dropped: moved by
+    /// PostgreSQL notifications (`invalidation::listen`, started with the server) and by this
+    /// instance's own changes.
+    pub invalidation: Arc<Invalidation>,
+    /// Agency clients, issuer keys and issuer districts in memory.
+    pub directory: DirectoryCache,
+    /// The holder's log of verifications, group-committed.
+    pub verification_log: VerificationLog,
     /// Published status lists, encoded and signed, checked against the database.
     pub status_lists: StatusListCache,
     /// The platform key that signs the published trust list.
@@ -85,6 +99,18 @@ impl AppState {
         let secrets = settings.secrets()?;
         let auth = settings.auth.clone();
         Ok(AppState {
+            verification_log: VerificationLog::start(
+                pool.clone(),
+                clock.clone(),
+                crate::models::verification::Limits {
+                    per_minute: settings.partners.verifications_per_minute,
+                    unknown_per_hour: settings.partners.unknown_numbers_per_hour,
+                },
+                Batching {
+                    window: std::time::Duration::from_millis(settings.partners.log_batch_window_ms),
+                    max_rows: settings.partners.log_batch_max_rows,
+                },
+            ),
             pool,
             clock,
             tokens: TokenKeys::new(&secrets.token_signing_key, auth.access_token_ttl_secs)?,
@@ -93,6 +119,8 @@ impl AppState {
             auth,
             rules: RuleCache::default(),
             policies: PolicyCache::default(),
+            invalidation: Arc::default(),
+            directory: DirectoryCache::default(),
             status_lists: StatusListCache::new(std::time::Duration::from_millis(
                 settings.partners.status_list_refresh_ms,
             )),

@@ -4,6 +4,10 @@
 //! in force: every reader learns those numbers in its own query (the standing lookups return
 //! them beside the card) and the documents are loaded and parsed again only when they change.
 //! A policy published on any instance is therefore seen by every instance on its next check.
+//!
+//! A partner's check does not even ask for the versions: [`PolicyCache::current`] serves the
+//! copy made under the current generation of [`Invalidation`] for the same day (a publication
+//! anywhere moves the generation; a version taking effect tomorrow is read tomorrow).
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -11,12 +15,20 @@ use chrono::NaiveDate;
 use diesel::QueryResult;
 use diesel_async::AsyncPgConnection;
 
+use super::invalidation::Invalidation;
+use crate::db::{DbError, DbPool};
 use crate::domain::standing::Policies;
 use crate::models::policy;
 
-/// The parsed rules of the versions last seen in force.
+/// The parsed rules of the versions last seen in force, and the generation and day they were
+/// last confirmed in force for.
 #[derive(Default)]
-pub struct PolicyCache(Mutex<Option<Arc<Policies>>>);
+pub struct PolicyCache(Mutex<Option<Cached>>);
+
+struct Cached {
+    policies: Arc<Policies>,
+    confirmed: Option<(u64, NaiveDate)>,
+}
 
 impl PolicyCache {
     /// The rules of the versions `in_force` (`(recognitions, entitlements)`), loading those in
@@ -31,14 +43,54 @@ impl PolicyCache {
             .0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+            .as_ref()
+            .map(|c| c.policies.clone())
             .filter(|p| (p.recognitions_version, p.entitlements_version) == in_force);
         if let Some(policies) = cached {
             return Ok(policies);
         }
         let loaded = Arc::new(load(conn, today).await?);
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(loaded.clone());
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(Cached {
+            policies: loaded.clone(),
+            confirmed: None,
+        });
         Ok(loaded)
+    }
+
+    /// The rules in force on `today` without a statement while nothing changed: the copy
+    /// confirmed under the current generation for `today`, else confirmed now (the versions
+    /// read, the documents only when they changed).
+    pub async fn current(
+        &self,
+        invalidation: &Invalidation,
+        pool: &DbPool,
+        today: NaiveDate,
+    ) -> Result<Arc<Policies>, DbError> {
+        let generation = invalidation.current();
+        if let Some(generation) = generation {
+            let confirmed = self
+                .0
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .as_ref()
+                .filter(|c| c.confirmed == Some((generation, today)))
+                .map(|c| c.policies.clone());
+            if let Some(policies) = confirmed {
+                return Ok(policies);
+            }
+        }
+        let mut conn = pool.get().await?;
+        let policies = self.in_force(&mut conn, today).await?;
+        if let Some(generation) = generation {
+            let mut slot = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(cached) = slot
+                .as_mut()
+                .filter(|c| Arc::ptr_eq(&c.policies, &policies))
+            {
+                cached.confirmed = Some((generation, today));
+            }
+        }
+        Ok(policies)
     }
 
     /// The rules in force on `today` when the caller has not read their versions already

@@ -118,6 +118,15 @@ impl Policies {
         districts
     }
 
+    /// Whether an answer in `district` about `services` shows any use: some rule there for one
+    /// of them counts its uses per period. When none does, a check need not read the holder's
+    /// redemptions at all.
+    pub fn counts_uses(&self, district: &str, services: &[String]) -> bool {
+        self.entitlements.iter().any(|r| {
+            r.district == district && r.period != Period::Unlimited && services.contains(&r.service)
+        })
+    }
+
     /// Whether some rule in `district` lets a bare card number redeem `service` (otherwise a
     /// redemption by number is refused before the number is even looked up).
     pub fn number_may_redeem(&self, district: &str, service: &str) -> bool {

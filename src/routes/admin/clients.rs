@@ -106,5 +106,7 @@ pub async fn revoke_client(
     if !revoked {
         return Err(ApiError::not_found());
     }
+    // Refused from the next request on here; the other instances hear of it by notification.
+    state.invalidation.changed();
     Ok(HttpResponse::NoContent().finish())
 }

@@ -68,6 +68,7 @@ pub async fn rotate_key(
                 "another rotation of this issuer's key won",
             )
         })?;
+    state.invalidation.changed();
     Ok(HttpResponse::Ok().json(Rotated {
         issuer: code.into_inner(),
         kid,
@@ -145,6 +146,8 @@ pub async fn compromise_key(
             "this key was withdrawn before",
         )),
         issuer_key::Compromise::Withdrawn { was, replaced_by } => {
+            // Refused from the next check on here; elsewhere on the notification.
+            state.invalidation.changed();
             tracing::warn!(issuer = %code, kid = %kid, was = %was, "issuer key marked compromised");
             Ok(HttpResponse::Ok().json(Compromised {
                 issuer: code,

@@ -91,6 +91,7 @@ async fn publish(
             Ok::<_, diesel::result::Error>(version)
         })
         .await?;
+    state.invalidation.changed();
     Ok(HttpResponse::Created().json(PublishedPolicy {
         version,
         effective_from,

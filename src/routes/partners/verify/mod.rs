@@ -22,12 +22,13 @@ use uuid::Uuid;
 
 use crate::audit::{self, Actor, AuditEvent};
 use crate::credentials::token;
+use crate::domain::card_status::CardStatus;
 use crate::domain::recognition::mask_name;
-use crate::domain::standing::{EntitlementUse, Policies, Status, standing_in};
+use crate::domain::standing::{CardFacts, EntitlementUse, Policies, Status, standing_in};
 use crate::error::{ApiError, ErrorCode, ProblemDetails};
 use crate::extract::AgencyClient;
 use crate::extract::ApiJson;
-use crate::models::standing::{self, Found};
+use crate::models::shown_card::{self, ShownCard};
 use crate::models::verification as verification_log;
 use crate::state::AppState;
 
@@ -124,91 +125,108 @@ pub async fn verify_card(
     body: ApiJson<VerificationRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let today = state.today();
+    let now = state.now();
     let agency = &client.agency;
     let request = shown::Request::parse(body.0)?;
-    let mut conn = state.pool.get().await?;
-    let shown = shown::check(&state, &mut conn, &client, request).await?;
+    let shown = shown::check(&state, &client, request).await?;
+    let policies = state
+        .policies
+        .current(&state.invalidation, &state.pool, today)
+        .await?;
     let district = &agency.district;
     let found = match &shown.card {
-        Ok(CardKey::Number(number)) => standing::by_number(&mut conn, number, district, today)
-            .await?
-            .ok_or(Status::Unknown),
-        Ok(CardKey::Id(id)) => standing::by_id(&mut conn, *id, district, today)
-            .await?
-            .ok_or(Status::Unknown),
-        Err(status) => Err(*status),
+        Ok(key) => {
+            let wanted = shown_card::Wanted {
+                uses_in: policies
+                    .counts_uses(district, &agency.services)
+                    .then_some(district.as_str()),
+                signed_by: shown.claims.as_ref().map(|(_, kid)| kid.as_str()),
+            };
+            let key = match key {
+                CardKey::Number(number) => shown_card::Key::Number(number),
+                CardKey::Id(id) => shown_card::Key::Id(*id),
+            };
+            // The one statement of a check; the connection goes back before the log is awaited.
+            let mut conn = state.pool.get().await?;
+            shown_card::find(&mut conn, key, wanted).await?
+        }
+        Err(_) => None,
+    };
+    let found = match (&shown.card, found) {
+        (Err(status), _) => Err(*status),
+        // A credential that verified names a card that is not on record: it vouches for nothing.
+        (Ok(_), None) if shown.claims.is_some() => Err(Status::Untrusted),
+        (Ok(_), None) => Err(Status::Unknown),
+        (Ok(_), Some(card)) => Ok(card),
     };
     // A credential vouches only for the card it was signed for: the card on record must be
-    // exactly what it claims; a presentation, only when signed by the key bound now.
-    let found = found.and_then(|f| match &shown.claims {
-        Some(claims) if !credential_matches(claims, &f.card) => Err(Status::Untrusted),
-        Some(claims)
-            if shown.holder_bound && !key_is_current(claims, f.card.holder_jkt.as_deref()) =>
+    // exactly what it claims, signed by that key as recorded; a presentation, only when signed
+    // by the key bound now.
+    let found = found.and_then(|card| match &shown.claims {
+        Some((claims, _)) if !credential_matches(claims, &card) => Err(Status::Untrusted),
+        Some((claims, _))
+            if shown.holder_bound && !key_is_current(claims, card.holder_jkt.as_deref()) =>
         {
             Err(Status::HolderBindingFailed)
         }
-        _ => Ok(f),
+        _ => Ok(card),
     });
-    let card_id = found.as_ref().ok().map(|f| f.card.id);
+    let card_id = found.as_ref().ok().map(|card| card.id);
     let holder_bound = shown.holder_bound && found.is_ok();
     let mut result = match found {
         Err(status) => nothing(status),
-        Ok(found) => {
-            let policies = state
-                .policies
-                .get(&mut conn, today, found.versions())
-                .await?;
-            answer(&policies, &found, &agency.district, &agency.services, today)?
+        Ok(card) => {
+            let issuer_district = state
+                .directory
+                .issuer_district(&state.invalidation, &state.pool, &card.issuer)
+                .await?
+                .ok_or_else(|| ApiError::internal("a card's issuer is not on record"))?;
+            answer(&policies, &card, &issuer_district, agency, today)?
         }
     };
     result.holder_bound = holder_bound;
     let id = Uuid::now_v7();
-    record(
-        &state,
-        &mut conn,
-        &client,
+    let record = verification_log::Record {
         id,
-        shown.method,
+        agency_id: agency.id,
+        district: agency.district.clone(),
         card_id,
-        &result,
-    )
-    .await?;
+        method: shown.method,
+        valid: result.valid,
+        holder_bound: result.holder_bound,
+        status: result.status.clone(),
+        local_tier: result.local_tier.clone(),
+        at: now,
+    };
+    logged(&state, &client, record).await?;
     if shown.method != shown::BY_NUMBER && result.valid {
         result.presentation_id = Some(id);
     }
     Ok(HttpResponse::Ok().json(result))
 }
 
-/// Records the check for the holder's log and counts it against the agency's limits, in one
-/// statement; 429 when a limit refuses it (nothing is logged then).
-async fn record(
+/// Logs the check for the holder (group-committed: this returns once the record is committed)
+/// and counts it against the agency's limits; 429 when a limit refuses it (nothing is logged
+/// then), 503 when the log cannot be written (the check is not answered as made).
+async fn logged(
     state: &AppState,
-    conn: &mut diesel_async::AsyncPgConnection,
     client: &AgencyClient,
-    id: Uuid,
-    method: &str,
-    card_id: Option<Uuid>,
-    result: &VerificationResult,
+    record: verification_log::Record,
 ) -> Result<(), ApiError> {
-    let now = state.now();
-    let agency = &client.agency;
-    let record = verification_log::Record {
-        agency_id: agency.id,
-        district: &agency.district,
-        card_id,
-        method,
-        valid: result.valid,
-        holder_bound: result.holder_bound,
-        status: &result.status,
-        local_tier: result.local_tier.as_deref(),
-        at: now,
-    };
+    let now = record.at;
     let limits = verification_log::Limits {
         per_minute: state.partners.verifications_per_minute,
         unknown_per_hour: state.partners.unknown_numbers_per_hour,
     };
-    let outcome = verification_log::record(conn, id, &record, limits).await?;
-    let agency_label = agency.id.to_string();
+    let outcome = state
+        .verification_log
+        .record(record)
+        .await
+        .map_err(|error| {
+            tracing::warn!(%error, "a verification was not logged; answered 503");
+            ApiError::unavailable()
+        })?;
+    let agency_label = client.agency.id.to_string();
     if outcome.n > limits.per_minute {
         return Err(ApiError::new(
             ErrorCode::RateLimited,
@@ -237,15 +255,17 @@ async fn record(
             .with_label_values(&[&agency_label])
             .inc();
         if outcome.unknown == limits.unknown_per_hour {
-            suspect_enumeration(conn, client, outcome.unknown).await?;
+            let mut conn = state.pool.get().await?;
+            suspect_enumeration(&mut conn, client, outcome.unknown).await?;
         }
     }
     Ok(())
 }
 
 /// The audit row of an agency whose unknown answers by number just reached the hourly limit.
-/// Only the check that brings the counter to the limit sees it equal (the counter row's lock
-/// orders the bumps), so one row is written per agency and hour.
+/// Only the check that brings the counter to the limit sees it equal (within one batch the
+/// rows are numbered; instances racing may each see it once), so about one row is written per
+/// agency and hour.
 async fn suspect_enumeration(
     conn: &mut diesel_async::AsyncPgConnection,
     client: &AgencyClient,
@@ -272,8 +292,9 @@ fn key_is_current(claims: &token::CardClaims, bound_jkt: Option<&str>) -> bool {
     presented.is_some() && presented.as_deref() == bound_jkt
 }
 
-/// Whether the card on record is exactly the one the credential's claims describe.
-fn credential_matches(claims: &token::CardClaims, card: &crate::models::card::Card) -> bool {
+/// Whether the card on record is exactly the one the credential's claims describe, and the
+/// credential exactly the one its key signed for it (as recorded when it was served).
+fn credential_matches(claims: &token::CardClaims, card: &ShownCard) -> bool {
     let listed = card
         .status_index
         .and_then(|i| u32::try_from(i).ok())
@@ -283,7 +304,10 @@ fn credential_matches(claims: &token::CardClaims, card: &crate::models::card::Ca
             claims.status.status_list.idx == entry
                 && claims.status.status_list.uri.rsplit('/').next() == Some(list.as_str())
         });
+    let on_record = card.signed_iat.map(|t| t.timestamp()) == Some(claims.iat)
+        && card.signed_exp.map(|t| t.timestamp()) == Some(claims.exp);
     listed
+        && on_record
         && claims.card_number == card.number
         && claims.issuer == card.issuer
         && claims.scheme == card.scheme
@@ -295,17 +319,29 @@ fn credential_matches(claims: &token::CardClaims, card: &crate::models::card::Ca
 /// local tier only for a valid card) with the entitlements of the agency's own services.
 fn answer(
     policies: &Policies,
-    found: &Found,
-    district: &str,
-    services: &[String],
+    card: &ShownCard,
+    issuer_district: &str,
+    agency: &crate::models::agency::Agency,
     today: NaiveDate,
 ) -> Result<VerificationResult, ApiError> {
-    let facts = found
-        .facts()
+    let status = CardStatus::parse(&card.status)
         .ok_or_else(|| ApiError::internal("a card's stored status is not a card status"))?;
-    let uses = found.uses();
-    let standing = standing_in(policies, &facts, district, Some(services), &uses, today);
-    let card = &found.card;
+    let facts = CardFacts {
+        status,
+        valid_until: card.valid_until,
+        scheme: &card.scheme,
+        tier: &card.tier,
+        issuer_district,
+    };
+    let uses = card.uses();
+    let standing = standing_in(
+        policies,
+        &facts,
+        &agency.district,
+        Some(&agency.services),
+        &uses,
+        today,
+    );
     Ok(VerificationResult {
         valid: standing.valid(),
         status: standing.status.as_str().to_owned(),
@@ -319,7 +355,7 @@ fn answer(
             issuer: card.issuer.clone(),
             tier: card.tier.clone(),
             valid_until: card.valid_until,
-            holder_name_masked: mask_name(&found.holder_name),
+            holder_name_masked: mask_name(&card.holder_name),
         }),
     })
 }

@@ -5,7 +5,6 @@
 //! The last two prove the holder; the nonce or code is consumed atomically, so of two agencies
 //! or instances racing on one, exactly one succeeds.
 
-use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
 use super::VerificationRequest;
@@ -16,7 +15,6 @@ use crate::domain::card_number;
 use crate::domain::standing::Status;
 use crate::error::ApiError;
 use crate::extract::AgencyClient;
-use crate::models::issuer_key;
 use crate::models::presentation::{self, CodeUse, NonceUse};
 use crate::state::AppState;
 
@@ -99,9 +97,10 @@ pub struct Shown {
     /// The card to look up, or the status to answer without looking (the material vouches
     /// for nothing, a code was replayed…).
     pub card: Result<CardKey, Status>,
-    /// The claims of a credential (or presentation) that verified: the card on record must
-    /// match them.
-    pub claims: Option<token::CardClaims>,
+    /// The claims of a credential (or presentation) whose signature verified, and the key that
+    /// signed it: the card on record must match them, and that key must have signed exactly
+    /// this credential for it.
+    pub claims: Option<(token::CardClaims, String)>,
     /// Whether the presenter proved to be the holder (before the card on record is compared).
     pub holder_bound: bool,
 }
@@ -117,11 +116,11 @@ impl Shown {
     }
 }
 
-/// Checks what was shown: signatures, the key binding, and the nonce or code (consumed here,
-/// so a showing counts once even when the answer is then refused by the rate limit).
+/// Checks what was shown: signatures (keys from memory), the key binding, and the nonce or code
+/// (consumed here, so a showing counts once even when the answer is then refused by the rate
+/// limit). Only a nonce or a code costs a statement.
 pub async fn check(
     state: &AppState,
-    conn: &mut AsyncPgConnection,
     client: &AgencyClient,
     request: Request,
 ) -> Result<Shown, ApiError> {
@@ -134,11 +133,11 @@ pub async fn check(
             holder_bound: false,
         },
         Request::Credential(credential) => {
-            match check_credential(state, conn, &credential, "credential").await? {
-                Ok(claims) => Shown {
+            match check_credential(state, &credential, "credential").await? {
+                Ok((claims, kid)) => Shown {
                     method: BY_CREDENTIAL,
                     card: Ok(CardKey::Number(claims.card_number.clone())),
-                    claims: Some(claims),
+                    claims: Some((claims, kid)),
                     holder_bound: false,
                 },
                 Err(status) => Shown::refused(BY_CREDENTIAL, status),
@@ -148,8 +147,8 @@ pub async fn check(
             let sd_jwt = key_binding::split_presentation(&presentation)
                 .map(|(sd_jwt, _)| sd_jwt)
                 .unwrap_or_default();
-            let claims = match check_credential(state, conn, sd_jwt, "presentation").await? {
-                Ok(claims) => claims,
+            let (claims, kid) = match check_credential(state, sd_jwt, "presentation").await? {
+                Ok(verified) => verified,
                 Err(status) => return Ok(Shown::refused(BY_PRESENTATION, status)),
             };
             let Some(cnf) = &claims.cnf else {
@@ -170,11 +169,12 @@ pub async fn check(
                     return Ok(Shown::refused(BY_PRESENTATION, Status::HolderBindingFailed));
                 }
             };
-            match presentation::consume_nonce(conn, &kb.nonce, client.agency.id, now).await? {
+            let mut conn = state.pool.get().await?;
+            match presentation::consume_nonce(&mut conn, &kb.nonce, client.agency.id, now).await? {
                 NonceUse::Fresh => Shown {
                     method: BY_PRESENTATION,
                     card: Ok(CardKey::Number(claims.card_number.clone())),
-                    claims: Some(claims),
+                    claims: Some((claims, kid)),
                     holder_bound: true,
                 },
                 NonceUse::Replayed => Shown::refused(BY_PRESENTATION, Status::Replayed),
@@ -182,7 +182,8 @@ pub async fn check(
             }
         }
         Request::Code(code) => {
-            match presentation::consume_code(conn, &code, client.agency.id, now).await? {
+            let mut conn = state.pool.get().await?;
+            match presentation::consume_code(&mut conn, &code, client.agency.id, now).await? {
                 CodeUse::Fresh { card_id } => Shown {
                     method: BY_CODE,
                     card: Ok(CardKey::Id(card_id)),
@@ -197,22 +198,26 @@ pub async fn check(
     })
 }
 
-/// The claims of a credential that verified, or the status to answer when it vouches for
-/// nothing (`expired`, `untrusted`); 422 when it is not a credential at all.
+/// The claims of a credential whose signature verified, with its key id, or the status to
+/// answer when it vouches for nothing (`expired`, `untrusted`); 422 when it is not a credential
+/// at all.
 ///
-/// One statement reads the key (unless withdrawn), the schemes its issuer issues and the record
-/// of the credential that key signed for the card the token names. A key vouches only for
-/// its own issuer's cards (see `token::verify`) and only for the credential on record: a
-/// leaked key, active or retired, cannot vouch for anything it did not sign.
+/// The key comes from memory (`state::directory`: keys not withdrawn, dropped on every instance
+/// when any key changes). A key vouches only for its own issuer's cards (see `token::verify`);
+/// that it signed exactly this credential for the card is checked against the record the card
+/// lookup returns (see `super::verify_card`), so a leaked key, active or retired, cannot
+/// vouch for anything it did not sign.
 async fn check_credential(
     state: &AppState,
-    conn: &mut AsyncPgConnection,
     credential: &str,
     field: &'static str,
-) -> Result<Result<token::CardClaims, Status>, ApiError> {
+) -> Result<Result<(token::CardClaims, String), Status>, ApiError> {
     let not_a_credential = || ApiError::invalid_field(field, "is not a card credential");
-    let (kid, number) = token::claimed(credential).map_err(|_| not_a_credential())?;
-    let key = issuer_key::for_online_check(conn, &kid, &number).await?;
+    let (kid, _) = token::claimed(credential).map_err(|_| not_a_credential())?;
+    let key = state
+        .directory
+        .key(&state.invalidation, &state.pool, &kid)
+        .await?;
     let lookup = |wanted: &str| {
         let key = key.as_ref().filter(|_| wanted == kid)?;
         let base = &state.public_base_url;
@@ -232,21 +237,12 @@ async fn check_credential(
                 .retired_at
                 .filter(|_| key.status == "retired")
                 .map(|t| t.timestamp()),
-            not_after: key.signed_exp.map(|t| t.timestamp()),
+            // What it signed is compared with the record afterwards, exactly.
+            not_after: None,
         })
     };
     match token::verify(credential, lookup, state.now()) {
-        Ok(verified) => {
-            let on_record = key.as_ref().is_some_and(|k| {
-                k.signed_iat.map(|t| t.timestamp()) == Some(verified.claims.iat)
-                    && k.signed_exp.map(|t| t.timestamp()) == Some(verified.claims.exp)
-            });
-            Ok(if on_record {
-                Ok(verified.claims)
-            } else {
-                Err(Status::Untrusted)
-            })
-        }
+        Ok(verified) => Ok(Ok((verified.claims, kid))),
         Err(CredentialError::Malformed) => Err(not_a_credential()),
         Err(CredentialError::OutsideValidity) => Ok(Err(Status::Expired)),
         Err(_) => Ok(Err(Status::Untrusted)),

@@ -1,0 +1,184 @@
+//! The one statement a partner's check costs: the card shown, by its number or id, with only
+//! what the answer needs. The agency's client, the credential's key, the issuer's district and
+//! the policies in force come from memory (`state::directory`, `state::policies`); the
+//! holder's uses are read only when one of the agency's services in its district counts uses
+//! (a quota), and the record of the credential only when a credential was shown.
+//!
+//! Each shape of the statement is its own type, so each connection prepares it once (diesel
+//! never caches raw SQL).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::sql_types::{Date, Int4, Jsonb, Nullable, Text, Timestamptz, Untyped};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::domain::standing::Uses;
+
+/// A card as an agency's check needs it.
+#[derive(Debug, QueryableByName)]
+pub struct ShownCard {
+    /// Its id (the holder's log names it).
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub id: Uuid,
+    /// Its number.
+    #[diesel(sql_type = Text)]
+    pub number: String,
+    /// Its scheme.
+    #[diesel(sql_type = Text)]
+    pub scheme: String,
+    /// Its issuer.
+    #[diesel(sql_type = Text)]
+    pub issuer: String,
+    /// Its own tier.
+    #[diesel(sql_type = Text)]
+    pub tier: String,
+    /// The stored status.
+    #[diesel(sql_type = Text)]
+    pub status: String,
+    /// Its last valid day.
+    #[diesel(sql_type = Date)]
+    pub valid_until: NaiveDate,
+    /// Its index in its issuer's status list.
+    #[diesel(sql_type = Nullable<Int4>)]
+    pub status_index: Option<i32>,
+    /// The thumbprint of the holder's bound wallet key.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub holder_jkt: Option<String>,
+    /// The holder's full name (only ever answered masked).
+    #[diesel(sql_type = Text)]
+    pub holder_name: String,
+    /// The `iat` the credential's key signed for this card, when a credential was shown and
+    /// that key signed one.
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub signed_iat: Option<DateTime<Utc>>,
+    /// The `exp` it signed.
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub signed_exp: Option<DateTime<Utc>>,
+    /// The holder's uses in the agency's district, when asked for.
+    #[diesel(sql_type = Nullable<Jsonb>)]
+    uses: Option<serde_json::Value>,
+}
+
+impl ShownCard {
+    /// The holder's uses as the standing counts them (none when not asked for).
+    pub fn uses(&self) -> Uses {
+        self.uses
+            .as_ref()
+            .map(crate::models::standing::parse_uses)
+            .unwrap_or_default()
+    }
+}
+
+/// Which card was shown.
+#[derive(Debug, Clone, Copy)]
+pub enum Key<'a> {
+    /// By its number.
+    Number(&'a str),
+    /// By its id (a dynamic code names it).
+    Id(Uuid),
+}
+
+/// What to read beside the card.
+#[derive(Debug, Clone, Copy)]
+pub struct Wanted<'a> {
+    /// The holder's uses in this district (`None`: the answer shows no use).
+    pub uses_in: Option<&'a str>,
+    /// The record of what key `kid` signed for the card (a credential was shown).
+    pub signed_by: Option<&'a str>,
+}
+
+/// The card shown, with what `wanted` asks for.
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    key: Key<'_>,
+    wanted: Wanted<'_>,
+) -> QueryResult<Option<ShownCard>> {
+    // One type per shape of the statement: (by id, with uses, with the signed record).
+    macro_rules! run {
+        ($id:literal, $uses:literal, $signed:literal) => {
+            Lookup::<$id, $uses, $signed> { key, wanted }
+                .get_result(conn)
+                .await
+                .optional()
+        };
+    }
+    let by_id = matches!(key, Key::Id(_));
+    match (by_id, wanted.uses_in.is_some(), wanted.signed_by.is_some()) {
+        (false, false, false) => run!(false, false, false),
+        (false, false, true) => run!(false, false, true),
+        (false, true, false) => run!(false, true, false),
+        (false, true, true) => run!(false, true, true),
+        (true, false, false) => run!(true, false, false),
+        (true, false, true) => run!(true, false, true),
+        (true, true, false) => run!(true, true, false),
+        (true, true, true) => run!(true, true, true),
+    }
+}
+
+struct Lookup<'a, const BY_ID: bool, const USES: bool, const SIGNED: bool> {
+    key: Key<'a>,
+    wanted: Wanted<'a>,
+}
+
+impl<const BY_ID: bool, const USES: bool, const SIGNED: bool> QueryFragment<Pg>
+    for Lookup<'_, BY_ID, USES, SIGNED>
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql(
+            "SELECT c.id, c.number, c.scheme, c.issuer, c.tier, c.status, c.valid_until,
+                    c.status_index, c.holder_jkt, a.full_name AS holder_name, ",
+        );
+        match self.wanted.signed_by {
+            Some(_) if SIGNED => out.push_sql("cc.iat AS signed_iat, cc.exp AS signed_exp, "),
+            _ => out.push_sql("NULL::timestamptz AS signed_iat, NULL::timestamptz AS signed_exp, "),
+        }
+        match &self.wanted.uses_in {
+            Some(district) if USES => {
+                out.push_sql(
+                    "(SELECT coalesce(jsonb_object_agg(
+                                u.district || ' ' || u.service || ' ' || u.period_key, u.n), '{}')
+                        FROM (SELECT district, service, period_key, count(*) AS n
+                                FROM redemptions
+                               WHERE holder_id = c.holder_id AND scheme = c.scheme
+                                 AND reversed_at IS NULL AND district = ",
+                );
+                out.push_bind_param::<Text, _>(district)?;
+                out.push_sql(" GROUP BY district, service, period_key) u) AS uses");
+            }
+            _ => out.push_sql("NULL::jsonb AS uses"),
+        }
+        out.push_sql(" FROM cards c JOIN accounts a ON a.id = c.holder_id");
+        if let Some(kid) = &self.wanted.signed_by
+            && SIGNED
+        {
+            out.push_sql(" LEFT JOIN card_credentials cc ON cc.card_id = c.id AND cc.kid = ");
+            out.push_bind_param::<Text, _>(kid)?;
+        }
+        match &self.key {
+            Key::Number(number) => {
+                out.push_sql(" WHERE c.number = ");
+                out.push_bind_param::<Text, _>(number)
+            }
+            Key::Id(id) => {
+                out.push_sql(" WHERE c.id = ");
+                out.push_bind_param::<diesel::sql_types::Uuid, _>(id)
+            }
+        }
+    }
+}
+
+impl<const BY_ID: bool, const USES: bool, const SIGNED: bool> QueryId
+    for Lookup<'_, BY_ID, USES, SIGNED>
+{
+    type QueryId = Lookup<'static, BY_ID, USES, SIGNED>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<const BY_ID: bool, const USES: bool, const SIGNED: bool> Query
+    for Lookup<'_, BY_ID, USES, SIGNED>
+{
+    type SqlType = Untyped;
+}

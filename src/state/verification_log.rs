@@ -1,0 +1,133 @@
+//! The holder's log of verifications, group-committed: a check hands its record to this
+//! instance's writer and waits; the writer commits every record waiting in one statement
+//! (`models::verification::record_batch`, which also counts the agencies' limits) and only
+//! then are the waiting checks answered. Acknowledged means committed: a crash loses only
+//! checks nobody was answered for, and the log stays complete, each check once (the record's
+//! id is its primary key).
+//!
+//! A batch is what waits when the writer comes round: the first record, then whatever arrives
+//! within `partners.log_batch_window_ms` or until `partners.log_batch_max_rows` are waiting.
+//! Under load, the checks that finish while one batch commits form the next, so the per-check
+//! cost of a statement and a commit is shared by all of them; idle, a check waits at most the
+//! window.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::clock::SharedClock;
+use crate::db::{DbError, DbPool};
+use crate::models::verification::{self, Limits, Outcome, Record};
+
+/// Why a check could not be logged (and so must not be answered as made).
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    /// The batch it was in failed (the cause is logged once, by the writer).
+    #[error("the verification log could not be written")]
+    Failed,
+    /// The writer has stopped (the instance is shutting down).
+    #[error("the verification log writer has stopped")]
+    Stopped,
+}
+
+/// How batches are formed.
+#[derive(Debug, Clone, Copy)]
+pub struct Batching {
+    /// How long the writer waits for more records after the first.
+    pub window: Duration,
+    /// The most records in one batch.
+    pub max_rows: usize,
+}
+
+type Waiting = (Record, oneshot::Sender<Result<Outcome, LogError>>);
+
+/// The handle checks log through; the writer runs until every handle is dropped, writing what
+/// is still queued first.
+#[derive(Debug, Clone)]
+pub struct VerificationLog {
+    queue: mpsc::Sender<Waiting>,
+}
+
+impl VerificationLog {
+    /// Starts this instance's writer on the current runtime.
+    pub fn start(pool: DbPool, clock: SharedClock, limits: Limits, batching: Batching) -> Self {
+        // Room for every check in flight several times over; beyond it, checks wait to enqueue.
+        let (queue, waiting) = mpsc::channel(batching.max_rows.max(1) * 8);
+        tokio::spawn(write_batches(waiting, pool, clock, limits, batching));
+        VerificationLog { queue }
+    }
+
+    /// Logs `record` and counts it against its agency's limits; returns once it is committed
+    /// (or refused by a limit, then not logged).
+    pub async fn record(&self, record: Record) -> Result<Outcome, LogError> {
+        let (done, outcome) = oneshot::channel();
+        self.queue
+            .send((record, done))
+            .await
+            .map_err(|_| LogError::Stopped)?;
+        outcome.await.map_err(|_| LogError::Stopped)?
+    }
+}
+
+async fn write_batches(
+    mut waiting: mpsc::Receiver<Waiting>,
+    pool: DbPool,
+    clock: SharedClock,
+    limits: Limits,
+    batching: Batching,
+) {
+    let max_rows = batching.max_rows.max(1);
+    let mut batch: Vec<Waiting> = Vec::with_capacity(max_rows);
+    while let Some(first) = waiting.recv().await {
+        batch.push(first);
+        let deadline = tokio::time::Instant::now() + batching.window;
+        while batch.len() < max_rows {
+            match waiting.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) if batching.window.is_zero() => break,
+                Err(_) => match tokio::time::timeout_at(deadline, waiting.recv()).await {
+                    Ok(Some(next)) => batch.push(next),
+                    Ok(None) | Err(_) => break,
+                },
+            }
+        }
+        let (records, answers): (Vec<Record>, Vec<_>) = batch.drain(..).unzip();
+        let at = records.first().map_or_else(|| clock.now(), |r| r.at);
+        match write(&pool, &records, limits, at).await {
+            Ok(outcomes) => {
+                for (answer, outcome) in answers.into_iter().zip(outcomes) {
+                    // A check whose request was dropped meanwhile is logged all the same.
+                    let _ = answer.send(Ok(outcome));
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, rows = records.len(), "writing a batch of verifications failed");
+                for answer in answers {
+                    let _ = answer.send(Err(LogError::Failed));
+                }
+            }
+        }
+    }
+}
+
+async fn write(
+    pool: &DbPool,
+    records: &[Record],
+    limits: Limits,
+    at: DateTime<Utc>,
+) -> Result<Vec<Outcome>, DbError> {
+    let mut conn = pool.get().await?;
+    let outcomes = verification::record_batch(&mut conn, records, limits, at).await?;
+    let in_order = outcomes.len() == records.len()
+        && outcomes
+            .iter()
+            .zip(1..)
+            .all(|(outcome, ord)| outcome.ord == ord);
+    if !in_order {
+        return Err(DbError::Query(diesel::result::Error::DeserializationError(
+            "a batch of verifications answered rows out of order".into(),
+        )));
+    }
+    Ok(outcomes)
+}
