@@ -77,7 +77,11 @@ impl Application {
         spawn_sweeps(settings, pool.clone(), state.clock.clone());
         let denials = state.denials.clone();
         spawn_denial_flush(settings, pool.clone(), denials.clone());
-        let counters = metrics::middleware(state.pool.clone(), &state.partner_metrics)?;
+        let counters = metrics::middleware(
+            state.pool.clone(),
+            &state.partner_metrics,
+            state.invalidation.clone(),
+        )?;
         let metrics_server = metrics::serve(metrics_listener, counters.registry.clone())?;
         let server = run(listener, state, counters, settings)?;
         Ok(Application {

@@ -26,6 +26,9 @@ use tokio_postgres::AsyncMessage;
 /// The channel the triggers of migration `cache_notifications` notify.
 pub const CHANNEL: &str = "talentcard_cache";
 
+/// The `application_name` of the listening connection.
+pub const APPLICATION_NAME: &str = "talentcard-cache-listener";
+
 /// How often the listening connection proves it is alive (and how long it may take to): a
 /// connection silent for longer is dropped and the caches are bypassed until a new one listens.
 pub const HEARTBEAT: Duration = Duration::from_millis(500);
@@ -45,6 +48,11 @@ impl Invalidation {
         self.listening
             .load(Ordering::Acquire)
             .then(|| self.generation.load(Ordering::Acquire))
+    }
+
+    /// The generation as it stands, trusted or not (for `/metrics`).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// Whether a copy made under `generation` may still be served.
@@ -87,7 +95,9 @@ pub async fn listen(invalidation: std::sync::Arc<Invalidation>, url: String) {
 }
 
 async fn session(invalidation: &Invalidation, url: &str) -> anyhow::Result<()> {
-    let config: tokio_postgres::Config = url.parse()?;
+    let mut config: tokio_postgres::Config = url.parse()?;
+    // Named, so an operator (or a test) can find it in pg_stat_activity.
+    config.application_name(APPLICATION_NAME);
     let (client, mut connection) = tokio::time::timeout(
         Duration::from_secs(5),
         config.connect(tokio_postgres::NoTls),

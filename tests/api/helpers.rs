@@ -133,6 +133,15 @@ pub async fn start(settings: Settings, database: TestDatabase) -> TestApp {
     }
 }
 
+/// A second instance of the application on `app`'s database, with its own pool and caches.
+pub async fn second_instance(app: &TestApp) -> TestApp {
+    start(
+        app.settings.clone(),
+        TestDatabase::external(app.database.url.clone()),
+    )
+    .await
+}
+
 /// A database that is dropped (with its connections) when this value is.
 pub struct TestDatabase {
     /// Its URL.

@@ -18,9 +18,7 @@ use talentcard::startup::sweep_policy;
 use uuid::Uuid;
 
 use crate::cards::{Issued, issue_card};
-use crate::helpers::{
-    TestApp, TestDatabase, manifest_dir, problem, spawn_app, spawn_app_with, start,
-};
+use crate::helpers::{TestApp, manifest_dir, problem, second_instance, spawn_app, spawn_app_with};
 use crate::users::TestUser;
 
 /// The parties of most tests: an XA official, a card of a holder, an administrator and an agency
@@ -493,15 +491,6 @@ async fn a_nonce_is_used_once_by_its_own_agency_within_300_seconds() {
         let unknown = presentation::consume_nonce(&mut conn, never, w.agency, now).await;
         assert_eq!(unknown.unwrap(), NonceUse::Unknown, "{never:?}");
     }
-}
-
-/// A second instance of the application on `app`'s database, with its own pool.
-async fn second_instance(app: &TestApp) -> TestApp {
-    start(
-        app.settings.clone(),
-        TestDatabase::external(app.database.url.clone()),
-    )
-    .await
 }
 
 /// 20 consumers (10 per instance, alternating two agencies) each hold a pooled connection and

@@ -12,7 +12,7 @@ use talentcard::clock::Clock;
 use uuid::Uuid;
 
 use crate::cards::{Issued, credential, issue_card};
-use crate::helpers::{TestApp, TestDatabase, problem, spawn_app, spawn_app_with, start};
+use crate::helpers::{TestApp, problem, second_instance, spawn_app, spawn_app_with};
 use crate::holder_binding::{Wallet, bind_wallet, key_binding_jwt};
 use crate::users::TestUser;
 
@@ -391,11 +391,7 @@ async fn race(apps: [&TestApp; 2], token: &str, body: Value) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn twenty_checks_of_one_code_or_nonce_on_two_instances_succeed_once() {
     let app = spawn_app_with(|s| s.database.pool_size = 10).await;
-    let twin = start(
-        app.settings.clone(),
-        TestDatabase::external(app.database.url.clone()),
-    )
-    .await;
+    let twin = second_instance(&app).await;
     let c = counter(&app).await;
     // Issuing the card moved the first instance's clock; the twin keeps the same time.
     twin.clock.advance(app.clock.now() - twin.clock.now());
