@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::cards::kid_of;
 use crate::helpers::{TestApp, second_instance, spawn_app};
 use crate::partners::{credential, issue_twl, verify};
 
@@ -62,13 +63,6 @@ async fn seen_within(
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-}
-
-fn kid_of(token: &str) -> String {
-    jsonwebtoken::decode_header(token.split('~').next().unwrap())
-        .unwrap()
-        .kid
-        .unwrap()
 }
 
 #[tokio::test]

@@ -165,7 +165,8 @@ fn verify(
     token::verify(token, lookup, app.clock.now())
 }
 
-fn kid_of(token: &str) -> String {
+/// The `kid` in a credential's header.
+pub fn kid_of(token: &str) -> String {
     jsonwebtoken::decode_header(token.split('~').next().unwrap())
         .unwrap()
         .kid
