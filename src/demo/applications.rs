@@ -201,12 +201,14 @@ async fn approve(
         .await?
         .unwrap_or(1);
     let issue = crate::models::card::Issue {
-        application_id: decided.id,
+        application_id: Some(decided.id),
         holder_id: decided.talent_id,
         scheme: &decided.scheme,
         issuer: &decided.issuer,
         tier,
         now,
+        valid_from: None,
+        valid_until: None,
     };
     crate::models::card::issue(conn, &issue, validity).await?;
     Ok(())

@@ -23,6 +23,7 @@ mod decision;
 mod documents;
 mod get;
 mod list;
+pub mod renewal;
 mod submit;
 mod update;
 mod withdraw;
