@@ -283,6 +283,43 @@ pub async fn list_visible(
         .await
 }
 
+/// Live cards (active or suspended) visible to `viewer` whose last day falls within
+/// `between` (inclusive), soonest first, after the cursor `(valid_until, id)`: what an
+/// issuer's officials plan renewals with.
+pub async fn expiring_visible(
+    conn: &mut AsyncPgConnection,
+    viewer: &crate::models::application::Viewer,
+    between: (NaiveDate, NaiveDate),
+    after: Option<(NaiveDate, Uuid)>,
+    limit: i64,
+) -> QueryResult<Vec<(Card, String)>> {
+    use crate::db::schema::accounts;
+    use crate::models::application::Viewer;
+    let query = cards::table
+        .inner_join(accounts::table.on(accounts::id.eq(cards::holder_id)))
+        .filter(cards::status.eq_any(["active", "suspended"]))
+        .filter(cards::valid_until.between(between.0, between.1))
+        .into_boxed();
+    let query = match viewer {
+        Viewer::Talent(holder) => query.filter(cards::holder_id.eq(*holder)),
+        Viewer::Official(issuer) => query.filter(cards::issuer.eq(issuer.clone())),
+    };
+    let query = match after {
+        Some((day, id)) => query.filter(
+            cards::valid_until
+                .gt(day)
+                .or(cards::valid_until.eq(day).and(cards::id.gt(id))),
+        ),
+        None => query,
+    };
+    query
+        .order((cards::valid_until.asc(), cards::id.asc()))
+        .limit(limit)
+        .select((Card::as_select(), accounts::full_name))
+        .load(conn)
+        .await
+}
+
 /// Moves a card from `from` to `to` with a coded reason; `None` when it was not in `from`.
 pub async fn set_status(
     conn: &mut AsyncPgConnection,
