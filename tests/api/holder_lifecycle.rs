@@ -490,3 +490,48 @@ async fn a_renewal_opens_60_days_before_the_end_and_starts_the_day_after() {
     .await;
     assert_eq!(again["errors"][0]["field"], "replaces_card");
 }
+
+fn settings_with(
+    variable: &str,
+    value: Option<&str>,
+) -> Result<talentcard::configuration::Settings, String> {
+    let mut variables: Vec<(String, String)> = std::env::vars()
+        .filter(|(name, _)| !name.starts_with("TALENTCARD__"))
+        .collect();
+    if let Some(value) = value {
+        variables.push((variable.to_owned(), value.to_owned()));
+    }
+    talentcard::configuration::Settings::load_with(
+        &crate::helpers::manifest_dir().join("config"),
+        talentcard::configuration::Environment::Test,
+        variables,
+    )
+    .map_err(|e| e.to_string())
+}
+
+#[test]
+fn the_renewal_window_and_the_change_report_days_default_to_60_and_10_and_are_checked() {
+    let defaults = settings_with("", None).unwrap().cards;
+    assert_eq!(
+        (defaults.renewal_window_days, defaults.change_report_days),
+        (60, 10)
+    );
+    for variable in [
+        "TALENTCARD__CARDS__RENEWAL_WINDOW_DAYS",
+        "TALENTCARD__CARDS__CHANGE_REPORT_DAYS",
+    ] {
+        for good in ["1", "365"] {
+            let cards = settings_with(variable, Some(good)).unwrap().cards;
+            let value = if variable.contains("RENEWAL") {
+                cards.renewal_window_days
+            } else {
+                cards.change_report_days
+            };
+            assert_eq!(value.to_string(), good);
+        }
+        for bad in ["0", "366"] {
+            let error = settings_with(variable, Some(bad)).err().unwrap_or_default();
+            assert!(error.contains(variable), "{variable}={bad}: {error}");
+        }
+    }
+}
