@@ -11,6 +11,8 @@ use super::{
     APPS, CardModel, CardStatus, Expect, FORBIDDEN, INVALID, Model, NOT_FOUND, Who, World,
 };
 
+const CONFLICT: Expect = Expect::Refused(409, "conflict");
+
 /// What an official decides on a change report.
 #[derive(Debug, Clone, Copy)]
 pub enum ChangeDecision {
@@ -123,7 +125,11 @@ pub async fn replace(
     let id = card_id(model, app);
     let card = model.apps[app].card.as_ref();
     let allowed = card.is_some_and(|c| c.status == CardStatus::Suspended && c.lost);
-    let expected = holder_only(who, card.is_some(), allowed, 201);
+    let expected = match holder_only(who, card.is_some(), allowed, 201) {
+        // A card renewed ahead has its successor already: one successor per card.
+        Expect::Success(_) if model.apps[app].renewed.is_some() => CONFLICT,
+        other => other,
+    };
     let (tier, number) = card
         .map(|c| (c.tier.clone(), c.number.clone()))
         .unwrap_or_default();
@@ -204,7 +210,13 @@ pub async fn decide_change(
             card.status != CardStatus::Revoked,
         ),
     };
+    let renewed = model.apps[app].renewed.is_some();
     let expected = match who {
+        Who::Official
+            if open && card_allows && renewed && matches!(decision, ChangeDecision::Retier) =>
+        {
+            CONFLICT
+        }
         Who::Official if open && card_allows => Expect::Success(200),
         Who::Official => INVALID,
         Who::OtherOfficial => NOT_FOUND,
@@ -260,5 +272,93 @@ pub async fn decide_change(
         ensure!(new["tier"] == new_tier, "the re-tiered card {new}");
         supersede(model, app, &new, &official)?;
     }
+    Ok(answer.status)
+}
+
+/// The holder renews the current card: a renewal application (the same facts as the first),
+/// submitted, and approved with the card's tier by the issuer's official. Its card starts the
+/// day after the current one ends; the current card stays in force.
+pub async fn renew(world: &World, model: &mut Model, app: usize, who: Who) -> Result<u16, String> {
+    let spec = &APPS[app];
+    let Some(card) = model.apps[app].card.as_ref() else {
+        return Ok(0);
+    };
+    let renewable = card.status == CardStatus::Active && model.apps[app].renewed.is_none();
+    let expected = match who {
+        Who::Owner if renewable => Expect::Success(201),
+        Who::Owner | Who::OtherTalent => Expect::Refused(422, "validation_failed"),
+        _ => FORBIDDEN,
+    };
+    let mut facts = crate::schemes::doctorate(40);
+    facts["employer"]["district"] = json!(spec.employer_district);
+    let body = json!({ "scheme": spec.scheme, "issuer": spec.issuer, "facts": facts, "replaces_card": card.id });
+    let (old_id, tier) = (card.id.clone(), card.tier.clone());
+    let answer = world
+        .call("POST", "/api/v1/applications", who, spec, Some(&body))
+        .await;
+    if !expected.check(&answer)? {
+        return Ok(answer.status);
+    }
+    let id = answer.body["id"].as_str().unwrap_or_default().to_owned();
+    let submitted = world
+        .call(
+            "POST",
+            &format!("/api/v1/applications/{id}/submit"),
+            who,
+            spec,
+            None,
+        )
+        .await;
+    ensure!(
+        submitted.status == 200,
+        "the renewal's submission: {}",
+        submitted.body
+    );
+    let approval = json!({ "decision": "approve", "tier": tier, "comment": "renewal" });
+    let decided = world
+        .call(
+            "POST",
+            &format!("/api/v1/applications/{id}/decision"),
+            Who::Official,
+            spec,
+            Some(&approval),
+        )
+        .await;
+    ensure!(
+        decided.status == 200,
+        "the renewal's approval: {}",
+        decided.body
+    );
+    let new = &decided.body["card"];
+    let old: serde_json::Value = world
+        .app
+        .get_as(
+            &format!("/api/v1/cards/{old_id}"),
+            &world.talents[spec.owner].access,
+        )
+        .await
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
+    let day = |v: &serde_json::Value| v.as_str().and_then(|d| d.parse::<chrono::NaiveDate>().ok());
+    ensure!(
+        day(&new["valid_from"]) == day(&old["valid_until"]).and_then(|d| d.succ_opt())
+            && old["status"] == "active"
+            && new["tier"] == tier.as_str(),
+        "the renewal {new} of {old}"
+    );
+    let official = world.actor(Who::Official, spec);
+    let new_id = new["id"].as_str().unwrap_or_default().to_owned();
+    model.audited("card.issued", &new_id, official);
+    model.apps[app].renewed = Some(CardModel {
+        id: new_id,
+        number: new["number"].as_str().unwrap_or_default().to_owned(),
+        tier,
+        status: CardStatus::Active,
+        uses: Default::default(),
+        credentials: Vec::new(),
+        lost: false,
+        changes: Vec::new(),
+    });
     Ok(answer.status)
 }

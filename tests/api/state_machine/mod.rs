@@ -3,7 +3,7 @@
 //! Proptest generates random sequences (10 to 30 operations) of submit, decide (approve with a
 //! tier, reject with a coded reason, request material), suspend, resume, revoke, the holder's
 //! loss report and replacement, change reports and their decisions (keep, retier, suspend,
-//! revoke; see `holder.rs`), verify and redeem, fetching a credential and presenting one, rotating an issuer's key and marking any
+//! revoke), renewals issued ahead (see `holder.rs`), verify and redeem, fetching a credential and presenting one, rotating an issuer's key and marking any
 //! of its keys compromised, each by a random actor (the owning talent, another talent, the official of the
 //! application's issuer, an official of another issuer, an administrator, a partner agency in
 //! Xiong'an, another agency in Tongzhou), over a small pool of applications (two XIONGAN ones at
@@ -217,6 +217,12 @@ enum Op {
         who: Who,
         decision: ChangeDecision,
     },
+    /// The holder renews the current card (a renewal application, submitted and approved with
+    /// the same tier by the issuer's official).
+    Renew {
+        app: usize,
+        who: Who,
+    },
 }
 
 /// Mostly the actor who may do it, sometimes anyone.
@@ -278,12 +284,31 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(app, who)| Op::ReportChange { app, who }),
         3 => (0..APPS.len(), who(&[Who::Official]), holder::change_decision())
             .prop_map(|(app, who, decision)| Op::DecideChange { app, who, decision }),
+        3 => (0..APPS.len(), who(&[Who::Owner])).prop_map(|(app, who)| Op::Renew { app, who }),
     ]
 }
 
-/// Which applications start submitted (the rest start as drafts), and the operations.
+/// Which applications start submitted (the rest start as drafts), and the operations. Some
+/// submitted applications are approved first, so that the card's later life (loss, replacement,
+/// change reports, renewal) is reached in most sequences.
 fn case() -> impl Strategy<Value = ([bool; POOL], Vec<Op>)> {
-    (any::<[bool; POOL]>(), prop::collection::vec(op(), 10..=30))
+    (
+        any::<[bool; POOL]>(),
+        any::<[bool; POOL]>(),
+        prop::collection::vec(op(), 10..=30),
+    )
+        .prop_map(|(submitted, approved, ops)| {
+            let mut steps: Vec<Op> = (0..POOL)
+                .filter(|app| submitted[*app] && approved[*app])
+                .map(|app| Op::Decide {
+                    app,
+                    who: Who::Official,
+                    decision: Decision::Approve("B"),
+                })
+                .collect();
+            steps.extend(ops);
+            (submitted, steps)
+        })
 }
 
 fn env_or(name: &str, default: u32) -> u32 {
@@ -411,6 +436,8 @@ struct AppModel {
     card: Option<CardModel>,
     /// The cards it superseded, oldest first (all revoked).
     retired: Vec<CardModel>,
+    /// The renewal of the current card, valid from the day after it ends (in force later).
+    renewed: Option<CardModel>,
 }
 
 impl AppModel {
@@ -427,7 +454,7 @@ impl AppModel {
 
     /// Every card of the application, current first.
     fn all_cards(&self) -> impl Iterator<Item = &CardModel> {
-        self.card.iter().chain(&self.retired)
+        self.card.iter().chain(&self.retired).chain(&self.renewed)
     }
 }
 
@@ -652,7 +679,13 @@ mod holder;
 async fn setup(submitted: [bool; POOL]) -> (World, Model) {
     // Setting a case up makes several requests at once; on a loaded machine (the whole suite
     // runs in parallel) a connection may take longer than the test configuration's 1 s to free.
-    let spawned = spawn_app_with(|s| s.database.acquire_timeout_ms = 10_000).await;
+    // The renewal window spans a whole card (more than validation allows), so a renewal may
+    // be applied for at any step; the window itself is tested in holder_lifecycle.rs.
+    let spawned = spawn_app_with(|s| {
+        s.database.acquire_timeout_ms = 10_000;
+        s.cards.renewal_window_days = 3660;
+    })
+    .await;
     // Independent accounts are made concurrently: setting up is most of a case's time.
     let app = &spawned;
     // Staff one after the other: each login moves the shared clock to a fresh TOTP step.
@@ -759,6 +792,7 @@ async fn setup(submitted: [bool; POOL]) -> (World, Model) {
             status,
             card: None,
             retired: Vec::new(),
+            renewed: None,
         });
     }
     (world, model)
@@ -844,6 +878,7 @@ async fn step(world: &World, model: &mut Model, op: &Op) -> Result<u16, String> 
         Op::DecideChange { app, who, decision } => {
             holder::decide_change(world, model, app, who, decision).await
         }
+        Op::Renew { app, who } => holder::renew(world, model, app, who).await,
     }
 }
 
@@ -1386,6 +1421,9 @@ struct CardRow {
     status: String,
     #[diesel(sql_type = Nullable<Integer>)]
     status_index: Option<i32>,
+    /// Valid only from a later day (a renewal issued ahead).
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    future: bool,
 }
 
 #[derive(diesel::QueryableByName, Debug)]
@@ -1456,7 +1494,9 @@ async fn invariants(world: &World, model: &Model) -> Result<(), String> {
                  SELECT id FROM cards WHERE application_id = CAST($1 AS uuid) \
                  UNION ALL \
                  SELECT s.new_card_id FROM card_successions s JOIN chain ON s.old_card_id = chain.id) \
-             SELECT c.id::text AS id, c.status, c.status_index FROM cards c JOIN chain USING (id)",
+             SELECT c.id::text AS id, c.status, c.status_index, \
+                    c.valid_from > (now() AT TIME ZONE 'Asia/Shanghai')::date AS future \
+             FROM cards c JOIN chain USING (id)",
         )
         .bind::<Text, _>(m.id.as_str())
         .load(&mut conn)
@@ -1466,7 +1506,10 @@ async fn invariants(world: &World, model: &Model) -> Result<(), String> {
         let mut modelled: Vec<&str> = m.all_cards().map(|c| c.id.as_str()).collect();
         stored.sort_unstable();
         modelled.sort_unstable();
-        let live = cards.iter().filter(|c| c.status != "revoked").count();
+        let live = cards
+            .iter()
+            .filter(|c| c.status != "revoked" && !c.future)
+            .count();
         ensure!(
             live <= 1,
             "application {} has {live} live cards: {cards:?}",
