@@ -45,6 +45,9 @@ pub enum ErrorCode {
     /// 409: the application's identity document is disputed (another account claims it) or no
     /// longer the applicant's; an administrator or the issuer resolves the dispute first.
     DocumentDisputed,
+    /// 409: a renewal (the same scheme and tier as the card it replaces) applied for before
+    /// the card's renewal window opens (`cards.renewal_window_days` before its last day).
+    RenewalNotOpen,
     /// 409: the account's evidence (bytes or files, across all its applications) is at its
     /// quota; withdrawing a draft frees its files.
     EvidenceQuotaExceeded,
@@ -89,6 +92,7 @@ impl ErrorCode {
             | QuotaExhausted
             | DocumentLocked
             | DocumentDisputed
+            | RenewalNotOpen
             | EvidenceQuotaExceeded => StatusCode::CONFLICT,
             RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -117,6 +121,7 @@ impl ErrorCode {
             QuotaExhausted => "quota_exhausted",
             DocumentLocked => "document_locked",
             DocumentDisputed => "document_disputed",
+            RenewalNotOpen => "renewal_not_open",
             EvidenceQuotaExceeded => "evidence_quota_exceeded",
             CardNotValid => "card_not_valid",
             PresentationRequired => "presentation_required",

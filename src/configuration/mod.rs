@@ -294,6 +294,20 @@ impl Settings {
         }
         for (value, var) in [
             (
+                self.cards.renewal_window_days,
+                "TALENTCARD__CARDS__RENEWAL_WINDOW_DAYS",
+            ),
+            (
+                self.cards.change_report_days,
+                "TALENTCARD__CARDS__CHANGE_REPORT_DAYS",
+            ),
+        ] {
+            if !(1..=CardSettings::MAX_DAYS).contains(&value) {
+                return Err(ConfigError::invalid(var, "must be between 1 and 365 days"));
+            }
+        }
+        for (value, var) in [
+            (
                 self.documents.max_bytes_per_account,
                 "MAX_BYTES_PER_ACCOUNT",
             ),

@@ -312,21 +312,42 @@ pub struct CardSettings {
     /// stale before it can be shown elsewhere. 1 to [`CardSettings::MAX_CODE_TTL_SECS`].
     #[serde(default = "default_presentation_code_ttl_secs")]
     pub presentation_code_ttl_secs: i64,
+    /// Days before a card's last day from which its renewal may be applied for (the renewed
+    /// card starts the day after the old one ends, so applying early costs nothing). 1 to
+    /// [`CardSettings::MAX_DAYS`].
+    #[serde(default = "default_renewal_window_days")]
+    pub renewal_window_days: u32,
+    /// Days after a change of employer, residence or title within which the holder must report
+    /// it; a later report is flagged `late`. 1 to [`CardSettings::MAX_DAYS`].
+    #[serde(default = "default_change_report_days")]
+    pub change_report_days: u32,
 }
 
 impl CardSettings {
     /// The longest a presentation code may live: the contract's bound (300 s).
     pub const MAX_CODE_TTL_SECS: i64 = 300;
+    /// The most days either window may span: a year.
+    pub const MAX_DAYS: u32 = 365;
 }
 
 fn default_presentation_code_ttl_secs() -> i64 {
     60
 }
 
+fn default_renewal_window_days() -> u32 {
+    60
+}
+
+fn default_change_report_days() -> u32 {
+    10
+}
+
 impl Default for CardSettings {
     fn default() -> Self {
         CardSettings {
             presentation_code_ttl_secs: default_presentation_code_ttl_secs(),
+            renewal_window_days: default_renewal_window_days(),
+            change_report_days: default_change_report_days(),
         }
     }
 }

@@ -40,6 +40,10 @@ pub enum Field {
     Document,
     /// `issuer_keys.sealed_seed`: an issuer's private signing key.
     IssuerKeySeed,
+    /// `card_changes.facts`: a holder's new facts in a change report.
+    ChangeFacts,
+    /// `card_changes.evaluation_trace`: their evaluation, which quotes them.
+    ChangeEvaluationTrace,
 }
 
 impl Field {
@@ -53,6 +57,8 @@ impl Field {
             Field::EvaluationTrace => "applications.evaluation_trace",
             Field::Document => "application_documents.content",
             Field::IssuerKeySeed => "issuer_keys.sealed_seed",
+            Field::ChangeFacts => "card_changes.facts",
+            Field::ChangeEvaluationTrace => "card_changes.evaluation_trace",
         }
     }
 

@@ -163,10 +163,47 @@ diesel::table! {
 }
 
 diesel::table! {
+    card_changes (id) {
+        id -> Uuid,
+        card_id -> Uuid,
+        holder_id -> Uuid,
+        issuer -> Text,
+        kind -> Text,
+        effective_on -> Date,
+        reported_at -> Timestamptz,
+        late -> Bool,
+        facts -> Bytea,
+        key_id -> Text,
+        suggested_tier -> Nullable<Text>,
+        eligible -> Bool,
+        rules_version -> Int4,
+        evaluation_trace -> Bytea,
+        review_due -> Date,
+        status -> Text,
+        decision -> Nullable<Text>,
+        decided_tier -> Nullable<Text>,
+        reason_code -> Nullable<Text>,
+        decision_comment -> Nullable<Text>,
+        decided_by -> Nullable<Uuid>,
+        decided_at -> Nullable<Timestamptz>,
+        new_card_id -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    card_successions (old_card_id) {
+        old_card_id -> Uuid,
+        new_card_id -> Uuid,
+        kind -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     cards (id) {
         id -> Uuid,
         number -> Text,
-        application_id -> Uuid,
+        application_id -> Nullable<Uuid>,
         holder_id -> Uuid,
         scheme -> Text,
         issuer -> Text,
@@ -441,6 +478,7 @@ diesel::joinable!(agency_rate_windows -> agencies (agency_id));
 diesel::joinable!(agency_unknown_windows -> agencies (agency_id));
 diesel::joinable!(application_documents -> applications (application_id));
 diesel::joinable!(application_identity_documents -> applications (application_id));
+diesel::joinable!(card_changes -> issuers (issuer));
 diesel::joinable!(card_serials -> issuers (issuer));
 diesel::joinable!(cards -> accounts (holder_id));
 diesel::joinable!(card_credentials -> cards (card_id));
@@ -472,6 +510,8 @@ diesel::joinable!(verifications -> agencies (agency_id));
 diesel::joinable!(verifications -> cards (card_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    card_changes,
+    card_successions,
     accounts,
     address_rate_windows,
     agencies,

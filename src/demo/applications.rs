@@ -34,6 +34,13 @@ pub struct DemoApplication {
     /// Approve with this tier (the demo's official of the issuer decides).
     #[serde(default)]
     approve_tier: Option<String>,
+    /// The approved card ends this many days from today (a card inside its renewal window),
+    /// instead of lasting its tier's full validity from today.
+    #[serde(default)]
+    card_ends_in_days: Option<u32>,
+    /// A change report the holder has filed on the approved card, open in the issuer's queue.
+    #[serde(default)]
+    change_report: Option<super::lifecycle::DemoChange>,
     facts: Facts,
 }
 
@@ -155,7 +162,10 @@ pub async fn load_application(
     // Like a real submission: the application keeps the document it was submitted with.
     profile::copy_to_application(conn, id, draft.talent_id, now).await?;
     if let Some(tier) = &demo.approve_tier {
-        approve(conn, &submitted, tier).await?;
+        let card = approve(conn, &submitted, tier, demo.card_ends_in_days).await?;
+        if let Some(change) = &demo.change_report {
+            super::lifecycle::load_change(conn, cipher, calendar, &card, change).await?;
+        }
     }
     Ok(())
 }
@@ -165,7 +175,8 @@ async fn approve(
     conn: &mut AsyncPgConnection,
     submitted: &application::Application,
     tier: &str,
-) -> anyhow::Result<()> {
+    ends_in_days: Option<u32>,
+) -> anyhow::Result<crate::models::card::Card> {
     use crate::db::schema::accounts;
     use diesel::prelude::*;
     use diesel_async::RunQueryDsl;
@@ -200,14 +211,17 @@ async fn approve(
     let validity = crate::models::card::tier_validity(conn, &decided.scheme, tier)
         .await?
         .unwrap_or(1);
+    let (valid_from, valid_until) =
+        super::lifecycle::dates_ending_in(crate::clock::china_date(now), validity, ends_in_days);
     let issue = crate::models::card::Issue {
-        application_id: decided.id,
+        application_id: Some(decided.id),
         holder_id: decided.talent_id,
         scheme: &decided.scheme,
         issuer: &decided.issuer,
         tier,
         now,
+        valid_from,
+        valid_until,
     };
-    crate::models::card::issue(conn, &issue, validity).await?;
-    Ok(())
+    Ok(crate::models::card::issue(conn, &issue, validity).await?)
 }

@@ -4,6 +4,7 @@
 //! alone, so restarting with `--demo` is harmless.
 
 mod applications;
+mod lifecycle;
 
 use anyhow::Context;
 use diesel_async::{AsyncConnection, AsyncPgConnection};

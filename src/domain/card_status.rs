@@ -23,6 +23,9 @@ pub enum CardAction {
     Resume,
     /// Revoke a card that is not revoked yet (also when expired, or superseded by a renewal).
     Revoke,
+    /// The holder reports the card lost (挂失): an active card is suspended at once with the
+    /// reason `reported_lost`, and only then may a replacement be issued.
+    ReportLoss,
 }
 
 /// The entry of a card in its issuer's status list (IETF Token Status List, 2 bits).
@@ -54,7 +57,15 @@ pub const TRANSITIONS: &[(CardStatus, CardAction, CardStatus)] = &[
         CardAction::Revoke,
         CardStatus::Revoked,
     ),
+    (
+        CardStatus::Active,
+        CardAction::ReportLoss,
+        CardStatus::Suspended,
+    ),
 ];
+
+/// The suspension reason of a card its holder reported lost; a replacement needs it.
+pub const REPORTED_LOST: &str = "reported_lost";
 
 impl CardStatus {
     /// The stored name.
@@ -118,6 +129,7 @@ impl CardAction {
             CardAction::Suspend => "card.suspended",
             CardAction::Resume => "card.resumed",
             CardAction::Revoke => "card.revoked",
+            CardAction::ReportLoss => "card.reported_lost",
         }
     }
 
@@ -127,6 +139,7 @@ impl CardAction {
             CardAction::Suspend => "suspended",
             CardAction::Resume => "resumed",
             CardAction::Revoke => "revoked",
+            CardAction::ReportLoss => "reported lost",
         }
     }
 }
@@ -140,7 +153,12 @@ mod tests {
         CardStatus::Suspended,
         CardStatus::Revoked,
     ];
-    const ACTIONS: [CardAction; 3] = [CardAction::Suspend, CardAction::Resume, CardAction::Revoke];
+    const ACTIONS: [CardAction; 4] = [
+        CardAction::Suspend,
+        CardAction::Resume,
+        CardAction::Revoke,
+        CardAction::ReportLoss,
+    ];
 
     #[test]
     fn the_table_is_the_contract() {
@@ -157,6 +175,11 @@ mod tests {
             (Revoked, Suspend, None),
             (Revoked, Resume, None),
             (Revoked, Revoke, None),
+            // "a loss report on a revoked or expired card is 409"; a suspended card is out of
+            // use already, and a second report changes nothing.
+            (Active, ReportLoss, Some(Suspended)),
+            (Suspended, ReportLoss, None),
+            (Revoked, ReportLoss, None),
         ];
         for (from, action, to) in expected {
             assert_eq!(from.after(action, false), to, "{from:?} {action:?}");

@@ -9,6 +9,7 @@ pub mod eligibility;
 pub mod email;
 pub mod file_name;
 pub mod free_text;
+pub mod holder_year;
 pub mod id_document;
 pub mod password;
 pub mod recognition;

@@ -20,8 +20,9 @@ pub struct Card {
     pub id: Uuid,
     /// e.g. `XA-2026-000123-7`.
     pub number: String,
-    /// The application approved.
-    pub application_id: Uuid,
+    /// The application approved; `None` for a card issued without one of its own (a
+    /// replacement after a loss, the new tier's card after a change report).
+    pub application_id: Option<Uuid>,
     /// The holder's account.
     #[serde(skip)]
     pub holder_id: Uuid,
@@ -59,11 +60,11 @@ pub struct Card {
     pub holder_jkt: Option<String>,
 }
 
-/// What an approval issues.
+/// What an approval (or a replacement, or a re-tiering) issues.
 #[derive(Debug)]
 pub struct Issue<'a> {
-    /// The application.
-    pub application_id: Uuid,
+    /// The application, when the card comes from one.
+    pub application_id: Option<Uuid>,
     /// The holder.
     pub holder_id: Uuid,
     /// Scheme code.
@@ -74,6 +75,12 @@ pub struct Issue<'a> {
     pub tier: &'a str,
     /// Now.
     pub now: DateTime<Utc>,
+    /// The first valid day when not today (a renewal starts the day after the card it renews
+    /// ends).
+    pub valid_from: Option<NaiveDate>,
+    /// The last valid day when not the tier's validity from `valid_from` (a replacement keeps
+    /// the lost card's).
+    pub valid_until: Option<NaiveDate>,
 }
 
 /// The validity of a tier in years, if the scheme has it.
@@ -101,8 +108,10 @@ pub async fn issue(
     issue: &Issue<'_>,
     validity_years: i32,
 ) -> QueryResult<Card> {
-    let valid_from = crate::clock::china_date(issue.now);
-    let year = valid_from.year();
+    let today = crate::clock::china_date(issue.now);
+    let valid_from = issue.valid_from.unwrap_or(today);
+    // The number carries the year of issue, whatever day the card starts.
+    let year = today.year();
     // The serial is random now, so this row no longer numbers cards: it counts the cards of the
     // issuer's year, and its row lock is what serialises issuance per issuer. `free_index` below
     // relies on that: two approvals of one issuer must not pick the same free status index
@@ -118,7 +127,9 @@ pub async fn issue(
         .set(card_serials::last.eq(card_serials::last + 1))
         .execute(conn)
         .await?;
-    let valid_until = valid_until(valid_from, validity_years);
+    let valid_until = issue
+        .valid_until
+        .unwrap_or_else(|| valid_until(valid_from, validity_years));
     let kid = issuer_key::active(conn, issue.issuer).await?.map(|k| k.kid);
     let status_index =
         crate::models::status_list::free_index(conn, issue.issuer, issue.now).await?;
@@ -266,6 +277,43 @@ pub async fn list_visible(
     };
     query
         .order((cards::issued_at.desc(), cards::id.desc()))
+        .limit(limit)
+        .select((Card::as_select(), accounts::full_name))
+        .load(conn)
+        .await
+}
+
+/// Live cards (active or suspended) visible to `viewer` whose last day falls within
+/// `between` (inclusive), soonest first, after the cursor `(valid_until, id)`: what an
+/// issuer's officials plan renewals with.
+pub async fn expiring_visible(
+    conn: &mut AsyncPgConnection,
+    viewer: &crate::models::application::Viewer,
+    between: (NaiveDate, NaiveDate),
+    after: Option<(NaiveDate, Uuid)>,
+    limit: i64,
+) -> QueryResult<Vec<(Card, String)>> {
+    use crate::db::schema::accounts;
+    use crate::models::application::Viewer;
+    let query = cards::table
+        .inner_join(accounts::table.on(accounts::id.eq(cards::holder_id)))
+        .filter(cards::status.eq_any(["active", "suspended"]))
+        .filter(cards::valid_until.between(between.0, between.1))
+        .into_boxed();
+    let query = match viewer {
+        Viewer::Talent(holder) => query.filter(cards::holder_id.eq(*holder)),
+        Viewer::Official(issuer) => query.filter(cards::issuer.eq(issuer.clone())),
+    };
+    let query = match after {
+        Some((day, id)) => query.filter(
+            cards::valid_until
+                .gt(day)
+                .or(cards::valid_until.eq(day).and(cards::id.gt(id))),
+        ),
+        None => query,
+    };
+    query
+        .order((cards::valid_until.asc(), cards::id.asc()))
         .limit(limit)
         .select((Card::as_select(), accounts::full_name))
         .load(conn)

@@ -38,6 +38,9 @@ pub struct ShownCard {
     /// The stored status.
     #[diesel(sql_type = Text)]
     pub status: String,
+    /// Its first valid day (a renewal issued ahead starts after its predecessor ends).
+    #[diesel(sql_type = Date)]
+    pub valid_from: NaiveDate,
     /// Its last valid day.
     #[diesel(sql_type = Date)]
     pub valid_until: NaiveDate,
@@ -128,7 +131,7 @@ impl<const BY_ID: bool, const USES: bool, const SIGNED: bool> QueryFragment<Pg>
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         out.push_sql(
-            "SELECT c.id, c.number, c.scheme, c.issuer, c.tier, c.status, c.valid_until,
+            "SELECT c.id, c.number, c.scheme, c.issuer, c.tier, c.status, c.valid_from, c.valid_until,
                     c.status_index, c.holder_jkt, a.full_name AS holder_name, ",
         );
         match self.wanted.signed_by {

@@ -48,6 +48,7 @@ impl Found {
     pub fn facts(&self) -> Option<CardFacts<'_>> {
         Some(CardFacts {
             status: CardStatus::parse(&self.card.status)?,
+            valid_from: self.card.valid_from,
             valid_until: self.card.valid_until,
             scheme: &self.card.scheme,
             tier: &self.card.tier,

@@ -216,6 +216,33 @@ pub const ENDPOINTS: &[Endpoint] = &[
         [401, 404, 201, 403, 403, 403, 403],
     ),
     row(
+        "get",
+        "/api/v1/me/reminders",
+        [401, 200, 200, 403, 403, 403, 403],
+    ),
+    // Change reports on talent B's live card: the holder reports, XA's officials see and
+    // decide (the fixture's open report), TZ's do not see the card.
+    row(
+        "post",
+        "/api/v1/cards/{id}/changes",
+        [401, 404, 201, 403, 403, 403, 403],
+    ),
+    row(
+        "get",
+        "/api/v1/cards/{id}/changes",
+        [401, 404, 200, 200, 404, 403, 403],
+    ),
+    row(
+        "get",
+        "/api/v1/card-changes",
+        [401, 403, 403, 200, 200, 403, 403],
+    ),
+    row(
+        "post",
+        "/api/v1/cards/{id}/changes/{change_id}/decision",
+        [401, 403, 403, 200, 404, 403, 403],
+    ),
+    row(
         "post",
         "/api/v1/cards/{id}/suspend",
         [401, 403, 403, 200, 404, 403, 403],
@@ -229,6 +256,19 @@ pub const ENDPOINTS: &[Endpoint] = &[
         "post",
         "/api/v1/cards/{id}/revoke",
         [401, 403, 403, 200, 404, 403, 403],
+    ),
+    // Only the holder reports a loss or asks for a replacement; the card is revoked by the row
+    // above, so the holder's call is refused by the state machine (the holder's own success
+    // is tested in holder_lifecycle.rs).
+    row(
+        "post",
+        "/api/v1/cards/{id}/report-loss",
+        [401, 404, 409, 403, 403, 403, 403],
+    ),
+    row(
+        "post",
+        "/api/v1/cards/{id}/replacement",
+        [401, 404, 409, 403, 403, 403, 403],
     ),
     row(
         "post",
@@ -263,6 +303,8 @@ struct Fixtures {
     document: String,
     draft: String,
     card: String,
+    /// An open change report on `card`.
+    change: String,
     /// XA's first key (retired by the rotation row before the compromise row withdraws it).
     kid: String,
     /// A claim on talent A's document, and talent A's id (who keeps it).
@@ -287,6 +329,7 @@ fn path(template: &str, f: &Fixtures) -> String {
             &format!("document-disputes/{}", f.dispute),
         )
         .replace("cards/{id}", &format!("cards/{}", f.card))
+        .replace("{change_id}", &f.change)
         .replace("{issuer}", "XA")
         .replace("{list}", "XA")
         .replace("applications/{id}", &format!("applications/{application}"))
@@ -305,6 +348,12 @@ fn path(template: &str, f: &Fixtures) -> String {
         .replace("{version}", "1")
         .replace("{kid}", &f.kid)
         .replace("{scheme}", "XIONGAN")
+}
+
+/// A change of title that took effect today.
+fn change_report() -> Value {
+    let today = talentcard::clock::china_date(chrono::Utc::now());
+    json!({ "kind": "title", "effective_on": today.to_string(), "facts": crate::schemes::doctorate(40) })
 }
 
 /// A valid body for `template`, unique to `role` where uniqueness matters.
@@ -355,6 +404,11 @@ fn body(template: &str, role: usize, tokens: &[Option<String>]) -> Option<Value>
         "/api/v1/cards/{id}/suspend" => json!({ "reason_code": "under_investigation" }),
         "/api/v1/cards/{id}/resume" => json!({}),
         "/api/v1/cards/{id}/revoke" => json!({ "reason_code": "holder_request" }),
+        "/api/v1/cards/{id}/report-loss" => json!({}),
+        "/api/v1/cards/{id}/changes" => change_report(),
+        "/api/v1/cards/{id}/changes/{change_id}/decision" => {
+            json!({ "decision": "keep", "comment": "no effect on the tier" })
+        }
         "/api/v1/admin/recognitions" => {
             json!({ "rules": [{ "scheme": "XIONGAN", "tier": "A", "district": "tongzhou", "local_tier": "A" }] })
         }
@@ -452,6 +506,17 @@ async fn every_endpoint_for_every_role() {
         .await
         .unwrap();
     let card = approved["card"]["id"].as_str().unwrap().to_owned();
+    let change: Value = app
+        .send(
+            "POST",
+            &format!("/api/v1/cards/{card}/changes"),
+            &talent_b.access,
+            Some(&change_report()),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
     let tbt = json!({ "scheme": "TBT", "issuer": "TZ", "facts": crate::schemes::doctorate(40) });
     let draft: Value = app
         .send("POST", "/api/v1/applications", &talent_a.access, Some(&tbt))
@@ -478,6 +543,7 @@ async fn every_endpoint_for_every_role() {
         document,
         draft: draft["id"].as_str().unwrap().to_owned(),
         card,
+        change: change["id"].as_str().unwrap().to_owned(),
         dispute,
         holder: talent_a.id.to_string(),
     };

@@ -273,7 +273,7 @@ async fn rotation_keeps_old_cards_verifiable_and_signs_new_ones_with_the_new_key
     .await;
 }
 
-async fn list_entry(app: &TestApp, index: usize) -> u8 {
+pub async fn list_entry(app: &TestApp, index: usize) -> u8 {
     // A list takes at most one stamp a second: a change shows from the next second.
     app.clock.advance(chrono::Duration::seconds(1));
     let list: Value = app

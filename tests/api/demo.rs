@@ -142,3 +142,49 @@ async fn every_demo_login_works() {
         .await;
     assert_eq!(redeemed.status().as_u16(), 201);
 }
+
+#[tokio::test]
+async fn the_demo_shows_a_card_in_its_renewal_window_and_an_open_change_report() {
+    let app = spawn_app().await;
+    let logins = talentcard::demo::load(&app.settings, &app.pool)
+        .await
+        .unwrap();
+    let login = |email: &str| {
+        let account = logins.accounts.iter().find(|a| a.email == email).unwrap();
+        let code = account.totp_secret.as_ref().map(|encoded| {
+            let secret = totp_rs::Secret::Encoded(encoded.clone())
+                .to_bytes()
+                .unwrap();
+            totp::code_at(&secret, app.clock.now())
+        });
+        let (email, password) = (account.email.clone(), account.password.clone());
+        let app = &app;
+        async move {
+            let tokens: Value = app
+                .login(&email, &password, code.as_deref())
+                .await
+                .json()
+                .await
+                .unwrap();
+            tokens["access_token"].as_str().unwrap().to_owned()
+        }
+    };
+    let zhao = login("zhao.lei@demo.talentcard.cn").await;
+    let reminders: Vec<Value> = app
+        .get_as("/api/v1/me/reminders", &zhao)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = reminders
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["renewal_open"]);
+    let xa = login("official.xa@demo.talentcard.cn").await;
+    let queue = app.items("/api/v1/card-changes", &xa).await;
+    assert_eq!(queue.len(), 1, "one open change report");
+    assert_eq!(queue[0]["kind"], "employer");
+    let expiring = app.items("/api/v1/cards?expiring_within=60", &xa).await;
+    assert_eq!(expiring.len(), 1);
+}

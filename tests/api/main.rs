@@ -31,6 +31,8 @@ mod health;
 mod helpers;
 mod holder_binding;
 mod holder_bound_redemptions;
+mod holder_changes;
+mod holder_lifecycle;
 mod identity;
 mod key_check;
 mod live_cards;

@@ -304,3 +304,41 @@ async fn the_document_describes_presentations_reversals_and_live_cards() {
     let codes = schemas["ErrorCode"]["enum"].to_string();
     assert!(codes.contains("presentation_required"), "{codes}");
 }
+
+#[tokio::test]
+async fn the_document_lists_the_holder_lifecycle_enums() {
+    let app = spawn_app().await;
+    let doc: serde_json::Value = app.get("/openapi.json").await.json().await.unwrap();
+    let schemas = &doc["components"]["schemas"];
+    let values = |name: &str| -> Vec<String> {
+        schemas[name]["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name} is an enum"))
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        values("ChangeKind"),
+        ["employer", "residence", "title", "other"]
+    );
+    assert_eq!(
+        values("ChangeDecisionKind"),
+        ["keep", "retier", "suspend", "revoke"]
+    );
+    assert_eq!(
+        values("ReminderKind"),
+        ["renewal_open", "expires_soon", "change_report_due"]
+    );
+    assert!(values("ChangeReason").contains(&"employer_change_review".to_owned()));
+    assert!(values("ErrorCode").contains(&"renewal_not_open".to_owned()));
+    let create = &doc["paths"]["/api/v1/applications"]["post"]["responses"]["409"];
+    assert!(
+        create["description"]
+            .as_str()
+            .unwrap()
+            .contains("renewal_not_open")
+    );
+    let queue = &doc["paths"]["/api/v1/card-changes"]["get"]["parameters"];
+    assert!(queue.to_string().contains("decided"), "{queue}");
+}

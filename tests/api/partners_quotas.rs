@@ -27,7 +27,7 @@ fn uses(entitlements: &Value) -> Vec<(String, i64, i64)> {
 }
 
 #[tokio::test]
-async fn partners_quota_used_on_the_old_card_stays_used_after_renewal() {
+async fn partners_quota_used_on_the_old_card_stays_used_after_a_replacement() {
     let app = spawn_app().await;
     let admin = app.staff("root@example.cn", "admin", None).await;
     let xa = app.staff("xa@example.cn", "official", Some("XA")).await;
@@ -51,36 +51,28 @@ async fn partners_quota_used_on_the_old_card_stays_used_after_renewal() {
         assert_eq!(done.status().as_u16(), 201, "{service}");
     }
 
-    let renewal = json!({ "scheme": "XIONGAN", "issuer": "XA", "facts": crate::schemes::doctorate(40), "replaces_card": old_card });
-    let created: Value = app
+    // A renewal's card starts only when the old one ends (a new quota year); a replacement
+    // after a loss is the card that takes over at once, under a new number.
+    let lost = app
         .send(
             "POST",
-            "/api/v1/applications",
+            &format!("/api/v1/cards/{old_card}/report-loss"),
             &talent.access,
-            Some(&renewal),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let id = created["id"].as_str().unwrap();
-    app.send(
-        "POST",
-        &format!("/api/v1/applications/{id}/submit"),
-        &talent.access,
-        None,
-    )
-    .await;
-    let renewed = app
-        .decide(
-            &xa,
-            id,
-            json!({ "decision": "approve", "tier": "B", "comment": "renewal" }),
+            Some(&json!({})),
         )
         .await;
-    assert_eq!(renewed.status().as_u16(), 200);
+    assert_eq!(lost.status().as_u16(), 200);
+    let renewed = app
+        .send(
+            "POST",
+            &format!("/api/v1/cards/{old_card}/replacement"),
+            &talent.access,
+            None,
+        )
+        .await;
+    assert_eq!(renewed.status().as_u16(), 201);
     let renewed: Value = renewed.json().await.unwrap();
-    let new_card = renewed["card"]["id"].as_str().unwrap().to_owned();
+    let new_card = renewed["id"].as_str().unwrap().to_owned();
     assert_ne!(new_card, old_card);
 
     // The agency sees the holder's use on the new card, and the quota refuses a second time.

@@ -80,11 +80,19 @@ impl Status {
     }
 
     /// A card's status on `today`: past its last day it is expired whatever was stored,
-    /// unless revoked (revocation is final and says more).
-    pub fn live(stored: CardStatus, valid_until: NaiveDate, today: NaiveDate) -> Status {
+    /// unless revoked (revocation is final and says more); before its first day (a renewal
+    /// issued ahead, valid from the day after the card it renews ends) it is not yet valid, so
+    /// the two never count on the same day.
+    pub fn live(
+        stored: CardStatus,
+        valid_from: NaiveDate,
+        valid_until: NaiveDate,
+        today: NaiveDate,
+    ) -> Status {
         match stored {
             CardStatus::Revoked => Status::Revoked,
             _ if valid_until < today => Status::Expired,
+            _ if today < valid_from => Status::NotYetValid,
             CardStatus::Active => Status::Active,
             CardStatus::Suspended => Status::Suspended,
         }
@@ -143,6 +151,8 @@ impl Policies {
 pub struct CardFacts<'a> {
     /// The stored status.
     pub status: CardStatus,
+    /// First valid day.
+    pub valid_from: NaiveDate,
     /// Last valid day.
     pub valid_until: NaiveDate,
     /// Scheme code.
@@ -228,7 +238,7 @@ pub fn standing_in(
     uses: &Uses,
     today: NaiveDate,
 ) -> Standing {
-    let status = Status::live(card.status, card.valid_until, today);
+    let status = Status::live(card.status, card.valid_from, card.valid_until, today);
     let local_tier = (status == Status::Active)
         .then(|| {
             local_tier(

@@ -43,6 +43,7 @@ fn policies() -> Policies {
 fn card(status: CardStatus) -> CardFacts<'static> {
     CardFacts {
         status,
+        valid_from: day("2025-07-01"),
         valid_until: day("2027-06-30"),
         scheme: "XIONGCAI",
         tier: "A",
@@ -54,7 +55,11 @@ fn card(status: CardStatus) -> CardFacts<'static> {
 fn live_status_follows_the_stored_status_and_the_last_day() {
     let last = day("2027-06-30");
     assert_ne!(last, NaiveDate::default(), "the test's dates parse");
-    let live = |s, today| Status::live(s, last, day(today));
+    let first = day("2025-07-01");
+    let live = |s, today| Status::live(s, first, last, day(today));
+    assert_eq!(live(CardStatus::Active, "2025-06-30"), Status::NotYetValid);
+    assert_eq!(live(CardStatus::Active, "2025-07-01"), Status::Active);
+    assert_eq!(live(CardStatus::Revoked, "2025-06-30"), Status::Revoked);
     assert_eq!(live(CardStatus::Active, "2027-06-30"), Status::Active);
     assert_eq!(live(CardStatus::Active, "2027-07-01"), Status::Expired);
     assert_eq!(live(CardStatus::Suspended, "2027-01-01"), Status::Suspended);

@@ -14,8 +14,7 @@ use crate::domain::eligibility::Facts;
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::ApiJson;
 use crate::extract::Talent;
-use crate::models::application::{self, NewApplication, Viewer};
-use crate::models::card;
+use crate::models::application::{self, NewApplication};
 use crate::models::scheme;
 use crate::routes::facts::validate_facts;
 use crate::state::AppState;
@@ -43,7 +42,7 @@ pub struct NewApplicationRequest {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The draft application", body = ApplicationView),
-        (status = 409, description = "conflict: the caller already has an open application for this scheme"),
+        (status = 409, description = "conflict: the caller already has an open application for this scheme; renewal_not_open: a renewal (the same tier as the card it replaces) before the card's renewal window opens"),
         (status = 422, description = "validation_failed: an unknown scheme or issuer, or a replaced card that is not an active card of the caller's"),
     )
 )]
@@ -68,18 +67,16 @@ pub async fn create_application(
     }
     validate_facts(&mut conn, &body.facts, state.today(), "facts.").await?;
     if let Some(card_id) = body.replaces_card {
-        let holder = Viewer::Talent(talent.0.account_id);
-        let replaceable = card::find_visible(&mut conn, card_id, &holder)
-            .await?
-            .is_some_and(|c| {
-                c.scheme == body.scheme && c.issuer == body.issuer && c.status == "active"
-            });
-        if !replaceable {
-            return Err(ApiError::invalid_field(
-                "replaces_card",
-                "is not an active card of yours from this scheme and issuer",
-            ));
-        }
+        super::renewal::check_replaceable(
+            &state,
+            &mut conn,
+            talent.0.account_id,
+            &body.scheme,
+            &body.issuer,
+            card_id,
+            &body.facts,
+        )
+        .await?;
     }
     let id = Uuid::now_v7();
     let sealed = seal_facts(&state, id, &body.facts)?;

@@ -23,6 +23,7 @@ mod decision;
 mod documents;
 mod get;
 mod list;
+pub mod renewal;
 mod submit;
 mod update;
 mod withdraw;
@@ -102,7 +103,8 @@ pub fn seal_facts(state: &AppState, id: Uuid, facts: &Facts) -> Result<Vec<u8>, 
         .map_err(ApiError::internal)
 }
 
-fn open_json<T: serde::de::DeserializeOwned>(
+/// Opens a sealed JSON column bound to `id`.
+pub(crate) fn open_json<T: serde::de::DeserializeOwned>(
     state: &AppState,
     field: Field,
     id: Uuid,

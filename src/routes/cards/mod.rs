@@ -39,11 +39,14 @@ async fn within_holder_limit(
     .with_retry_after(wait))
 }
 
+mod changes;
 mod credential;
 mod holder;
 mod holder_key;
 mod lifecycle;
+mod loss;
 mod presentation_code;
+mod reminders;
 mod view;
 
 /// The credential query's `disclose` values: the parameter refers to this schema, which
@@ -66,7 +69,14 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(holder_key::put_holder_key)
         .service(lifecycle::suspend_card)
         .service(lifecycle::resume_card)
-        .service(lifecycle::revoke_card);
+        .service(lifecycle::revoke_card)
+        .service(loss::report_loss)
+        .service(loss::replace_card)
+        .service(changes::report_change)
+        .service(changes::list_changes)
+        .service(changes::decide_change)
+        .service(changes::change_queue)
+        .service(reminders::get_reminders);
 }
 
 /// The card `id` if `viewer` may see it (its holder, or an official of its issuer), else 404
@@ -80,6 +90,19 @@ async fn visible_card(
     card::find_visible(conn, id, viewer)
         .await?
         .ok_or_else(ApiError::not_found)
+}
+
+/// The view of `card` with its holder's name (one more read: for answers about one card).
+pub async fn view_of(
+    conn: &mut AsyncPgConnection,
+    card: Card,
+    today: NaiveDate,
+) -> Result<CardView, ApiError> {
+    let name = crate::models::account::find(conn, card.holder_id)
+        .await?
+        .map(|a| a.full_name)
+        .unwrap_or_default();
+    Ok(CardView::new(card, name, today))
 }
 
 /// The holder as a card shows them.

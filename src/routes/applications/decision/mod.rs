@@ -20,14 +20,12 @@ use request::{DecisionKind, DecisionRequest};
 
 use super::{ApplicationView, invalid_transition, visible_application};
 use crate::audit::{self, Actor, AuditEvent};
-use crate::domain::card_status::CardAction;
 use crate::domain::free_text;
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::ApiJson;
 use crate::extract::Official;
 use crate::models::application::{self, Application, DecisionChange, Viewer};
 use crate::models::card::{self, Card, Issue};
-use crate::models::card_status::{StatusChange, change_status};
 use crate::models::dispute;
 use crate::routes::idempotency::Keyed;
 use crate::state::AppState;
@@ -101,41 +99,6 @@ pub async fn decide_application(
     Ok(HttpResponse::build(status).json(answer.1))
 }
 
-/// Revokes the card a renewal or upgrade replaces, with the reason `superseded`, in the
-/// approval's transaction (status list included).
-async fn supersede(
-    conn: &mut AsyncPgConnection,
-    old: Uuid,
-    new: &Card,
-    official: &Official,
-) -> Result<(), ApiError> {
-    // Only the official's own issuer's cards, and only cards still in force.
-    let previous = card::find_visible(conn, old, &Viewer::Official(official.issuer.clone()))
-        .await?
-        .filter(|c| c.status == "active")
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::Conflict,
-                "the card this application replaces is no longer active at this issuer",
-            )
-        })?;
-    let now = new.issued_at;
-    let change = StatusChange {
-        card: &previous,
-        action: CardAction::Revoke,
-        reason: "superseded",
-        comment: None,
-        actor: Actor::Account(official.account_id),
-        now,
-        today: crate::clock::china_date(now),
-        detail: Some(json!({ "replaced_by": new.number })),
-    };
-    change_status(conn, &change)
-        .await?
-        .map_err(|_| ApiError::new(ErrorCode::Conflict, "the replaced card changed meanwhile"))?;
-    Ok(())
-}
-
 /// One live card per holder and scheme: a second one must name the card it replaces. Locks the
 /// applicant's account row first (see `account::lock_holder`), so two approvals for one holder
 /// and scheme at once (at two issuers of TWL, say) queue, and the second sees the first's card
@@ -189,13 +152,15 @@ async fn replay(
     })
 }
 
-/// Issues the approved application's card, after the holder's one-live-card check.
+/// Issues the approved application's card (superseding the card it replaces, if any), after
+/// the holder's one-live-card check, and audits it.
 async fn issue_card(
     state: &AppState,
     conn: &mut AsyncPgConnection,
     decided: &Application,
     tier: &str,
     at: chrono::DateTime<chrono::Utc>,
+    official: &Official,
 ) -> Result<Card, ApiError> {
     // After the conditional update: a racing approval of this same application stops there
     // (invalid_transition) and never queues on the holder's lock.
@@ -212,15 +177,36 @@ async fn issue_card(
     let validity = card::tier_validity(conn, &decided.scheme, tier)
         .await?
         .ok_or_else(|| ApiError::new(ErrorCode::ValidationFailed, "unknown tier"))?;
+    if let Some(old) = decided.replaces_card {
+        let replacing = super::renewal::Replacing {
+            old,
+            tier,
+            validity_years: validity,
+        };
+        let actor = Actor::Account(official.account_id);
+        return super::renewal::supersede_replaced(state, conn, decided, &replacing, actor, at)
+            .await;
+    }
     let issue = Issue {
-        application_id: decided.id,
+        application_id: Some(decided.id),
         holder_id: decided.talent_id,
         scheme: &decided.scheme,
         issuer: &decided.issuer,
         tier,
         now: at,
+        valid_from: None,
+        valid_until: None,
     };
-    Ok(card::issue(conn, &issue, validity).await?)
+    let card = card::issue(conn, &issue, validity).await?;
+    let event = AuditEvent {
+        actor: Actor::Account(official.account_id),
+        action: "card.issued",
+        entity_type: "card",
+        entity_id: Some(card.id.to_string()),
+        detail: json!({ "number": card.number, "tier": card.tier, "valid_until": card.valid_until }),
+    };
+    audit::record(conn, &event).await?;
+    Ok(card)
 }
 
 /// Applies a checked decision in the caller's transaction: the conditional update, the card
@@ -246,7 +232,9 @@ async fn apply(
         .ok_or_else(|| invalid_transition("decided already", "decided again"))?;
     // Only an approval carries a tier (see `change`).
     let issued = match change.decided_tier {
-        Some(tier) => Some(issue_card(state, conn, &decided, tier, change.decided_at).await?),
+        Some(tier) => {
+            Some(issue_card(state, conn, &decided, tier, change.decided_at, official).await?)
+        }
         None => None,
     };
     let event = AuditEvent {
@@ -262,19 +250,6 @@ async fn apply(
         }),
     };
     audit::record(conn, &event).await?;
-    if let Some(card) = &issued {
-        let event = AuditEvent {
-            actor: Actor::Account(official.account_id),
-            action: "card.issued",
-            entity_type: "card",
-            entity_id: Some(card.id.to_string()),
-            detail: json!({ "number": card.number, "tier": card.tier, "valid_until": card.valid_until }),
-        };
-        audit::record(conn, &event).await?;
-    }
-    if let (Some(card), Some(old)) = (&issued, decided.replaces_card) {
-        supersede(conn, old, card, official).await?;
-    }
     let card_id = issued.as_ref().map(|c| c.id);
     Ok(DecisionResult {
         application: ApplicationView::build(state, decided, card_id)?,

@@ -328,6 +328,7 @@ fn answer(
         .ok_or_else(|| ApiError::internal("a card's stored status is not a card status"))?;
     let facts = CardFacts {
         status,
+        valid_from: card.valid_from,
         valid_until: card.valid_until,
         scheme: &card.scheme,
         tier: &card.tier,

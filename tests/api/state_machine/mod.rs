@@ -1,8 +1,9 @@
 //! A state-machine property test of applications and cards.
 //!
 //! Proptest generates random sequences (10 to 30 operations) of submit, decide (approve with a
-//! tier, reject with a coded reason, request material), suspend, resume, revoke, verify and
-//! redeem, fetching a credential and presenting one, rotating an issuer's key and marking any
+//! tier, reject with a coded reason, request material), suspend, resume, revoke, the holder's
+//! loss report and replacement, change reports and their decisions (keep, retier, suspend,
+//! revoke), renewals issued ahead (see `holder.rs`), verify and redeem, fetching a credential and presenting one, rotating an issuer's key and marking any
 //! of its keys compromised, each by a random actor (the owning talent, another talent, the official of the
 //! application's issuer, an official of another issuer, an administrator, a partner agency in
 //! Xiong'an, another agency in Tongzhou), over a small pool of applications (two XIONGAN ones at
@@ -42,6 +43,8 @@ use talentcard::domain::card_number;
 use crate::helpers::{TestApp, spawn_app_with};
 use crate::schemes::doctorate;
 use crate::users::TestUser;
+
+use holder::ChangeDecision;
 
 /// Who makes a request, relative to the application (or card) it is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,6 +196,33 @@ enum Op {
         key: usize,
         who: Who,
     },
+    /// The holder reports the application's current card lost.
+    ReportLoss {
+        app: usize,
+        who: Who,
+    },
+    /// The holder asks for a replacement of the current card.
+    Replace {
+        app: usize,
+        who: Who,
+    },
+    /// The holder reports a change on the current card.
+    ReportChange {
+        app: usize,
+        who: Who,
+    },
+    /// An official decides the latest change report on the current card.
+    DecideChange {
+        app: usize,
+        who: Who,
+        decision: ChangeDecision,
+    },
+    /// The holder renews the current card (a renewal application, submitted and approved with
+    /// the same tier by the issuer's official).
+    Renew {
+        app: usize,
+        who: Who,
+    },
 }
 
 /// Mostly the actor who may do it, sometimes anyone.
@@ -248,12 +278,37 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(issuer, who)| Op::Rotate { issuer, who }),
         1 => (0..ISSUERS.len(), 0..4usize, who(&[Who::Admin]))
             .prop_map(|(issuer, key, who)| Op::Compromise { issuer, key, who }),
+        2 => (0..APPS.len(), who(&[Who::Owner])).prop_map(|(app, who)| Op::ReportLoss { app, who }),
+        2 => (0..APPS.len(), who(&[Who::Owner])).prop_map(|(app, who)| Op::Replace { app, who }),
+        2 => (0..APPS.len(), who(&[Who::Owner]))
+            .prop_map(|(app, who)| Op::ReportChange { app, who }),
+        3 => (0..APPS.len(), who(&[Who::Official]), holder::change_decision())
+            .prop_map(|(app, who, decision)| Op::DecideChange { app, who, decision }),
+        3 => (0..APPS.len(), who(&[Who::Owner])).prop_map(|(app, who)| Op::Renew { app, who }),
     ]
 }
 
-/// Which applications start submitted (the rest start as drafts), and the operations.
+/// Which applications start submitted (the rest start as drafts), and the operations. Some
+/// submitted applications are approved first, so that the card's later life (loss, replacement,
+/// change reports, renewal) is reached in most sequences.
 fn case() -> impl Strategy<Value = ([bool; POOL], Vec<Op>)> {
-    (any::<[bool; POOL]>(), prop::collection::vec(op(), 10..=30))
+    (
+        any::<[bool; POOL]>(),
+        any::<[bool; POOL]>(),
+        prop::collection::vec(op(), 10..=30),
+    )
+        .prop_map(|(submitted, approved, ops)| {
+            let mut steps: Vec<Op> = (0..POOL)
+                .filter(|app| submitted[*app] && approved[*app])
+                .map(|app| Op::Decide {
+                    app,
+                    who: Who::Official,
+                    decision: Decision::Approve("B"),
+                })
+                .collect();
+            steps.extend(ops);
+            (submitted, steps)
+        })
 }
 
 fn env_or(name: &str, default: u32) -> u32 {
@@ -351,6 +406,10 @@ struct CardModel {
     uses: BTreeMap<(String, String), i64>,
     /// Credentials fetched, with the key that signed each.
     credentials: Vec<(String, String)>,
+    /// Suspended because its holder reported it lost (a replacement may be asked for).
+    lost: bool,
+    /// Its change reports: (id, still open).
+    changes: Vec<(String, bool)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -373,7 +432,30 @@ struct KeyModel {
 struct AppModel {
     id: String,
     status: AppStatus,
+    /// The card in force for this application (after replacements and re-tierings, the latest).
     card: Option<CardModel>,
+    /// The cards it superseded, oldest first (all revoked).
+    retired: Vec<CardModel>,
+    /// The renewal of the current card, valid from the day after it ends (in force later).
+    renewed: Option<CardModel>,
+}
+
+impl AppModel {
+    /// Uses of a service in a district across the holder's cards of the scheme: quotas count
+    /// per holder and scheme, across replacements and re-tierings.
+    fn used(&self, district: &str, service: &str) -> i64 {
+        let key = (district.to_owned(), service.to_owned());
+        self.card
+            .iter()
+            .chain(&self.retired)
+            .map(|c| c.uses.get(&key).copied().unwrap_or(0))
+            .sum()
+    }
+
+    /// Every card of the application, current first.
+    fn all_cards(&self) -> impl Iterator<Item = &CardModel> {
+        self.card.iter().chain(&self.retired).chain(&self.renewed)
+    }
 }
 
 /// Audit rows expected: (action, entity id, who) → count.
@@ -591,10 +673,19 @@ macro_rules! ensure {
     };
 }
 
+// After the macro, so the holder's steps can use it.
+mod holder;
+
 async fn setup(submitted: [bool; POOL]) -> (World, Model) {
     // Setting a case up makes several requests at once; on a loaded machine (the whole suite
     // runs in parallel) a connection may take longer than the test configuration's 1 s to free.
-    let spawned = spawn_app_with(|s| s.database.acquire_timeout_ms = 10_000).await;
+    // The renewal window spans a whole card (more than validation allows), so a renewal may
+    // be applied for at any step; the window itself is tested in holder_lifecycle.rs.
+    let spawned = spawn_app_with(|s| {
+        s.database.acquire_timeout_ms = 10_000;
+        s.cards.renewal_window_days = 3660;
+    })
+    .await;
     // Independent accounts are made concurrently: setting up is most of a case's time.
     let app = &spawned;
     // Staff one after the other: each login moves the shared clock to a fresh TOTP step.
@@ -700,6 +791,8 @@ async fn setup(submitted: [bool; POOL]) -> (World, Model) {
             id,
             status,
             card: None,
+            retired: Vec::new(),
+            renewed: None,
         });
     }
     (world, model)
@@ -779,6 +872,13 @@ async fn step(world: &World, model: &mut Model, op: &Op) -> Result<u16, String> 
         Op::Present { app, who, pick } => present(world, model, app, who, pick).await,
         Op::Rotate { issuer, who } => rotate(world, model, issuer, who).await,
         Op::Compromise { issuer, key, who } => compromise(world, model, issuer, key, who).await,
+        Op::ReportLoss { app, who } => holder::report_loss(world, model, app, who).await,
+        Op::Replace { app, who } => holder::replace(world, model, app, who).await,
+        Op::ReportChange { app, who } => holder::report_change(world, model, app, who).await,
+        Op::DecideChange { app, who, decision } => {
+            holder::decide_change(world, model, app, who, decision).await
+        }
+        Op::Renew { app, who } => holder::renew(world, model, app, who).await,
     }
 }
 
@@ -859,6 +959,8 @@ async fn decide(
                 status: CardStatus::Active,
                 uses: BTreeMap::new(),
                 credentials: Vec::new(),
+                lost: false,
+                changes: Vec::new(),
             });
             (AppStatus::Approved, "application.approved")
         }
@@ -937,6 +1039,7 @@ async fn change_card(
         );
         if let Some(c) = card {
             c.status = to;
+            c.lost = false;
         }
         model.audited(action, &id, world.actor(who, spec));
     }
@@ -1205,11 +1308,7 @@ async fn verify(world: &World, model: &mut Model, app: usize, who: Who) -> Resul
     for e in &entitlements {
         let service = e["service"].as_str().unwrap_or_default();
         if let Some(quota) = e["quota"].as_i64() {
-            let used = card
-                .uses
-                .get(&(district.to_owned(), service.to_owned()))
-                .copied()
-                .unwrap_or(0);
+            let used = model.apps[app].used(district, service);
             ensure!(
                 e["used"] == used && e["remaining"] == (quota - used).max(0),
                 "{service} in {district}: used {used} of {quota} by the model, {e} by the service"
@@ -1230,6 +1329,9 @@ async fn redeem(
     let presentation = World::agency_index(who)
         .and_then(|a| model.presentations.get(&(app, a)))
         .cloned();
+    let used_before = world
+        .agency(who)
+        .map_or(0, |a| model.apps[app].used(a.spec.district, service));
     let card = model.apps[app].card.as_mut();
     let number = card
         .as_ref()
@@ -1250,11 +1352,7 @@ async fn redeem(
                 Some(tier) => match world.policy.quota(&tier, district, service) {
                     None => EXHAUSTED,
                     Some(q) => {
-                        let used = c
-                            .uses
-                            .get(&(district.to_owned(), service.to_owned()))
-                            .copied()
-                            .unwrap_or(0);
+                        let used = used_before;
                         quota = Some(q.map(|q| q - used - 1));
                         if q.is_some_and(|q| used >= q) {
                             EXHAUSTED
@@ -1323,6 +1421,9 @@ struct CardRow {
     status: String,
     #[diesel(sql_type = Nullable<Integer>)]
     status_index: Option<i32>,
+    /// Valid only from a later day (a renewal issued ahead).
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    future: bool,
 }
 
 #[derive(diesel::QueryableByName, Debug)]
@@ -1359,7 +1460,8 @@ async fn invariants(world: &World, model: &Model) -> Result<(), String> {
     // At most one live (not revoked) card per application.
     let doubled: Vec<LiveCards> = diesel::sql_query(
         "SELECT application_id::text AS application_id, count(*) AS n FROM cards \
-         WHERE status <> 'revoked' GROUP BY application_id HAVING count(*) > 1",
+         WHERE status <> 'revoked' AND application_id IS NOT NULL \
+         GROUP BY application_id HAVING count(*) > 1",
     )
     .load(&mut conn)
     .await
@@ -1386,18 +1488,39 @@ async fn invariants(world: &World, model: &Model) -> Result<(), String> {
             row.status,
             m.status
         );
+        // The application's card and every card that took over from it.
         let cards: Vec<CardRow> = diesel::sql_query(
-            "SELECT id::text AS id, status, status_index FROM cards WHERE application_id = CAST($1 AS uuid)",
+            "WITH RECURSIVE chain(id) AS ( \
+                 SELECT id FROM cards WHERE application_id = CAST($1 AS uuid) \
+                 UNION ALL \
+                 SELECT s.new_card_id FROM card_successions s JOIN chain ON s.old_card_id = chain.id) \
+             SELECT c.id::text AS id, c.status, c.status_index, \
+                    c.valid_from > (now() AT TIME ZONE 'Asia/Shanghai')::date AS future \
+             FROM cards c JOIN chain USING (id)",
         )
         .bind::<Text, _>(m.id.as_str())
         .load(&mut conn)
         .await
         .map_err(sql)?;
+        let mut stored: Vec<&str> = cards.iter().map(|c| c.id.as_str()).collect();
+        let mut modelled: Vec<&str> = m.all_cards().map(|c| c.id.as_str()).collect();
+        stored.sort_unstable();
+        modelled.sort_unstable();
+        let live = cards
+            .iter()
+            .filter(|c| c.status != "revoked" && !c.future)
+            .count();
         ensure!(
-            cards.len() == usize::from(m.card.is_some()),
-            "application {} has cards {cards:?}, the model {:?}",
+            live <= 1,
+            "application {} has {live} live cards: {cards:?}",
+            m.id
+        );
+        ensure!(
+            stored == modelled,
+            "application {} has cards {cards:?}, the model {:?} and {:?}",
             m.id,
-            m.card
+            m.card,
+            m.retired
         );
         // And so does the API.
         let owner = &world.talents[spec.owner];
@@ -1407,14 +1530,35 @@ async fn invariants(world: &World, model: &Model) -> Result<(), String> {
             .json()
             .await
             .map_err(|e| e.to_string())?;
+        // The application names the card its approval issued (the first of the chain).
+        let original = <[CardModel]>::first(&m.retired).or(m.card.as_ref());
         ensure!(
             seen["status"] == m.status.as_str()
-                && seen["card_id"].as_str() == m.card.as_ref().map(|c| c.id.as_str()),
+                && seen["card_id"].as_str() == original.map(|c| c.id.as_str()),
             "the owner sees {seen}, the model {m:?}"
         );
-        let (Some(card), Some(row)) = (&m.card, <[CardRow]>::first(&cards)) else {
-            continue;
-        };
+        for card in m.all_cards() {
+            let Some(row) = cards.iter().find(|r| r.id == card.id) else {
+                return Err(format!("card {} is not stored", card.id));
+            };
+            check_card(world, spec, m, card, row).await?;
+        }
+    }
+    checks_after_cards(world, model, &mut conn).await
+}
+
+/// One card of an application: the database, the holder's view, the status list, a revoked
+/// card's credential and an active card's quotas agree with the model.
+async fn check_card(
+    world: &World,
+    spec: &Spec,
+    m: &AppModel,
+    card: &CardModel,
+    row: &CardRow,
+) -> Result<(), String> {
+    let app = &world.app;
+    let owner = &world.talents[spec.owner];
+    {
         ensure!(
             row.id == card.id && row.status == card.status.as_str(),
             "card {row:?} in the database, {card:?} in the model"
@@ -1483,11 +1627,7 @@ async fn invariants(world: &World, model: &Model) -> Result<(), String> {
                             continue;
                         };
                         let service = e["service"].as_str().unwrap_or_default();
-                        let used = card
-                            .uses
-                            .get(&(district.to_owned(), service.to_owned()))
-                            .copied()
-                            .unwrap_or(0);
+                        let used = m.used(district, service);
                         ensure!(
                             e["used"] == used && used <= quota && e["remaining"] == quota - used,
                             "holder's view of {service} in {district}: {e}, the model used {used}"
@@ -1498,6 +1638,17 @@ async fn invariants(world: &World, model: &Model) -> Result<(), String> {
             CardStatus::Suspended => {}
         }
     }
+    Ok(())
+}
+
+/// The quotas, the trust list, the audit log and its chain, after the cards.
+async fn checks_after_cards(
+    world: &World,
+    model: &Model,
+    conn: &mut diesel_async::AsyncPgConnection,
+) -> Result<(), String> {
+    let app = &world.app;
+    let sql = |e: diesel::result::Error| format!("SQL: {e}");
 
     // Quotas: no (card, district, service, period) is redeemed beyond its quota, nothing is
     // redeemed without an entitlement, and the counts are the model's.
@@ -1505,7 +1656,7 @@ async fn invariants(world: &World, model: &Model) -> Result<(), String> {
         "SELECT card_id::text AS card_id, district, service, period_key, count(*) AS n \
          FROM redemptions GROUP BY card_id, district, service, period_key",
     )
-    .load(&mut conn)
+    .load(conn)
     .await
     .map_err(sql)?;
     let mut counted = 0;
@@ -1514,12 +1665,11 @@ async fn invariants(world: &World, model: &Model) -> Result<(), String> {
             "{} x {} of card {} in {} (period {})",
             u.n, u.service, u.card_id, u.district, u.period_key
         );
-        let Some((spec, card)) = APPS.iter().zip(&model.apps).find_map(|(s, m)| {
-            m.card
-                .as_ref()
-                .filter(|c| c.id == u.card_id)
-                .map(|c| (s, c))
-        }) else {
+        let Some((spec, card)) = APPS
+            .iter()
+            .zip(&model.apps)
+            .find_map(|(s, m)| m.all_cards().find(|c| c.id == u.card_id).map(|c| (s, c)))
+        else {
             return Err(format!(
                 "a redemption of a card the model never issued: {what}"
             ));
@@ -1546,7 +1696,7 @@ async fn invariants(world: &World, model: &Model) -> Result<(), String> {
     let modelled: i64 = model
         .apps
         .iter()
-        .filter_map(|m| m.card.as_ref())
+        .flat_map(|m| m.all_cards())
         .flat_map(|c| c.uses.values())
         .sum();
     ensure!(
@@ -1595,12 +1745,10 @@ async fn invariants(world: &World, model: &Model) -> Result<(), String> {
     // else happened to these applications and cards.
     let mut entities: Vec<String> = model.apps.iter().map(|m| m.id.clone()).collect();
     entities.extend(ISSUERS.iter().map(|i| (*i).to_owned()));
-    entities.extend(
-        model
-            .apps
-            .iter()
-            .filter_map(|m| m.card.as_ref().map(|c| c.id.clone())),
-    );
+    for card in model.apps.iter().flat_map(|m| m.all_cards()) {
+        entities.push(card.id.clone());
+        entities.extend(card.changes.iter().map(|(id, _)| id.clone()));
+    }
     let rows: Vec<AuditRow> = diesel::sql_query(
         "SELECT action, entity_id, \
                 CASE WHEN action = 'redemption.recorded' THEN 'agency:' || (detail->>'agency') \
@@ -1609,7 +1757,7 @@ async fn invariants(world: &World, model: &Model) -> Result<(), String> {
          FROM audit_log WHERE entity_id = ANY($1) GROUP BY 1, 2, 3",
     )
     .bind::<Array<Text>, _>(&entities)
-    .load(&mut conn)
+    .load(conn)
     .await
     .map_err(sql)?;
     let audited: AuditCounts = rows
@@ -1633,7 +1781,7 @@ async fn invariants(world: &World, model: &Model) -> Result<(), String> {
     }
 
     // The hash chain verifies.
-    match talentcard::audit::verify(&mut conn, &crate::helpers::audit_keys())
+    match talentcard::audit::verify(conn, &crate::helpers::audit_keys())
         .await
         .map_err(sql)?
     {
