@@ -40,6 +40,8 @@ pub enum Field {
     Document,
     /// `issuer_keys.sealed_seed`: an issuer's private signing key.
     IssuerKeySeed,
+    /// `dependant_people.id_number_ciphertext`: a family member's identity document.
+    DependantIdNumber,
 }
 
 impl Field {
@@ -53,6 +55,7 @@ impl Field {
             Field::EvaluationTrace => "applications.evaluation_trace",
             Field::Document => "application_documents.content",
             Field::IssuerKeySeed => "issuer_keys.sealed_seed",
+            Field::DependantIdNumber => "dependant_people.id_number",
         }
     }
 
