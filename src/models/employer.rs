@@ -15,7 +15,7 @@ use crate::domain::application_status::Status;
 /// A registered employer.
 #[derive(Debug, Clone, Serialize, Queryable, Selectable, Insertable, ToSchema)]
 #[diesel(table_name = employers)]
-pub struct Employer {
+pub struct RegisteredEmployer {
     /// UUID v7.
     pub id: Uuid,
     /// The employer's name.
@@ -29,19 +29,25 @@ pub struct Employer {
 }
 
 /// Registers an employer; a credit code registered already is a `UniqueViolation` (409).
-pub async fn insert(conn: &mut AsyncPgConnection, employer: &Employer) -> QueryResult<Employer> {
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    employer: &RegisteredEmployer,
+) -> QueryResult<RegisteredEmployer> {
     diesel::insert_into(employers::table)
         .values(employer)
-        .returning(Employer::as_returning())
+        .returning(RegisteredEmployer::as_returning())
         .get_result(conn)
         .await
 }
 
 /// An employer by id.
-pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<Employer>> {
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+) -> QueryResult<Option<RegisteredEmployer>> {
     employers::table
         .find(id)
-        .select(Employer::as_select())
+        .select(RegisteredEmployer::as_select())
         .first(conn)
         .await
         .optional()
@@ -51,10 +57,10 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<
 pub async fn by_credit_code(
     conn: &mut AsyncPgConnection,
     credit_code: &str,
-) -> QueryResult<Option<Employer>> {
+) -> QueryResult<Option<RegisteredEmployer>> {
     employers::table
         .filter(employers::credit_code.eq(credit_code))
-        .select(Employer::as_select())
+        .select(RegisteredEmployer::as_select())
         .first(conn)
         .await
         .optional()
@@ -93,11 +99,11 @@ pub async fn bind_account(
 pub async fn of_account(
     conn: &mut AsyncPgConnection,
     account_id: Uuid,
-) -> QueryResult<Option<Employer>> {
+) -> QueryResult<Option<RegisteredEmployer>> {
     employer_accounts::table
         .inner_join(employers::table)
         .filter(employer_accounts::account_id.eq(account_id))
-        .select(Employer::as_select())
+        .select(RegisteredEmployer::as_select())
         .first(conn)
         .await
         .optional()

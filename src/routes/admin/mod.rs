@@ -8,6 +8,7 @@ mod accounts;
 mod agencies;
 mod audit_log;
 mod clients;
+mod employers;
 mod keys;
 mod officials;
 mod policies;
@@ -20,6 +21,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(agencies::create_agency)
         .service(agencies::list_agencies)
         .service(clients::create_client)
+        .service(employers::create_employer)
+        .service(employers::create_employer_account)
         .service(clients::revoke_client)
         .service(accounts::disable_account)
         .service(unlock::unlock_account)
