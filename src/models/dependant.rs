@@ -145,9 +145,17 @@ pub async fn person_taken(
     ))
     .get_result::<bool>(conn)
     .await?;
-    if pending {
-        return Ok(true);
-    }
+    Ok(pending || person_live(conn, scheme, index, today).await?)
+}
+
+/// Whether the person `index` holds a live dependant card under `scheme` (active or
+/// suspended, valid on `today`).
+pub async fn person_live(
+    conn: &mut AsyncPgConnection,
+    scheme: &str,
+    index: &str,
+    today: NaiveDate,
+) -> QueryResult<bool> {
     let applications_of_person = dependant_people::table
         .filter(dependant_people::scheme.eq(scheme))
         .filter(dependant_people::id_number_index.eq(index))
@@ -183,6 +191,17 @@ pub async fn live_count(
         .get_result(conn)
         .await?;
     Ok(u32::try_from(cards + pending).unwrap_or(u32::MAX))
+}
+
+/// The pending dependant applications of `principal`.
+pub async fn pending_count(conn: &mut AsyncPgConnection, principal: Uuid) -> QueryResult<u32> {
+    let pending: i64 = applications::table
+        .filter(applications::principal_card.eq(principal))
+        .filter(applications::status.eq_any(PENDING))
+        .count()
+        .get_result(conn)
+        .await?;
+    Ok(u32::try_from(pending).unwrap_or(u32::MAX))
 }
 
 /// The live dependant cards of `principal` (active or suspended; expired ones too, since an

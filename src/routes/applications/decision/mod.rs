@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+mod dependant;
 mod request;
 
 use request::change;
@@ -28,6 +29,7 @@ use crate::extract::Official;
 use crate::models::application::{self, Application, DecisionChange, Viewer};
 use crate::models::card::{self, Card, Issue};
 use crate::models::card_status::{StatusChange, change_status};
+use crate::models::dependant_cascade::{Cascade, cascade_to_dependants};
 use crate::models::dispute;
 use crate::routes::idempotency::Keyed;
 use crate::state::AppState;
@@ -102,8 +104,10 @@ pub async fn decide_application(
 }
 
 /// Revokes the card a renewal or upgrade replaces, with the reason `superseded`, in the
-/// approval's transaction (status list included).
+/// approval's transaction (status list included), its live dependant cards carried over to the
+/// new card first (`models::dependant_cascade`).
 async fn supersede(
+    state: &AppState,
     conn: &mut AsyncPgConnection,
     old: Uuid,
     new: &Card,
@@ -120,6 +124,13 @@ async fn supersede(
             )
         })?;
     let now = new.issued_at;
+    let carry = Cascade::Supersede {
+        successor: new,
+        pii: &state.pii,
+        actor: Actor::Account(official.account_id),
+        now,
+    };
+    cascade_to_dependants(conn, &previous, carry).await?;
     let change = StatusChange {
         card: &previous,
         action: CardAction::Revoke,
@@ -244,8 +255,12 @@ async fn apply(
     let decided = application::decide(conn, found.id, &official.issuer, found.updated_at, change)
         .await?
         .ok_or_else(|| invalid_transition("decided already", "decided again"))?;
-    // Only an approval carries a tier (see `change`).
+    // Only an approval carries a tier (see `change`), except a dependant's, which takes its
+    // principal card's.
     let issued = match change.decided_tier {
+        _ if decided.is_dependant() && kind == DecisionKind::Approve => {
+            Some(dependant::issue_dependant_card(conn, &decided, change.decided_at).await?)
+        }
         Some(tier) => Some(issue_card(state, conn, &decided, tier, change.decided_at).await?),
         None => None,
     };
@@ -268,12 +283,18 @@ async fn apply(
             action: "card.issued",
             entity_type: "card",
             entity_id: Some(card.id.to_string()),
-            detail: json!({ "number": card.number, "tier": card.tier, "valid_until": card.valid_until }),
+            detail: json!({
+                "number": card.number,
+                "tier": card.tier,
+                "valid_until": card.valid_until,
+                "kind": card.kind,
+                "relation": card.relation,
+            }),
         };
         audit::record(conn, &event).await?;
     }
     if let (Some(card), Some(old)) = (&issued, decided.replaces_card) {
-        supersede(conn, old, card, official).await?;
+        supersede(state, conn, old, card, official).await?;
     }
     let card_id = issued.as_ref().map(|c| c.id);
     Ok(DecisionResult {
