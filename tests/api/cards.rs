@@ -272,7 +272,7 @@ async fn rotation_keeps_old_cards_verifiable_and_signs_new_ones_with_the_new_key
     .await;
 }
 
-async fn list_entry(app: &TestApp, index: usize) -> u8 {
+pub async fn list_entry(app: &TestApp, index: usize) -> u8 {
     // A list takes at most one stamp a second: a change shows from the next second.
     app.clock.advance(chrono::Duration::seconds(1));
     let list: Value = app
@@ -1135,4 +1135,10 @@ async fn comments_follow_one_rule_and_are_never_cut() {
         .await
         .unwrap();
     assert_eq!(audit["items"][0]["detail"]["comment"], json!(long));
+}
+
+/// A credential verified against the trust list (for other modules' tests).
+pub async fn verify_credential(app: &TestApp, credential: &str) -> token::Verified {
+    let keys = trust_keys(app).await;
+    verify(credential, &keys, app).unwrap()
 }

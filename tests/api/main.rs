@@ -23,6 +23,7 @@ mod denials;
 mod docs;
 mod errors;
 mod evidence;
+mod families;
 mod forged_tokens;
 mod free_text;
 mod frozen_database;
