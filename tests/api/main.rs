@@ -21,6 +21,7 @@ mod db_roles;
 mod demo;
 mod denials;
 mod docs;
+mod employers;
 mod errors;
 mod evidence;
 mod families;
