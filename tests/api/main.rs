@@ -20,6 +20,7 @@ mod configuration;
 mod db_roles;
 mod demo;
 mod denials;
+mod dependant_cascade;
 mod docs;
 mod employers;
 mod errors;
