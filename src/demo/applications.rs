@@ -37,7 +37,7 @@ pub struct DemoApplication {
     facts: Facts,
 }
 
-async fn account_id(conn: &mut AsyncPgConnection, email: &str) -> anyhow::Result<Uuid> {
+pub(super) async fn account_id(conn: &mut AsyncPgConnection, email: &str) -> anyhow::Result<Uuid> {
     let email = Email::parse(email).map_err(|e| anyhow::anyhow!("demo email {email}: {e}"))?;
     let found = account::find_by_email(conn, &email).await?;
     Ok(found

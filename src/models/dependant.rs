@@ -271,6 +271,22 @@ pub async fn insert_application(
         .await
 }
 
+/// The principal card `id`, its row locked until the transaction ends: a dependant card issued
+/// under it and a change of its status queue, so the change's cascade sees the new card, or the
+/// issuance sees the change.
+pub async fn lock_principal(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+) -> QueryResult<Option<crate::models::card::Card>> {
+    cards::table
+        .find(id)
+        .select(crate::models::card::Card::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// Marks a freshly issued card as the dependant card of `principal` for `person`.
 pub async fn mark_dependant(
     conn: &mut AsyncPgConnection,

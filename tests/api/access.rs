@@ -255,6 +255,11 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ),
     row("post", "/api/v1/admin/employers", ADMIN_CREATES),
     row(
+        "put",
+        "/api/v1/admin/schemes/{code}/dependant-policy",
+        ADMIN_CREATES,
+    ),
+    row(
         "post",
         "/api/v1/admin/employers/{id}/accounts",
         ADMIN_CREATES,
@@ -405,6 +410,9 @@ fn body(template: &str, role: usize, tokens: &[Option<String>]) -> Option<Value>
             json!({ "email": format!("{unique}@example.cn"), "password": crate::users::PASSWORD, "full_name": "x" })
         }
         "/api/v1/applications/{id}/endorsement" => json!({ "decision": "confirm" }),
+        "/api/v1/admin/schemes/{code}/dependant-policy" => json!({
+            "policy": { "tiers": ["A"], "relations": ["spouse", "child", "parent"], "child_age_below": 18, "max_live": 6 }
+        }),
         "/api/v1/auth/logout" => {
             json!({ "refresh_token": tokens.get(role).cloned().flatten().unwrap_or_default() })
         }

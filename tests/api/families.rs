@@ -567,3 +567,59 @@ async fn an_upgrade_supersedes_the_dependants_and_carries_them_over_to_the_new_c
     assert_eq!(suspended.status().as_u16(), 200);
     assert_eq!(card_status(&app, &holder, carried).await.0, "suspended");
 }
+
+#[tokio::test]
+async fn a_published_dependant_policy_version_decides_later_requests() {
+    let app = spawn_app().await;
+    let official = app.staff("xa@example.cn", "official", Some("XA")).await;
+    let admin = app.staff("root@example.cn", "admin", None).await;
+    let (holder, card) = a_tier_card(&app, &official, 8, "B").await;
+    let id = card["id"].as_str().unwrap();
+    let spouse = dependant_body("吴敏", "spouse", 581, &born(&app, 30, 0));
+    let parent = dependant_body("吴父", "parent", 582, &born(&app, 70, 0));
+    problem(
+        ask(&app, &holder, id, &spouse).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    let put = |body: Value| {
+        let app = &app;
+        let token = admin.access.clone();
+        async move {
+            app.client
+                .put(format!(
+                    "{}/api/v1/admin/schemes/XIONGAN/dependant-policy",
+                    app.address
+                ))
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let unknown = json!({ "policy": { "tiers": ["Z"], "relations": ["spouse"], "child_age_below": 18, "max_live": 1 } });
+    problem(put(unknown).await, 422, "validation_failed").await;
+    // Tiers A and B, spouses only, one each.
+    let policy = json!({ "policy": { "tiers": ["A", "B"], "relations": ["spouse"], "child_age_below": 18, "max_live": 1 } });
+    let published = put(policy).await;
+    assert_eq!(published.status().as_u16(), 201);
+    let published: Value = published.json().await.unwrap();
+    assert_eq!(published["version"], 1);
+    let refused = problem(
+        ask(&app, &holder, id, &parent).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(refused["errors"][0]["field"], "relation");
+    assert_eq!(ask(&app, &holder, id, &spouse).await.status().as_u16(), 201);
+    let second = dependant_body("吴二", "spouse", 583, &born(&app, 30, 0));
+    problem(
+        ask(&app, &holder, id, &second).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+}

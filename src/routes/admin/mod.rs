@@ -8,11 +8,12 @@ mod accounts;
 mod agencies;
 mod audit_log;
 mod clients;
+mod dependant_policy;
 mod employers;
 mod keys;
 mod officials;
 mod policies;
-mod scheme_rules;
+pub(crate) mod scheme_rules;
 mod unlock;
 
 /// Registers the routes under `/admin`.
@@ -28,6 +29,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(unlock::unlock_account)
         .service(audit_log::list_audit)
         .service(scheme_rules::publish_rules)
+        .service(dependant_policy::publish_dependant_policy)
         .service(keys::rotate_key)
         .service(keys::compromise_key)
         .service(keys::list_keys)

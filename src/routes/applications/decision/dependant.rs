@@ -29,7 +29,7 @@ pub(super) async fn issue_dependant_card(
     let principal_id = decided
         .principal_card
         .ok_or_else(|| ApiError::internal("a dependant application without its principal"))?;
-    let principal = card::find(conn, principal_id)
+    let principal = dependant::lock_principal(conn, principal_id)
         .await?
         .filter(|p| p.status == CardStatus::Active.as_str() && p.valid_until > today)
         .ok_or_else(|| conflict("the principal card is no longer active"))?;
