@@ -623,3 +623,101 @@ async fn a_published_dependant_policy_version_decides_later_requests() {
     )
     .await;
 }
+
+async fn verified(app: &TestApp, agency: &str, number: &Value) -> Value {
+    let body = json!({ "card_number": number });
+    let answer = app
+        .post_json("/api/v1/verifications", &body, Some(agency))
+        .await;
+    assert_eq!(answer.status().as_u16(), 200);
+    answer.json().await.unwrap()
+}
+
+fn services(answer: &Value) -> Vec<String> {
+    let mut out: Vec<String> = answer["entitlements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["service"].as_str().unwrap().to_owned())
+        .collect();
+    out.sort_unstable();
+    out
+}
+
+#[tokio::test]
+async fn verification_answers_say_kind_and_relation_and_dependants_get_family_services() {
+    let app = spawn_app().await;
+    let official = app.staff("xa@example.cn", "official", Some("XA")).await;
+    let admin = app.staff("root@example.cn", "admin", None).await;
+    let offered = [
+        "medical_green_channel",
+        "children_schooling",
+        "annual_health_check",
+    ];
+    let (_, _, _, xiongan) = app.agency(&admin, "xiongan", &offered).await;
+    let (holder, principal) = a_tier_card(&app, &official, 9, "A").await;
+    let pid = principal["id"].as_str().unwrap();
+    let spouse = dependant_card(
+        &app,
+        &official,
+        &holder,
+        pid,
+        &dependant_body("郑红", "spouse", 591, &born(&app, 33, 0)),
+    )
+    .await;
+    let child = dependant_card(
+        &app,
+        &official,
+        &holder,
+        pid,
+        &dependant_body("郑小", "child", 592, &born(&app, 8, 0)),
+    )
+    .await;
+
+    let own = verified(&app, &xiongan, &principal["number"]).await;
+    assert_eq!(own["card"]["kind"], "principal");
+    assert!(own["card"].get("relation").is_none());
+    // The principal's own rules (a health check; schooling once, for the talent's children).
+    assert!(services(&own).contains(&"annual_health_check".to_owned()));
+    let schooling = |answer: &Value| {
+        answer["entitlements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["service"] == "children_schooling")
+            .map(|e| e["quota"].clone())
+    };
+    assert_eq!(schooling(&own), Some(json!(1)));
+
+    let answer = verified(&app, &xiongan, &spouse["number"]).await;
+    assert_eq!(answer["valid"], true);
+    assert_eq!(
+        (&answer["card"]["kind"], &answer["card"]["relation"]),
+        (&json!("dependant"), &json!("spouse"))
+    );
+    assert_eq!(answer["card"]["holder_name_masked"], "郑*");
+    assert_eq!(services(&answer), ["medical_green_channel"]);
+    let answer = verified(&app, &xiongan, &child["number"]).await;
+    assert_eq!(answer["card"]["relation"], "child");
+    assert_eq!(
+        services(&answer),
+        ["children_schooling", "medical_green_channel"]
+    );
+
+    // Where the principal is not recognised, neither is the dependant; when it is suspended,
+    // the dependant is too.
+    let path = format!("/api/v1/cards/{pid}/suspend");
+    let suspended = app
+        .post_json(
+            &path,
+            &json!({ "reason_code": "under_investigation" }),
+            Some(&official.access),
+        )
+        .await;
+    assert_eq!(suspended.status().as_u16(), 200);
+    let answer = verified(&app, &xiongan, &child["number"]).await;
+    assert_eq!(
+        (&answer["valid"], &answer["status"]),
+        (&json!(false), &json!("suspended"))
+    );
+}
