@@ -44,6 +44,8 @@ pub enum Field {
     ChangeFacts,
     /// `card_changes.evaluation_trace`: their evaluation, which quotes them.
     ChangeEvaluationTrace,
+    /// `dependant_people.id_number_ciphertext`: a family member's identity document.
+    DependantIdNumber,
 }
 
 impl Field {
@@ -59,6 +61,7 @@ impl Field {
             Field::IssuerKeySeed => "issuer_keys.sealed_seed",
             Field::ChangeFacts => "card_changes.facts",
             Field::ChangeEvaluationTrace => "card_changes.evaluation_trace",
+            Field::DependantIdNumber => "dependant_people.id_number",
         }
     }
 

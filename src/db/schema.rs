@@ -116,6 +116,13 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         replaces_card -> Nullable<Uuid>,
+        kind -> Text,
+        principal_card -> Nullable<Uuid>,
+        employer_credit_code -> Nullable<Text>,
+        employer_endorsement -> Nullable<Text>,
+        endorsed_by -> Nullable<Uuid>,
+        endorsed_at -> Nullable<Timestamptz>,
+        endorsement_comment -> Nullable<Text>,
     }
 }
 
@@ -219,6 +226,36 @@ diesel::table! {
         holder_jwk -> Nullable<Jsonb>,
         holder_jkt -> Nullable<Text>,
         holder_key_bound_at -> Nullable<Timestamptz>,
+        kind -> Text,
+        principal_card -> Nullable<Uuid>,
+        relation -> Nullable<Text>,
+        dependant_name -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    dependant_people (application_id) {
+        application_id -> Uuid,
+        scheme -> Text,
+        relation -> Text,
+        full_name -> Text,
+        birth_date -> Date,
+        id_type -> Text,
+        id_number_ciphertext -> Bytea,
+        id_number_key_id -> Text,
+        id_number_index -> Text,
+        id_number_masked -> Text,
+    }
+}
+
+diesel::table! {
+    dependant_policies (scheme, version) {
+        scheme -> Text,
+        version -> Int4,
+        effective_from -> Date,
+        document -> Jsonb,
+        published_at -> Timestamptz,
+        published_by -> Text,
     }
 }
 
@@ -241,6 +278,23 @@ diesel::table! {
         resolved_at -> Nullable<Timestamptz>,
         resolved_by -> Nullable<Uuid>,
         assigned_to -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    employer_accounts (account_id) {
+        account_id -> Uuid,
+        employer_id -> Uuid,
+    }
+}
+
+diesel::table! {
+    employers (id) {
+        id -> Uuid,
+        name -> Text,
+        credit_code -> Text,
+        district -> Text,
+        created_at -> Timestamptz,
     }
 }
 
@@ -486,7 +540,13 @@ diesel::joinable!(card_credentials -> issuer_keys (kid));
 diesel::joinable!(cards -> issuer_keys (kid));
 diesel::joinable!(cards -> issuers (issuer));
 diesel::joinable!(cards -> schemes (scheme));
+diesel::joinable!(dependant_people -> applications (application_id));
+diesel::joinable!(dependant_people -> schemes (scheme));
+diesel::joinable!(dependant_policies -> schemes (scheme));
 diesel::joinable!(districts -> regions (region));
+diesel::joinable!(employer_accounts -> accounts (account_id));
+diesel::joinable!(employer_accounts -> employers (employer_id));
+diesel::joinable!(employers -> districts (district));
 diesel::joinable!(holder_nonces -> accounts (account_id));
 diesel::joinable!(issuer_keys -> issuers (issuer));
 diesel::joinable!(issuers -> districts (district));
@@ -526,8 +586,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     card_credentials,
     card_serials,
     cards,
+    dependant_people,
+    dependant_policies,
     districts,
     document_disputes,
+    employer_accounts,
+    employers,
     holder_nonces,
     idempotency_keys,
     issuer_keys,

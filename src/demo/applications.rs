@@ -44,7 +44,7 @@ pub struct DemoApplication {
     facts: Facts,
 }
 
-async fn account_id(conn: &mut AsyncPgConnection, email: &str) -> anyhow::Result<Uuid> {
+pub(super) async fn account_id(conn: &mut AsyncPgConnection, email: &str) -> anyhow::Result<Uuid> {
     let email = Email::parse(email).map_err(|e| anyhow::anyhow!("demo email {email}: {e}"))?;
     let found = account::find_by_email(conn, &email).await?;
     Ok(found
@@ -145,13 +145,19 @@ pub async fn load_application(
         Field::EvaluationTrace,
         id.as_bytes(),
     )?;
+    let (to, endorsement) =
+        crate::models::employer::submission_route(conn, &demo.facts.employer.credit_code).await?;
     let recorded = SubmittedEvaluation {
         suggested_tier: evaluation.tier.as_deref(),
         eligible: evaluation.eligible,
         rules_version: rules_row.version,
         trace: &trace,
-        review_due: calendar
-            .add_working_days(today, u32::try_from(found.row.review_days).unwrap_or(10)),
+        review_due: (to == crate::domain::application_status::Status::Submitted).then(|| {
+            calendar.add_working_days(today, u32::try_from(found.row.review_days).unwrap_or(10))
+        }),
+        to,
+        employer_credit_code: &demo.facts.employer.credit_code,
+        employer_endorsement: endorsement.as_deref(),
     };
     let status = draft
         .status()

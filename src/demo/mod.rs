@@ -1,9 +1,11 @@
 //! Demo data for `serve --demo`, read from `config/demo.toml`, so a newcomer can sign in at
-//! once: an administrator, officials of three issuers (with enrolled TOTP secrets), two talent
-//! and a hospital with an API client. Each capability adds its own rows; existing rows are left
+//! once: an administrator, officials of three issuers (with enrolled TOTP secrets), talent, a
+//! registered employer's account with an application waiting for it, a tier-A holder with a
+//! spouse's and a child's dependant card, and a hospital with an API client. Each capability adds its own rows; existing rows are left
 //! alone, so restarting with `--demo` is harmless.
 
 mod applications;
+mod families;
 mod lifecycle;
 
 use anyhow::Context;
@@ -32,6 +34,10 @@ struct DemoFile {
     profiles: Vec<applications::DemoProfile>,
     #[serde(default)]
     applications: Vec<applications::DemoApplication>,
+    #[serde(default)]
+    employers: Vec<families::DemoEmployer>,
+    #[serde(default)]
+    dependants: Vec<families::DemoDependant>,
 }
 
 /// One demo login.
@@ -43,7 +49,7 @@ pub struct DemoAccount {
     pub password: String,
     /// Display name.
     pub full_name: String,
-    /// `talent`, `official` or `admin`.
+    /// `talent`, `official`, `admin` or `employer`.
     pub role: String,
     /// The issuer, for officials.
     pub issuer: Option<String>,
@@ -93,12 +99,19 @@ pub async fn load(settings: &Settings, pool: &DbPool) -> anyhow::Result<DemoLogi
     for demo in &file.agencies {
         load_agency(&mut conn, demo).await?;
     }
+    // Before the applications: one of them names a registered employer and waits for it.
+    for demo in &file.employers {
+        families::load_employer(&mut conn, demo).await?;
+    }
     for demo in &file.profiles {
         applications::load_profile(&mut conn, &cipher, demo).await?;
     }
     let calendar = crate::state::load_calendar(&settings.config_dir).await?;
     for demo in &file.applications {
         applications::load_application(&mut conn, &cipher, &calendar, demo).await?;
+    }
+    for demo in &file.dependants {
+        families::load_dependant(&mut conn, &cipher, demo).await?;
     }
     Ok(DemoLogins {
         accounts: file.accounts,

@@ -10,6 +10,9 @@ use utoipa::ToSchema;
 pub enum Status {
     /// Being written by the talent.
     Draft,
+    /// Submitted, waiting for the registered employer it names to confirm the employment
+    /// (not in the officials' queue yet).
+    AwaitingEmployer,
     /// Waiting for an official.
     Submitted,
     /// An official asked for more; the talent may edit and resubmit.
@@ -37,6 +40,12 @@ pub enum Action {
     Reject,
     /// An official asks for missing material.
     RequestSupplement,
+    /// The talent submits a draft naming a registered employer.
+    AwaitEmployer,
+    /// The employer confirms the employment.
+    EmployerConfirm,
+    /// The employer declines.
+    EmployerDecline,
 }
 
 /// The transition table: (from, action, to).
@@ -44,6 +53,26 @@ pub const TRANSITIONS: &[(Status, Action, Status)] = &[
     (Status::Draft, Action::Update, Status::Draft),
     (Status::Draft, Action::Submit, Status::Submitted),
     (Status::Draft, Action::Withdraw, Status::Withdrawn),
+    (
+        Status::Draft,
+        Action::AwaitEmployer,
+        Status::AwaitingEmployer,
+    ),
+    (
+        Status::AwaitingEmployer,
+        Action::EmployerConfirm,
+        Status::Submitted,
+    ),
+    (
+        Status::AwaitingEmployer,
+        Action::EmployerDecline,
+        Status::Rejected,
+    ),
+    (
+        Status::AwaitingEmployer,
+        Action::Withdraw,
+        Status::Withdrawn,
+    ),
     (Status::Submitted, Action::Approve, Status::Approved),
     (Status::Submitted, Action::Reject, Status::Rejected),
     (
@@ -74,6 +103,7 @@ impl Status {
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Draft => "draft",
+            Status::AwaitingEmployer => "awaiting_employer",
             Status::Submitted => "submitted",
             Status::SupplementRequested => "supplement_requested",
             Status::Approved => "approved",
@@ -86,6 +116,7 @@ impl Status {
     pub fn parse(name: &str) -> Option<Status> {
         [
             Status::Draft,
+            Status::AwaitingEmployer,
             Status::Submitted,
             Status::SupplementRequested,
             Status::Approved,
@@ -117,7 +148,10 @@ impl Status {
     pub fn is_open(self) -> bool {
         matches!(
             self,
-            Status::Draft | Status::Submitted | Status::SupplementRequested
+            Status::Draft
+                | Status::AwaitingEmployer
+                | Status::Submitted
+                | Status::SupplementRequested
         )
     }
 }
@@ -126,21 +160,25 @@ impl Status {
 mod tests {
     use super::*;
 
-    const ALL: [Status; 6] = [
+    const ALL: [Status; 7] = [
         Status::Draft,
+        Status::AwaitingEmployer,
         Status::Submitted,
         Status::SupplementRequested,
         Status::Approved,
         Status::Rejected,
         Status::Withdrawn,
     ];
-    const ACTIONS: [Action; 6] = [
+    const ACTIONS: [Action; 9] = [
         Action::Update,
         Action::Submit,
         Action::Withdraw,
         Action::Approve,
         Action::Reject,
         Action::RequestSupplement,
+        Action::AwaitEmployer,
+        Action::EmployerConfirm,
+        Action::EmployerDecline,
     ];
 
     #[test]
@@ -178,7 +216,24 @@ mod tests {
         }
         assert_eq!(
             Status::sources(Action::Withdraw),
-            ["draft", "submitted", "supplement_requested"]
+            [
+                "draft",
+                "awaiting_employer",
+                "submitted",
+                "supplement_requested"
+            ]
         );
+        // The employer answers only what waits for it; officials never see it before.
+        assert_eq!(
+            Status::AwaitingEmployer.after(Action::EmployerConfirm),
+            Some(Status::Submitted)
+        );
+        assert_eq!(
+            Status::AwaitingEmployer.after(Action::EmployerDecline),
+            Some(Status::Rejected)
+        );
+        assert_eq!(Status::AwaitingEmployer.after(Action::Approve), None);
+        assert_eq!(Status::Submitted.after(Action::EmployerConfirm), None);
+        assert_eq!(Status::AwaitingEmployer.after(Action::Update), None);
     }
 }

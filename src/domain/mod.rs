@@ -5,6 +5,7 @@ pub mod application_status;
 pub mod card_number;
 pub mod card_status;
 pub mod credit_code;
+pub mod dependants;
 pub mod eligibility;
 pub mod email;
 pub mod file_name;

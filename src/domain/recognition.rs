@@ -5,6 +5,8 @@ use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::dependants::{CardKind, Relation};
+
 /// A card of `scheme`/`tier` counts in `district` as `local_tier`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -84,6 +86,14 @@ pub struct EntitlementRule {
     /// Whether that presentation must prove the holder (`optional` by default).
     #[serde(default)]
     pub holder_binding: HolderBinding,
+    /// Whose cards the rule serves: `principal` (the default: the talent's own) or
+    /// `dependant` (family members' cards, 附属卡).
+    #[serde(default)]
+    pub holder_kind: CardKind,
+    /// For `holder_kind: "dependant"`, only these relations (e.g. schooling for `child`);
+    /// absent: every relation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relations: Option<Vec<Relation>>,
 }
 
 fn one() -> u32 {
@@ -109,6 +119,17 @@ pub fn local_tier(
 }
 
 impl EntitlementRule {
+    /// Whether the rule serves a card of `kind` (and, for a dependant, `relation`).
+    pub fn serves(&self, kind: CardKind, relation: Option<Relation>) -> bool {
+        self.holder_kind == kind
+            && match (&self.relations, kind) {
+                (Some(allowed), CardKind::Dependant) => {
+                    relation.is_some_and(|r| allowed.contains(&r))
+                }
+                _ => true,
+            }
+    }
+
     /// The quota period `on` falls in; `None` for unlimited entitlements. Periods are on the
     /// calendar, never counted from a card's first day: quotas belong to the holder and carry
     /// over to a renewed or upgraded card, which must not open a fresh period. A block of
@@ -180,6 +201,8 @@ mod tests {
             every: 2,
             presentation: Presentation::Required,
             holder_binding: HolderBinding::Optional,
+            holder_kind: CardKind::Principal,
+            relations: None,
         };
         assert_eq!(
             e.period_key(d(2026, 1, 1)),
@@ -196,6 +219,13 @@ mod tests {
         assert_eq!(e.period_key(d(2025, 1, 1)), e.period_key(d(2027, 12, 31)));
         e.every = 1;
         assert_eq!(e.period_key(d(2026, 5, 1)).as_deref(), Some("2026"));
+        assert!(e.serves(CardKind::Principal, None));
+        assert!(!e.serves(CardKind::Dependant, Some(Relation::Child)));
+        e.holder_kind = CardKind::Dependant;
+        e.relations = Some(vec![Relation::Child]);
+        assert!(e.serves(CardKind::Dependant, Some(Relation::Child)));
+        assert!(!e.serves(CardKind::Dependant, Some(Relation::Spouse)));
+        assert!(!e.serves(CardKind::Principal, None));
         e.period = Period::Lifetime;
         assert_eq!(e.period_key(d(2030, 5, 1)).as_deref(), Some("lifetime"));
         e.period = Period::Unlimited;

@@ -74,6 +74,15 @@ pub struct Official {
 #[derive(Debug, Clone)]
 pub struct Admin(pub AuthUser);
 
+/// An employer's account, with the one employer whose applications it may see.
+#[derive(Debug, Clone)]
+pub struct EmployerUser {
+    /// The account.
+    pub account_id: Uuid,
+    /// The employer it speaks for.
+    pub employer: crate::models::employer::RegisteredEmployer,
+}
+
 /// A staff member holding an MFA-enrolment token (and nothing more).
 #[derive(Debug, Clone)]
 pub struct MfaEnrollee {
@@ -222,6 +231,26 @@ async fn admin(req: HttpRequest) -> Result<Admin, ApiError> {
 }
 
 extractor!(Admin, admin);
+
+async fn employer_user(req: HttpRequest) -> Result<EmployerUser, ApiError> {
+    let user = person(req.clone()).await?;
+    if user.role != Role::Employer {
+        return Err(forbidden());
+    }
+    let state = state(&req)?;
+    let mut conn = state.pool.get().await?;
+    // An employer account always has its employer (both are created together); one without is
+    // refused rather than shown anything.
+    let employer = crate::models::employer::of_account(&mut conn, user.account_id)
+        .await?
+        .ok_or_else(forbidden)?;
+    Ok(EmployerUser {
+        account_id: user.account_id,
+        employer,
+    })
+}
+
+extractor!(EmployerUser, employer_user);
 
 async fn agency_client(req: HttpRequest) -> Result<AgencyClient, ApiError> {
     match authenticate(req).await? {

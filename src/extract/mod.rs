@@ -11,7 +11,9 @@
 
 pub mod caller;
 
-pub use caller::{Admin, AgencyClient, AuthUser, Caller, MfaEnrollee, Official, Talent};
+pub use caller::{
+    Admin, AgencyClient, AuthUser, Caller, EmployerUser, MfaEnrollee, Official, Talent,
+};
 
 use actix_web::dev::Payload;
 use actix_web::http::header;

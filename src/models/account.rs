@@ -20,6 +20,8 @@ pub enum Role {
     Agency,
     /// A platform administrator.
     Admin,
+    /// An employer's (用人单位) account: endorses the applications naming its employer.
+    Employer,
 }
 
 impl Role {
@@ -30,6 +32,7 @@ impl Role {
             "official" => Some(Role::Official),
             "agency" => Some(Role::Agency),
             "admin" => Some(Role::Admin),
+            "employer" => Some(Role::Employer),
             _ => None,
         }
     }
@@ -41,6 +44,7 @@ impl Role {
             Role::Official => "official",
             Role::Agency => "agency",
             Role::Admin => "admin",
+            Role::Employer => "employer",
         }
     }
 }

@@ -70,9 +70,28 @@ pub struct Application {
     pub updated_at: DateTime<Utc>,
     /// The card this application renews or upgrades.
     pub replaces_card: Option<Uuid>,
+    /// `principal` (the talent's own card) or `dependant` (a family member's).
+    pub kind: String,
+    /// For a dependant application, the principal card it adds to.
+    pub principal_card: Option<Uuid>,
+    /// The credit code of the employer named at submission.
+    pub employer_credit_code: Option<String>,
+    /// `pending`, `confirmed`, `declined` or `unavailable` (not registered), once submitted.
+    pub employer_endorsement: Option<String>,
+    /// The employer's account that answered.
+    pub endorsed_by: Option<Uuid>,
+    /// When it answered.
+    pub endorsed_at: Option<DateTime<Utc>>,
+    /// Its comment.
+    pub endorsement_comment: Option<String>,
 }
 
 impl Application {
+    /// Whether it asks for a dependant card.
+    pub fn is_dependant(&self) -> bool {
+        self.kind == "dependant"
+    }
+
     /// The status, parsed.
     pub fn status(&self) -> Option<Status> {
         Status::parse(&self.status)
@@ -167,6 +186,8 @@ pub struct ListFilter {
     pub suggested_tier: Option<String>,
     /// Only submitted applications past their deadline (`Some(today)`).
     pub overdue_on: Option<NaiveDate>,
+    /// Exact kind (`principal` or `dependant`).
+    pub kind: Option<String>,
 }
 
 /// A page of applications. Officials get the queue: oldest submission first (drafts, which
@@ -185,6 +206,9 @@ pub async fn list(
     }
     if let Some(scheme) = &filter.scheme {
         query = query.filter(applications::scheme.eq(scheme.clone()));
+    }
+    if let Some(kind) = &filter.kind {
+        query = query.filter(applications::kind.eq(kind.clone()));
     }
     if let Some(tier) = &filter.suggested_tier {
         query = query.filter(applications::suggested_tier.eq(tier.clone()));
@@ -258,8 +282,16 @@ pub struct SubmittedEvaluation<'a> {
     pub rules_version: i32,
     /// Sealed trace.
     pub trace: &'a [u8],
-    /// The review deadline.
-    pub review_due: NaiveDate,
+    /// The review deadline (`None` while it awaits the employer: the deadline runs from the
+    /// employer's confirmation).
+    pub review_due: Option<NaiveDate>,
+    /// `submitted`, or `awaiting_employer` when the employer named is registered.
+    pub to: Status,
+    /// The employer's credit code.
+    pub employer_credit_code: &'a str,
+    /// `pending` (registered employer), `unavailable`, or the earlier answer on a
+    /// resubmission after a supplement request.
+    pub employer_endorsement: Option<&'a str>,
 }
 
 /// Submits (from draft or supplement_requested), storing the evaluation and the deadline.
@@ -281,14 +313,18 @@ pub async fn submit(
             .filter(applications::updated_at.eq(seen)),
     )
     .set((
-        applications::status.eq(Status::Submitted.as_str()),
+        applications::status.eq(evaluation.to.as_str()),
         applications::suggested_tier.eq(evaluation.suggested_tier),
         applications::eligible.eq(evaluation.eligible),
         applications::rules_version.eq(evaluation.rules_version),
         applications::evaluation_trace.eq(evaluation.trace),
-        applications::submitted_at.eq(now),
+        // Officials see an application once it has a submission time: not while it awaits
+        // the employer.
+        applications::submitted_at.eq((evaluation.to == Status::Submitted).then_some(now)),
         applications::review_due.eq(evaluation.review_due),
         applications::updated_at.eq(now),
+        applications::employer_credit_code.eq(evaluation.employer_credit_code),
+        applications::employer_endorsement.eq(evaluation.employer_endorsement),
     ))
     .returning(Application::as_returning())
     .get_result(conn)

@@ -58,6 +58,29 @@ pub struct Card {
     /// has since replaced.
     #[serde(skip)]
     pub holder_jkt: Option<String>,
+    /// `principal` (the holder's own) or `dependant` (a family member's).
+    pub kind: String,
+    /// For a dependant card, the principal card it lives and dies with.
+    pub principal_card: Option<Uuid>,
+    /// For a dependant card, the family member's relation to the holder.
+    pub relation: Option<String>,
+    /// For a dependant card, the family member's name (the card's name disclosure; the
+    /// account that holds the card is the principal's holder).
+    #[serde(skip)]
+    pub dependant_name: Option<String>,
+}
+
+impl Card {
+    /// The kind, parsed.
+    pub fn card_kind(&self) -> crate::domain::dependants::CardKind {
+        crate::domain::dependants::CardKind::parse(&self.kind)
+    }
+
+    /// The name the card shows: the family member's on a dependant card, else `holder_name`
+    /// (the account's).
+    pub fn shown_name(&self, holder_name: String) -> String {
+        self.dependant_name.clone().unwrap_or(holder_name)
+    }
 }
 
 /// What an approval (or a replacement, or a re-tiering) issues.
@@ -110,8 +133,22 @@ pub async fn issue(
 ) -> QueryResult<Card> {
     let today = crate::clock::china_date(issue.now);
     let valid_from = issue.valid_from.unwrap_or(today);
+    let valid_until = issue
+        .valid_until
+        .unwrap_or_else(|| valid_until(valid_from, validity_years));
+    issue_between(conn, issue, valid_from, valid_until).await
+}
+
+/// Issues a card valid from `valid_from` to `valid_until` (a dependant card ends with its
+/// principal card, whatever its own tier's validity); otherwise as [`issue`].
+pub async fn issue_between(
+    conn: &mut AsyncPgConnection,
+    issue: &Issue<'_>,
+    valid_from: NaiveDate,
+    valid_until: NaiveDate,
+) -> QueryResult<Card> {
     // The number carries the year of issue, whatever day the card starts.
-    let year = today.year();
+    let year = crate::clock::china_date(issue.now).year();
     // The serial is random now, so this row no longer numbers cards: it counts the cards of the
     // issuer's year, and its row lock is what serialises issuance per issuer. `free_index` below
     // relies on that: two approvals of one issuer must not pick the same free status index
@@ -127,9 +164,6 @@ pub async fn issue(
         .set(card_serials::last.eq(card_serials::last + 1))
         .execute(conn)
         .await?;
-    let valid_until = issue
-        .valid_until
-        .unwrap_or_else(|| valid_until(valid_from, validity_years));
     let kid = issuer_key::active(conn, issue.issuer).await?.map(|k| k.kid);
     let status_index =
         crate::models::status_list::free_index(conn, issue.issuer, issue.now).await?;
@@ -205,8 +239,10 @@ pub async fn live_of_holder(
     scheme: Option<&str>,
     today: NaiveDate,
 ) -> QueryResult<Vec<Card>> {
+    // The holder's own cards: the dependant cards they hold for their family do not count.
     let query = cards::table
         .filter(cards::holder_id.eq(holder_id))
+        .filter(cards::kind.eq("principal"))
         .filter(cards::status.eq_any(["active", "suspended"]))
         .filter(cards::valid_until.ge(today))
         .into_boxed();

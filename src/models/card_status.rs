@@ -1,7 +1,8 @@
 //! The one place a card changes status: the row (conditional on the status it was read in),
 //! its entry in the issuer's status list and its audit row move together, in the caller's
 //! transaction. Officials' suspensions, resumptions and revocations, and the revocation of a
-//! card superseded by its renewal or upgrade, all go through [`change_status`].
+//! card superseded by its renewal or upgrade, all go through [`change_status`], which makes a
+//! principal card's live dependant cards follow it (`models::dependant_cascade`).
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::QueryResult;
@@ -11,7 +12,9 @@ use serde_json::json;
 use crate::audit::{self, Actor, AuditEvent};
 use crate::credentials::status_list::ListStatus;
 use crate::domain::card_status::{CardAction, CardStatus, ListEntry};
+use crate::domain::dependants::CardKind;
 use crate::models::card::{self, Card};
+use crate::models::dependant_cascade::{Cascade, cascade_to_dependants};
 
 /// One change of a card's status.
 #[derive(Debug)]
@@ -51,9 +54,43 @@ fn list_status(entry: ListEntry) -> ListStatus {
     }
 }
 
-/// Moves the card, its status-list entry and its audit row together; call inside a
-/// transaction. Answers the card as changed, or why nothing was.
+/// Moves the card, its status-list entry and its audit row together, and its live dependant
+/// cards with it when it is a principal card; call inside a transaction. Answers the card as
+/// changed, or why nothing was. A dependant card is not resumed while its principal card is not
+/// active: no dependant is in force without its principal.
 pub async fn change_status(
+    conn: &mut AsyncPgConnection,
+    change: &StatusChange<'_>,
+) -> QueryResult<Result<Card, Refused>> {
+    if change.card.card_kind() == CardKind::Dependant
+        && change.action == CardAction::Resume
+        && !principal_active(conn, change.card, change.today).await?
+    {
+        return Ok(Err(Refused::NotAllowed));
+    }
+    let changed = change_one(conn, change).await?;
+    if let Ok(card) = &changed {
+        cascade_to_dependants(conn, card, Cascade::Follow(change)).await?;
+    }
+    Ok(changed)
+}
+
+/// Whether a dependant card's principal card is active and not expired on `today`.
+async fn principal_active(
+    conn: &mut AsyncPgConnection,
+    dependant: &Card,
+    today: NaiveDate,
+) -> QueryResult<bool> {
+    let Some(principal) = dependant.principal_card else {
+        return Ok(false);
+    };
+    Ok(card::find(conn, principal)
+        .await?
+        .is_some_and(|p| p.status == CardStatus::Active.as_str() && p.valid_until >= today))
+}
+
+/// [`change_status`] for one card only, its dependants left alone: the cascade's own step.
+pub(crate) async fn change_one(
     conn: &mut AsyncPgConnection,
     change: &StatusChange<'_>,
 ) -> QueryResult<Result<Card, Refused>> {

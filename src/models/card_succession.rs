@@ -4,7 +4,7 @@
 //! the old card makes a second replacement of one loss fail, whatever races) and the old card
 //! revoked `superseded` through the card state machine, all in the caller's transaction.
 //!
-//! Later cascades (a principal's dependant cards following it) hook into [`supersede_card`].
+//! A principal's dependant cards follow it here (`models::dependant_cascade`).
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
@@ -13,10 +13,12 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde_json::json;
 
 use crate::audit::{self, Actor, AuditEvent};
+use crate::crypto::pii::PiiCipher;
 use crate::db::schema::card_successions;
 use crate::domain::card_status::CardAction;
 use crate::models::card::{self, Card, Issue};
 use crate::models::card_status::{Refused, StatusChange, change_status};
+use crate::models::dependant_cascade::{Cascade, cascade_to_dependants};
 
 /// Why a card is superseded; stored with the succession and audited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +66,8 @@ pub struct Supersession<'a> {
     pub actor: Actor,
     /// When.
     pub now: DateTime<Utc>,
+    /// Reseals the dependants' ID numbers for the applications of their carried-over cards.
+    pub pii: &'a PiiCipher,
 }
 
 /// Why a supersession was refused; nothing was written (the caller rolls back).
@@ -112,6 +116,15 @@ pub async fn supersede_card(
         },
     )
     .await?;
+    // The principal's live dependant cards move to the new card in this transaction (revoked
+    // `superseded` now, unless the new card starts later: then they end with the old one).
+    let carry = Cascade::Supersede {
+        successor: &new,
+        pii: s.pii,
+        actor: s.actor.clone(),
+        now: s.now,
+    };
+    cascade_to_dependants(conn, s.old, carry).await?;
     let today = crate::clock::china_date(s.now);
     if new.valid_from > today {
         // A renewal ahead of time: the old card ends on its own the day before this one starts.

@@ -15,6 +15,7 @@ use diesel::sql_types::{Date, Int4, Jsonb, Nullable, Text, Timestamptz, Untyped}
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::domain::dependants::CardKind;
 use crate::domain::standing::Uses;
 
 /// A card as an agency's check needs it.
@@ -53,6 +54,15 @@ pub struct ShownCard {
     /// The holder's full name (only ever answered masked).
     #[diesel(sql_type = Text)]
     pub holder_name: String,
+    /// `principal` or `dependant`.
+    #[diesel(sql_type = Text)]
+    pub kind: String,
+    /// For a dependant card, the family member's relation to the holder.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub relation: Option<String>,
+    /// For a dependant card, the family member's name (what the card shows, masked).
+    #[diesel(sql_type = Nullable<Text>)]
+    pub dependant_name: Option<String>,
     /// The `iat` the credential's key signed for this card, when a credential was shown and
     /// that key signed one.
     #[diesel(sql_type = Nullable<Timestamptz>)]
@@ -66,6 +76,16 @@ pub struct ShownCard {
 }
 
 impl ShownCard {
+    /// The kind, parsed.
+    pub fn card_kind(&self) -> CardKind {
+        CardKind::parse(&self.kind)
+    }
+
+    /// The name the card shows: the family member's on a dependant card, else the holder's.
+    pub fn shown_name(&self) -> &str {
+        self.dependant_name.as_deref().unwrap_or(&self.holder_name)
+    }
+
     /// The holder's uses as the standing counts them (none when not asked for).
     pub fn uses(&self) -> Uses {
         self.uses
@@ -132,7 +152,8 @@ impl<const BY_ID: bool, const USES: bool, const SIGNED: bool> QueryFragment<Pg>
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         out.push_sql(
             "SELECT c.id, c.number, c.scheme, c.issuer, c.tier, c.status, c.valid_from, c.valid_until,
-                    c.status_index, c.holder_jkt, a.full_name AS holder_name, ",
+                    c.status_index, c.holder_jkt, a.full_name AS holder_name, c.kind, c.relation,
+                    c.dependant_name, ",
         );
         match self.wanted.signed_by {
             Some(_) if SIGNED => out.push_sql("cc.iat AS signed_iat, cc.exp AS signed_exp, "),

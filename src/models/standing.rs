@@ -15,6 +15,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::domain::card_status::CardStatus;
+use crate::domain::dependants::Relation;
 use crate::domain::standing::{CardFacts, Uses};
 use crate::models::card::Card;
 
@@ -53,6 +54,8 @@ impl Found {
             scheme: &self.card.scheme,
             tier: &self.card.tier,
             issuer_district: &self.issuer_district,
+            kind: self.card.card_kind(),
+            relation: self.card.relation.as_deref().and_then(Relation::parse),
         })
     }
 

@@ -104,12 +104,19 @@ pub struct TypeMetadata {
 }
 
 /// The claims of every card credential: (path, Chinese label, English label, disclosable).
-const CLAIMS: [(&str, &str, &str, bool); 6] = [
+const CLAIMS: [(&str, &str, &str, bool); 8] = [
     ("card_number", "卡号", "Card number", false),
     ("scheme", "卡种", "Scheme", false),
     ("tier", "层级", "Tier", false),
     ("issuer", "发卡机构", "Issuer", false),
     ("holder_name", "持卡人姓名", "Holder's name", true),
+    ("kind", "卡类别（附属卡）", "Card kind (dependant)", false),
+    (
+        "relation",
+        "与持卡人关系",
+        "Relation to the principal holder",
+        false,
+    ),
     ("status", "状态", "Status", false),
 ];
 

@@ -15,6 +15,7 @@ pub mod auth;
 pub mod cards;
 pub mod discovery;
 pub mod disputes;
+pub mod employer;
 pub mod facts;
 pub mod health;
 pub mod idempotency;
@@ -42,6 +43,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .configure(auth::configure)
                 .configure(me::configure)
                 .configure(disputes::configure)
+                .configure(employer::configure)
                 .configure(admin::configure),
         );
 }

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, spawn_app};
 
 /// The roles, in the order of each row's expectations.
-pub const ROLES: [&str; 7] = [
+pub const ROLES: [&str; 8] = [
     "anonymous",
     "talent_a",
     "talent_b",
@@ -15,16 +15,17 @@ pub const ROLES: [&str; 7] = [
     "official_tz",
     "agency",
     "admin",
+    "employer",
 ];
 
 /// One endpoint: method, path template (as documented), and the status each role gets.
 pub struct Endpoint {
     pub method: &'static str,
     pub template: &'static str,
-    pub expect: [u16; 7],
+    pub expect: [u16; 8],
 }
 
-const fn row(method: &'static str, template: &'static str, expect: [u16; 7]) -> Endpoint {
+const fn row(method: &'static str, template: &'static str, expect: [u16; 8]) -> Endpoint {
     Endpoint {
         method,
         template,
@@ -32,19 +33,19 @@ const fn row(method: &'static str, template: &'static str, expect: [u16; 7]) -> 
     }
 }
 
-const PUBLIC_GET: [u16; 7] = [200; 7];
-const PREFLIGHT: [u16; 7] = [204; 7];
-const ANY_TOKEN: [u16; 7] = [401, 200, 200, 200, 200, 200, 200];
-const ADMIN_ONLY: [u16; 7] = [401, 403, 403, 403, 403, 403, 200];
-const ADMIN_CREATES: [u16; 7] = [401, 403, 403, 403, 403, 403, 201];
-const ADMIN_204: [u16; 7] = [401, 403, 403, 403, 403, 403, 204];
-const ENROLMENT_TOKEN_ONLY: [u16; 7] = [401; 7];
-const PEOPLE_204: [u16; 7] = [401, 204, 204, 204, 204, 403, 204];
-const TALENT_AND_OFFICIALS: [u16; 7] = [401, 200, 200, 200, 200, 403, 403];
+const PUBLIC_GET: [u16; 8] = [200; 8];
+const PREFLIGHT: [u16; 8] = [204; 8];
+const ANY_TOKEN: [u16; 8] = [401, 200, 200, 200, 200, 200, 200, 200];
+const ADMIN_ONLY: [u16; 8] = [401, 403, 403, 403, 403, 403, 200, 403];
+const ADMIN_CREATES: [u16; 8] = [401, 403, 403, 403, 403, 403, 201, 403];
+const ADMIN_204: [u16; 8] = [401, 403, 403, 403, 403, 403, 204, 403];
+const ENROLMENT_TOKEN_ONLY: [u16; 8] = [401; 8];
+const PEOPLE_204: [u16; 8] = [401, 204, 204, 204, 204, 403, 204, 204];
+const TALENT_AND_OFFICIALS: [u16; 8] = [401, 200, 200, 200, 200, 403, 403, 403];
 /// Talent A's application, submitted to XA.
-const A_AND_XA_SEE: [u16; 7] = [401, 200, 404, 200, 404, 403, 403];
+const A_AND_XA_SEE: [u16; 8] = [401, 200, 404, 200, 404, 403, 403, 403];
 /// The owner's own action on an application in the wrong state.
-const OWNER_CONFLICT: [u16; 7] = [401, 409, 404, 403, 403, 403, 403];
+const OWNER_CONFLICT: [u16; 8] = [401, 409, 404, 403, 403, 403, 403, 403];
 
 /// Every operation the service serves. Logout comes last: it ends the callers' sessions.
 pub const ENDPOINTS: &[Endpoint] = &[
@@ -56,11 +57,11 @@ pub const ENDPOINTS: &[Endpoint] = &[
     row("get", "/api/v1/schemes", PUBLIC_GET),
     row("get", "/api/v1/schemes/{code}", PUBLIC_GET),
     row("get", "/api/v1/schemes/{code}/rules/{version}", PUBLIC_GET),
-    row("post", "/api/v1/schemes/{code}/eligibility", [200; 7]),
-    row("post", "/api/v1/auth/register", [201; 7]),
-    row("post", "/api/v1/auth/login", [401; 7]),
-    row("post", "/api/v1/auth/refresh", [401; 7]),
-    row("post", "/api/v1/auth/token", [401; 7]),
+    row("post", "/api/v1/schemes/{code}/eligibility", [200; 8]),
+    row("post", "/api/v1/auth/register", [201; 8]),
+    row("post", "/api/v1/auth/login", [401; 8]),
+    row("post", "/api/v1/auth/refresh", [401; 8]),
+    row("post", "/api/v1/auth/token", [401; 8]),
     row("post", "/api/v1/auth/mfa/enroll", ENROLMENT_TOKEN_ONLY),
     row("post", "/api/v1/auth/mfa/confirm", ENROLMENT_TOKEN_ONLY),
     row("get", "/api/v1/me", ANY_TOKEN),
@@ -68,14 +69,14 @@ pub const ENDPOINTS: &[Endpoint] = &[
     row(
         "put",
         "/api/v1/me/profile",
-        [401, 409, 409, 403, 403, 403, 403],
+        [401, 409, 409, 403, 403, 403, 403, 403],
     ),
     // A claim on talent A's document (A applied to XA): XA's official resolves it, TZ's is not
     // concerned, and the administrator comes after it is resolved.
     row(
         "post",
         "/api/v1/document-disputes/{id}/resolution",
-        [401, 403, 403, 200, 404, 403, 409],
+        [401, 403, 403, 200, 404, 403, 409, 403],
     ),
     row("get", "/api/v1/admin/audit", ADMIN_ONLY),
     row("get", "/api/v1/admin/agencies", ADMIN_ONLY),
@@ -94,7 +95,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     row(
         "post",
         "/api/v1/applications",
-        [401, 201, 201, 403, 403, 403, 403],
+        [401, 201, 201, 403, 403, 403, 403, 403],
     ),
     row("get", "/api/v1/applications/{id}", A_AND_XA_SEE),
     row("patch", "/api/v1/applications/{id}", OWNER_CONFLICT),
@@ -108,13 +109,13 @@ pub const ENDPOINTS: &[Endpoint] = &[
     row(
         "post",
         "/api/v1/applications/{id}/decision",
-        [401, 403, 403, 200, 404, 403, 403],
+        [401, 403, 403, 200, 404, 403, 403, 403],
     ),
     // After the supplement request above, the owner may add evidence.
     row(
         "post",
         "/api/v1/applications/{id}/documents",
-        [401, 201, 404, 403, 403, 403, 403],
+        [401, 201, 404, 403, 403, 403, 403, 403],
     ),
     row("get", "/api/v1/recognitions", PUBLIC_GET),
     row("get", "/api/v1/entitlements", PUBLIC_GET),
@@ -122,33 +123,33 @@ pub const ENDPOINTS: &[Endpoint] = &[
     row(
         "post",
         "/api/v1/verifications",
-        [401, 403, 403, 403, 403, 200, 403],
+        [401, 403, 403, 403, 403, 200, 403, 403],
     ),
     row(
         "post",
         "/api/v1/verifications/nonce",
-        [401, 403, 403, 403, 403, 201, 403],
+        [401, 403, 403, 403, 403, 201, 403, 403],
     ),
     row(
         "post",
         "/api/v1/redemptions",
-        [401, 403, 403, 403, 403, 422, 403],
+        [401, 403, 403, 403, 403, 422, 403, 403],
     ),
     // A redemption that does not exist (or is another agency's): 404 to the agency.
     row(
         "post",
         "/api/v1/redemptions/{id}/reversal",
-        [401, 403, 403, 403, 403, 404, 403],
+        [401, 403, 403, 403, 403, 404, 403, 403],
     ),
     row(
         "get",
         "/api/v1/cards/{id}/entitlements",
-        [401, 404, 200, 403, 403, 403, 403],
+        [401, 404, 200, 403, 403, 403, 403, 403],
     ),
     row(
         "get",
         "/api/v1/cards/{id}/verifications",
-        [401, 404, 200, 403, 403, 403, 403],
+        [401, 404, 200, 403, 403, 403, 403, 403],
     ),
     row("get", "/api/v1/trust-list", PUBLIC_GET),
     row("get", "/api/v1/trust-list.jws", PUBLIC_GET),
@@ -180,82 +181,86 @@ pub const ENDPOINTS: &[Endpoint] = &[
     row(
         "get",
         "/api/v1/cards/{id}",
-        [401, 404, 200, 200, 404, 403, 403],
+        [401, 404, 200, 200, 404, 403, 403, 403],
     ),
     row(
         "get",
         "/api/v1/cards/{id}/credential",
-        [401, 404, 200, 403, 403, 403, 403],
+        [401, 404, 200, 403, 403, 403, 403, 403],
     ),
     row(
         "get",
         "/api/v1/cards/{id}/qr.svg",
-        [401, 404, 200, 403, 403, 403, 403],
+        [401, 404, 200, 403, 403, 403, 403, 403],
     ),
     row(
         "get",
         "/api/v1/cards/{id}/qr.png",
-        [401, 404, 200, 403, 403, 403, 403],
+        [401, 404, 200, 403, 403, 403, 403, 403],
     ),
     row(
         "get",
         "/api/v1/cards/{id}/card.svg",
-        [401, 404, 200, 403, 403, 403, 403],
+        [401, 404, 200, 403, 403, 403, 403, 403],
     ),
-    row("post", "/api/v1/nonce", [401, 200, 200, 403, 403, 403, 403]),
+    row(
+        "post",
+        "/api/v1/nonce",
+        [401, 200, 200, 403, 403, 403, 403, 403],
+    ),
     // A proof that is not a JWT: the holder gets 422 for it, another talent 404 for the card.
     row(
         "put",
         "/api/v1/cards/{id}/holder-key",
-        [401, 404, 422, 403, 403, 403, 403],
+        [401, 404, 422, 403, 403, 403, 403, 403],
     ),
     // Only the holder (talent B) gets a code, whatever the card's status.
     row(
         "post",
         "/api/v1/cards/{id}/presentation-code",
-        [401, 404, 201, 403, 403, 403, 403],
+        [401, 404, 201, 403, 403, 403, 403, 403],
     ),
     row(
         "get",
         "/api/v1/me/reminders",
-        [401, 200, 200, 403, 403, 403, 403],
+        [401, 200, 200, 403, 403, 403, 403, 403],
     ),
     // Change reports on talent B's live card: the holder reports, XA's officials see and
     // decide (the fixture's open report), TZ's do not see the card.
     row(
         "post",
         "/api/v1/cards/{id}/changes",
-        [401, 404, 201, 403, 403, 403, 403],
+        [401, 404, 201, 403, 403, 403, 403, 403],
     ),
     row(
         "get",
         "/api/v1/cards/{id}/changes",
-        [401, 404, 200, 200, 404, 403, 403],
+        [401, 404, 200, 200, 404, 403, 403, 403],
     ),
     row(
         "get",
         "/api/v1/card-changes",
-        [401, 403, 403, 200, 200, 403, 403],
+        [401, 403, 403, 200, 200, 403, 403, 403],
     ),
     row(
         "post",
         "/api/v1/cards/{id}/changes/{change_id}/decision",
-        [401, 403, 403, 200, 404, 403, 403],
+        [401, 403, 403, 200, 404, 403, 403, 403],
     ),
     row(
         "post",
         "/api/v1/cards/{id}/suspend",
-        [401, 403, 403, 200, 404, 403, 403],
+        [401, 403, 403, 200, 404, 403, 403, 403],
     ),
     row(
         "post",
         "/api/v1/cards/{id}/resume",
-        [401, 403, 403, 200, 404, 403, 403],
+        [401, 403, 403, 200, 404, 403, 403, 403],
     ),
     row(
         "post",
         "/api/v1/cards/{id}/revoke",
-        [401, 403, 403, 200, 404, 403, 403],
+        [401, 403, 403, 200, 404, 403, 403, 403],
     ),
     // Only the holder reports a loss or asks for a replacement; the card is revoked by the row
     // above, so the holder's call is refused by the state machine (the holder's own success
@@ -263,17 +268,17 @@ pub const ENDPOINTS: &[Endpoint] = &[
     row(
         "post",
         "/api/v1/cards/{id}/report-loss",
-        [401, 404, 409, 403, 403, 403, 403],
+        [401, 404, 409, 403, 403, 403, 403, 403],
     ),
     row(
         "post",
         "/api/v1/cards/{id}/replacement",
-        [401, 404, 409, 403, 403, 403, 403],
+        [401, 404, 409, 403, 403, 403, 403, 403],
     ),
     row(
         "post",
         "/api/v1/admin/issuers/{code}/keys/rotate",
-        [401, 403, 403, 403, 403, 403, 200],
+        [401, 403, 403, 403, 403, 403, 200, 403],
     ),
     row("get", "/api/v1/admin/issuers/{code}/keys", ADMIN_ONLY),
     // Withdraws XA's first key, retired by the rotation above.
@@ -282,11 +287,39 @@ pub const ENDPOINTS: &[Endpoint] = &[
         "/api/v1/admin/issuers/{code}/keys/{kid}/compromise",
         ADMIN_ONLY,
     ),
+    // Families and employers. Talent B's card is tier B (and revoked above): B gets 422.
+    row(
+        "post",
+        "/api/v1/cards/{id}/dependants",
+        [401, 404, 422, 403, 403, 403, 403, 403],
+    ),
+    row("post", "/api/v1/admin/employers", ADMIN_CREATES),
+    row(
+        "put",
+        "/api/v1/admin/schemes/{code}/dependant-policy",
+        ADMIN_CREATES,
+    ),
+    row(
+        "post",
+        "/api/v1/admin/employers/{id}/accounts",
+        ADMIN_CREATES,
+    ),
+    row(
+        "get",
+        "/api/v1/employer/applications",
+        [401, 403, 403, 403, 403, 403, 403, 200],
+    ),
+    // Talent A's application does not name the employer: 404 to it, 403 to everyone else.
+    row(
+        "post",
+        "/api/v1/applications/{id}/endorsement",
+        [401, 403, 403, 403, 403, 403, 403, 404],
+    ),
     // Withdraws a second, draft application of talent A.
     row(
         "post",
         "/api/v1/applications/{id}/withdraw",
-        [401, 200, 404, 403, 403, 403, 403],
+        [401, 200, 404, 403, 403, 403, 403, 403],
     ),
     // New policy versions last: they change what the rows above relied on.
     row("put", "/api/v1/admin/recognitions", ADMIN_CREATES),
@@ -310,6 +343,8 @@ struct Fixtures {
     /// A claim on talent A's document, and talent A's id (who keeps it).
     dispute: String,
     holder: String,
+    /// A registered employer (not the one talent A's application names).
+    employer: String,
 }
 
 fn path(template: &str, f: &Fixtures) -> String {
@@ -339,6 +374,7 @@ fn path(template: &str, f: &Fixtures) -> String {
             &format!("{}/clients/{}", f.agency, f.client),
         )
         .replace("agencies/{id}", &format!("agencies/{}", f.agency))
+        .replace("employers/{id}", &format!("employers/{}", f.employer))
         .replace("accounts/{id}", &format!("accounts/{}", f.victim))
         .replace(
             "redemptions/{id}",
@@ -415,6 +451,22 @@ fn body(template: &str, role: usize, tokens: &[Option<String>]) -> Option<Value>
         "/api/v1/admin/entitlements" => {
             json!({ "rules": [{ "local_tier": "A", "district": "tongzhou", "service": "tourism_pass", "period": "unlimited" }] })
         }
+        "/api/v1/cards/{id}/dependants" => crate::families::dependant_body(
+            "家人",
+            "spouse",
+            700 + u32::try_from(role).unwrap(),
+            "1990-01-01",
+        ),
+        "/api/v1/admin/employers" => {
+            json!({ "name": "另一家公司", "credit_code": crate::employers::credit_code(2), "district": "xiongan" })
+        }
+        "/api/v1/admin/employers/{id}/accounts" => {
+            json!({ "email": format!("{unique}@example.cn"), "password": crate::users::PASSWORD, "full_name": "x" })
+        }
+        "/api/v1/applications/{id}/endorsement" => json!({ "decision": "confirm" }),
+        "/api/v1/admin/schemes/{code}/dependant-policy" => json!({
+            "policy": { "tiers": ["A"], "relations": ["spouse", "child", "parent"], "child_age_below": 18, "max_live": 6 }
+        }),
         "/api/v1/auth/logout" => {
             json!({ "refresh_token": tokens.get(role).cloned().flatten().unwrap_or_default() })
         }
@@ -534,7 +586,10 @@ async fn every_endpoint_for_every_role() {
     let squatter = app.talent("squatter@example.cn").await;
     app.put_profile(&squatter, 900).await;
     let dispute = crate::identity::open_dispute(&app).await.to_string();
+    let (employer, employer_user) =
+        crate::employers::employer_account(&app, &admin, 1, "hr@example.cn").await;
     let fixtures = Fixtures {
+        employer,
         kid,
         agency: agency.to_string(),
         client,
@@ -555,6 +610,7 @@ async fn every_endpoint_for_every_role() {
         Some(&official_tz),
         None,
         Some(&admin),
+        Some(&employer_user),
     ];
     let tokens: Vec<Option<String>> = people.iter().map(|p| p.map(|u| u.access.clone())).collect();
     let tokens: Vec<Option<String>> = tokens

@@ -1137,3 +1137,9 @@ async fn comments_follow_one_rule_and_are_never_cut() {
         .unwrap();
     assert_eq!(audit["items"][0]["detail"]["comment"], json!(long));
 }
+
+/// A credential verified against the trust list (for other modules' tests).
+pub async fn verify_credential(app: &TestApp, credential: &str) -> token::Verified {
+    let keys = trust_keys(app).await;
+    verify(credential, &keys, app).unwrap()
+}

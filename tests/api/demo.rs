@@ -188,3 +188,34 @@ async fn the_demo_shows_a_card_in_its_renewal_window_and_an_open_change_report()
     let expiring = app.items("/api/v1/cards?expiring_within=60", &xa).await;
     assert_eq!(expiring.len(), 1);
 }
+
+#[tokio::test]
+async fn the_demo_has_a_family_and_an_employer_with_an_application_waiting() {
+    let app = spawn_app().await;
+    talentcard::demo::load(&app.settings, &app.pool)
+        .await
+        .unwrap();
+    let login = |email: &'static str, password: &'static str| {
+        let app = &app;
+        async move {
+            let tokens: Value = app.login(email, password, None).await.json().await.unwrap();
+            tokens["access_token"].as_str().unwrap().to_owned()
+        }
+    };
+    let hr = login("hr@demo.talentcard.cn", "demo-employer-hr-2026").await;
+    let waiting = app.items("/api/v1/employer/applications", &hr).await;
+    assert_eq!(waiting.len(), 1);
+    assert_eq!(waiting[0]["status"], "awaiting_employer");
+    assert_eq!(waiting[0]["applicant_name"], "孙悦");
+    let chen = login("chen.jing@demo.talentcard.cn", "demo-talent-chen-jing-2026").await;
+    let cards = app.items("/api/v1/cards", &chen).await;
+    let principal = cards.iter().find(|c| c["kind"] == "principal").unwrap();
+    assert_eq!(principal["tier"], "A");
+    let mut relations: Vec<&str> = cards
+        .iter()
+        .filter(|c| c["kind"] == "dependant" && c["principal_card"] == principal["id"])
+        .map(|c| c["relation"].as_str().unwrap())
+        .collect();
+    relations.sort_unstable();
+    assert_eq!(relations, ["child", "spouse"]);
+}

@@ -80,6 +80,14 @@ pub struct CardClaims {
     /// so credentials of unbound cards are byte for byte what they were.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cnf: Option<Confirmation>,
+    /// `dependant` on a family member's card (附属卡); absent on the holder's own card, so
+    /// principal credentials are byte for byte what they were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// On a dependant card, the family member's relation to the principal's holder: `spouse`,
+    /// `child` or `parent`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relation: Option<String>,
 }
 
 /// What goes into a credential.
@@ -178,6 +186,17 @@ impl Issued {
 
 /// Signs the credential with the issuer key (`der`: PKCS#8) named `kid`.
 pub fn issue(card: &CardCredential<'_>, kid: &str, der: &[u8]) -> anyhow::Result<Issued> {
+    issue_with_relation(card, None, kid, der)
+}
+
+/// Signs a credential; `relation` (a dependant card's) adds the claims `kind: "dependant"` and
+/// `relation`. The name disclosure is then the family member's.
+pub fn issue_with_relation(
+    card: &CardCredential<'_>,
+    relation: Option<&str>,
+    kid: &str,
+    der: &[u8],
+) -> anyhow::Result<Issued> {
     let disclosure = URL_SAFE_NO_PAD.encode(serde_json::to_string(&serde_json::json!([
         card.salt,
         "holder_name",
@@ -202,6 +221,8 @@ pub fn issue(card: &CardCredential<'_>, kid: &str, der: &[u8]) -> anyhow::Result
         sd: vec![digest(&disclosure)],
         sd_alg: "sha-256".to_owned(),
         cnf: card.holder_jwk.map(|jwk| Confirmation { jwk: jwk.clone() }),
+        kind: relation.map(|_| "dependant".to_owned()),
+        relation: relation.map(str::to_owned),
     };
     let mut header = Header::new(Algorithm::EdDSA);
     header.kid = Some(kid.to_owned());

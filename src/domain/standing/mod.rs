@@ -11,6 +11,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::card_status::{CardStatus, ListEntry};
+use super::dependants::{CardKind, Relation};
 use super::recognition::{
     EntitlementRule, HolderBinding, Period, Presentation, RecognitionRule, local_tier,
 };
@@ -161,6 +162,10 @@ pub struct CardFacts<'a> {
     pub tier: &'a str,
     /// The district of the card's issuer.
     pub issuer_district: &'a str,
+    /// `principal` or `dependant`: which entitlement rules serve it.
+    pub kind: CardKind,
+    /// A dependant card's relation (rules may serve children only).
+    pub relation: Option<Relation>,
 }
 
 /// A holder's uses, counted per holder and scheme (renewals share them), reversed ones left
@@ -252,7 +257,16 @@ pub fn standing_in(
         .flatten();
     let entitlements = local_tier
         .as_deref()
-        .map(|tier| entitlements(policies, tier, district, services, uses, today))
+        .map(|tier| {
+            let wanted = Wanted {
+                local_tier: tier,
+                district,
+                services,
+                kind: card.kind,
+                relation: card.relation,
+            };
+            entitlements(policies, &wanted, uses, today)
+        })
         .unwrap_or_default();
     Standing {
         status,
@@ -280,19 +294,32 @@ pub fn standing_everywhere(
         .collect()
 }
 
+/// Which rules apply: the local tier and district, the services asked for, and whose card.
+struct Wanted<'a> {
+    local_tier: &'a str,
+    district: &'a str,
+    services: Option<&'a [String]>,
+    kind: CardKind,
+    relation: Option<Relation>,
+}
+
 fn entitlements(
     policies: &Policies,
-    local_tier: &str,
-    district: &str,
-    services: Option<&[String]>,
+    wanted: &Wanted<'_>,
     uses: &Uses,
     today: NaiveDate,
 ) -> Vec<EntitlementUse> {
+    let district = wanted.district;
     policies
         .entitlements
         .iter()
-        .filter(|r| r.local_tier == local_tier && r.district == district)
-        .filter(|r| services.is_none_or(|offered| offered.contains(&r.service)))
+        .filter(|r| r.local_tier == wanted.local_tier && r.district == district)
+        .filter(|r| r.serves(wanted.kind, wanted.relation))
+        .filter(|r| {
+            wanted
+                .services
+                .is_none_or(|offered| offered.contains(&r.service))
+        })
         .map(|rule| {
             // An unlimited entitlement shows no use; its redemptions are kept under `unlimited`.
             let (period_key, used) = match rule.period_key(today) {

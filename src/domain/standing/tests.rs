@@ -20,6 +20,8 @@ fn entitlement(district: &str, tier: &str, service: &str, quota: Option<u32>) ->
         every: 1,
         presentation: Presentation::Required,
         holder_binding: HolderBinding::Optional,
+        holder_kind: CardKind::Principal,
+        relations: None,
     }
 }
 
@@ -48,6 +50,8 @@ fn card(status: CardStatus) -> CardFacts<'static> {
         scheme: "XIONGCAI",
         tier: "A",
         issuer_district: "HE-XA",
+        kind: CardKind::Principal,
+        relation: None,
     }
 }
 

@@ -8,10 +8,12 @@ mod accounts;
 mod agencies;
 mod audit_log;
 mod clients;
+mod dependant_policy;
+mod employers;
 mod keys;
 mod officials;
 mod policies;
-mod scheme_rules;
+pub(crate) mod scheme_rules;
 mod unlock;
 
 /// Registers the routes under `/admin`.
@@ -20,11 +22,14 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(agencies::create_agency)
         .service(agencies::list_agencies)
         .service(clients::create_client)
+        .service(employers::create_employer)
+        .service(employers::create_employer_account)
         .service(clients::revoke_client)
         .service(accounts::disable_account)
         .service(unlock::unlock_account)
         .service(audit_log::list_audit)
         .service(scheme_rules::publish_rules)
+        .service(dependant_policy::publish_dependant_policy)
         .service(keys::rotate_key)
         .service(keys::compromise_key)
         .service(keys::list_keys)

@@ -7,13 +7,15 @@ use diesel_async::AsyncConnection;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{ApplicantCard, ApplicantView, ApplicationView, viewer, visible_application};
+use super::{
+    ApplicantCard, ApplicantView, ApplicationView, DependantView, viewer, visible_application,
+};
 use crate::audit::{self, Actor, AuditEvent};
 use crate::crypto::pii::Field;
 use crate::error::ApiError;
 use crate::extract::AuthUser;
 use crate::models::application::Viewer;
-use crate::models::{card, dispute, profile};
+use crate::models::{card, dependant, dispute, profile};
 use crate::routes::auth::known_account;
 use crate::state::AppState;
 
@@ -40,8 +42,13 @@ pub async fn get_application(
         .await?
         .map(|c| c.id);
     let talent_id = found.talent_id;
+    let official = matches!(viewer, Viewer::Official(_));
+    let person = dependant::person(&mut conn, found.id).await?;
     let mut view = ApplicationView::build(&state, found, card_id)?;
-    if let Viewer::Official(_) = viewer {
+    view.dependant = person
+        .map(|p| DependantView::build(&state, p, official))
+        .transpose()?;
+    if official {
         view.applicant = Some(applicant(&state, &mut conn, *id, talent_id).await?);
         let live = card::live_of_holder(&mut conn, talent_id, None, state.today()).await?;
         view.applicant_cards = Some(live.into_iter().map(ApplicantCard::from).collect());

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::{is_overdue, viewer};
 use crate::domain::application_status::Status;
+use crate::domain::dependants::CardKind;
 use crate::error::ApiError;
 use crate::extract::AuthUser;
 use crate::models::application::{self, ListFilter, Viewer};
@@ -26,6 +27,8 @@ pub struct QueueQuery {
     pub suggested_tier: Option<String>,
     /// Only submitted applications past their deadline.
     pub overdue: Option<bool>,
+    /// Only this kind: `principal` (the talent's own card) or `dependant` (a family member's).
+    pub kind: Option<CardKind>,
 }
 
 /// One line of the list (no facts: open the application for those).
@@ -49,6 +52,13 @@ pub struct ApplicationSummary {
     pub overdue: bool,
     /// Created.
     pub created_at: DateTime<Utc>,
+    /// `principal` or `dependant`.
+    pub kind: CardKind,
+    /// For a dependant application, the principal card.
+    pub principal_card: Option<Uuid>,
+    /// The employer's endorsement: `pending`, `confirmed`, `declined` or `unavailable` (the
+    /// employer is not registered); absent before submission and on dependant applications.
+    pub employer_endorsement: Option<String>,
 }
 
 /// Lists applications the caller may see.
@@ -79,6 +89,7 @@ pub async fn list_applications(
         scheme: query.scheme,
         suggested_tier: query.suggested_tier,
         overdue_on: query.overdue.filter(|o| *o).map(|_| today),
+        kind: query.kind.map(|k| k.as_str().to_owned()),
     };
     let mut conn = state.pool.get().await?;
     let rows = application::list(&mut conn, &viewer, &filter, after, limit + 1).await?;
@@ -89,6 +100,9 @@ pub async fn list_applications(
             Some(ApplicationSummary {
                 overdue: is_overdue(&a, today),
                 status: a.status()?,
+                kind: CardKind::parse(&a.kind),
+                principal_card: a.principal_card,
+                employer_endorsement: a.employer_endorsement,
                 id: a.id,
                 scheme: a.scheme,
                 issuer: a.issuer,

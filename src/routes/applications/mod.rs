@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::crypto::pii::Field;
 use crate::domain::application_status::{Action, Status};
+use crate::domain::dependants::{CardKind, Relation};
 use crate::domain::eligibility::{Facts, TraceEntry};
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::AuthUser;
@@ -21,6 +22,7 @@ use crate::state::AppState;
 mod create;
 mod decision;
 mod documents;
+mod endorsement;
 mod get;
 mod list;
 pub mod renewal;
@@ -37,6 +39,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(submit::submit_application)
         .service(withdraw::withdraw_application)
         .service(decision::decide_application)
+        .service(endorsement::endorse_application)
         .service(documents::upload_document)
         .service(documents::list_documents)
         .service(documents::download_document);
@@ -217,8 +220,23 @@ pub struct ApplicationView {
     pub issuer: String,
     /// Status.
     pub status: Status,
-    /// The facts as filed.
-    pub facts: Facts,
+    /// `principal` (the talent's own card) or `dependant` (a family member's).
+    pub kind: CardKind,
+    /// The facts as filed (absent on a dependant application, which has none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub facts: Option<Facts>,
+    /// For a dependant application, the principal card it adds to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub principal_card: Option<Uuid>,
+    /// For a dependant application, the family member.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dependant: Option<DependantView>,
+    /// The employer's endorsement once submitted: `pending` (awaiting the employer),
+    /// `confirmed`, `declined` or `unavailable` (the employer is not registered).
+    pub employer_endorsement: Option<String>,
+    /// The employer's comment with its answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endorsement_comment: Option<String>,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// Last changed.
@@ -246,6 +264,58 @@ pub struct ApplicationView {
     pub applicant_cards: Option<Vec<ApplicantCard>>,
 }
 
+/// The family member a dependant application is for. The ID number is masked, except for
+/// officials of the issuer reading the application (each such read audited).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DependantView {
+    /// Name.
+    pub full_name: String,
+    /// Relation to the principal card's holder.
+    pub relation: Relation,
+    /// Date of birth.
+    pub birth_date: NaiveDate,
+    /// `resident_id` or `passport`.
+    pub id_type: String,
+    /// e.g. `110***********002X`.
+    pub id_number_masked: String,
+    /// The full number: officials only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_number: Option<String>,
+}
+
+impl DependantView {
+    /// The view of a stored person; `unmasked` opens the ID number (officials).
+    pub fn build(
+        state: &AppState,
+        person: crate::models::dependant::Person,
+        unmasked: bool,
+    ) -> Result<Self, ApiError> {
+        let id_number = if unmasked {
+            Some(
+                state
+                    .pii
+                    .open(
+                        &person.id_number_ciphertext,
+                        Field::DependantIdNumber,
+                        person.application_id.as_bytes(),
+                    )
+                    .map_err(ApiError::internal)?,
+            )
+        } else {
+            None
+        };
+        Ok(DependantView {
+            full_name: person.full_name,
+            relation: Relation::parse(&person.relation)
+                .ok_or_else(|| ApiError::internal("unknown relation"))?,
+            birth_date: person.birth_date,
+            id_type: person.id_type,
+            id_number_masked: person.id_number_masked,
+            id_number,
+        })
+    }
+}
+
 /// Whether a submitted application is past its deadline on `today`.
 pub fn is_overdue(application: &Application, today: NaiveDate) -> bool {
     application.status == Status::Submitted.as_str()
@@ -259,7 +329,11 @@ impl ApplicationView {
         a: Application,
         card_id: Option<Uuid>,
     ) -> Result<Self, ApiError> {
-        let facts = open_facts(state, &a)?;
+        let facts = if a.is_dependant() {
+            None
+        } else {
+            Some(open_facts(state, &a)?)
+        };
         let evaluation = match (&a.evaluation_trace, a.rules_version, a.eligible) {
             (Some(sealed), Some(rules_version), Some(eligible)) => Some(EvaluationView {
                 suggested_tier: a.suggested_tier.clone(),
@@ -286,7 +360,12 @@ impl ApplicationView {
             scheme: a.scheme,
             issuer: a.issuer,
             status,
+            kind: CardKind::parse(&a.kind),
             facts,
+            principal_card: a.principal_card,
+            dependant: None,
+            employer_endorsement: a.employer_endorsement,
+            endorsement_comment: a.endorsement_comment,
             created_at: a.created_at,
             updated_at: a.updated_at,
             submitted_at: a.submitted_at,

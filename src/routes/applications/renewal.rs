@@ -145,6 +145,7 @@ pub(super) async fn supersede_replaced(
         },
         actor,
         now: at,
+        pii: &state.pii,
     };
     card_succession::supersede_card(conn, &supersession)
         .await?

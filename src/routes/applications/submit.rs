@@ -10,11 +10,11 @@ use uuid::Uuid;
 use super::{ApplicationView, invalid_transition, open_facts, own_application};
 use crate::audit::{self, Actor, AuditEvent};
 use crate::crypto::pii::Field;
-use crate::domain::application_status::Action;
+use crate::domain::application_status::{Action, Status};
 use crate::error::ApiError;
 use crate::extract::Talent;
 use crate::models::application::{self, SubmittedEvaluation};
-use crate::models::{account, profile};
+use crate::models::{account, employer, profile};
 use crate::routes::facts::validate_facts;
 use crate::routes::schemes::known_scheme;
 use crate::state::AppState;
@@ -25,7 +25,7 @@ use crate::state::AppState;
     params(("id" = Uuid, Path, description = "Application id")),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The submitted application", body = ApplicationView),
+        (status = 200, description = "The submitted application: `submitted` (with `employer_endorsement: \"unavailable\"` when the employer named is not registered), or `awaiting_employer` when it is, until the employer answers", body = ApplicationView),
         (status = 404, description = "not_found: no such application of the caller's"),
         (status = 409, description = "invalid_transition: the application is not a draft or waiting for a supplement"),
         (status = 422, description = "no identity profile yet, or facts no longer valid"),
@@ -59,12 +59,22 @@ pub async fn submit_application(
         .seal(&trace, Field::EvaluationTrace, found.id.as_bytes())
         .map_err(ApiError::internal)?;
     let review_days = u32::try_from(scheme.row.review_days).unwrap_or(10);
+    // A first submission naming a registered employer waits for its endorsement; a
+    // resubmission after a supplement request keeps the answer it had.
+    let (to, endorsement) = match status {
+        Status::Draft => employer::submission_route(&mut conn, &facts.employer.credit_code).await?,
+        _ => (Status::Submitted, found.employer_endorsement.clone()),
+    };
     let recorded = SubmittedEvaluation {
         suggested_tier: evaluation.tier.as_deref(),
         eligible: evaluation.eligible,
         rules_version,
         trace: &sealed_trace,
-        review_due: state.calendar.add_working_days(today, review_days),
+        review_due: (to == Status::Submitted)
+            .then(|| state.calendar.add_working_days(today, review_days)),
+        to,
+        employer_credit_code: &facts.employer.credit_code,
+        employer_endorsement: endorsement.as_deref(),
     };
     let submitted = conn
         .transaction(async |c| {
@@ -86,6 +96,8 @@ pub async fn submit_application(
                 entity_id: Some(found.id.to_string()),
                 detail: json!({
                     "from": status.as_str(),
+                    "to": to.as_str(),
+                    "employer_endorsement": recorded.employer_endorsement,
                     "suggested_tier": recorded.suggested_tier,
                     "rules_version": rules_version,
                     "review_due": recorded.review_due,

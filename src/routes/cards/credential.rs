@@ -95,6 +95,8 @@ async fn holder_credential(
         .await?
         .ok_or_else(|| ApiError::internal("the issuer has no active key"))?;
     let holder = known_account(&mut conn, found.holder_id).await?;
+    // A dependant card's name is the family member's.
+    let name = found.shown_name(holder.full_name);
     // The wallet key the holder bound, if any: signed in as `cnf.jwk`.
     let holder_jwk = found
         .holder_jwk
@@ -115,14 +117,15 @@ async fn holder_credential(
         valid_until: found.valid_until,
         status_index: entry,
         status_uri: status_list::uri(&state.public_base_url, &found.issuer, list_no),
-        holder_name: &holder.full_name,
+        holder_name: &name,
         salt: &salt,
         issued_at: signed.iat,
         base_url: &state.public_base_url,
         holder_jwk: holder_jwk.as_ref(),
     };
-    let issued = token::issue(&credential, &key.kid, &der).map_err(ApiError::internal)?;
-    Ok((found, issued, holder.full_name))
+    let issued = token::issue_with_relation(&credential, found.relation.as_deref(), &key.kid, &der)
+        .map_err(ApiError::internal)?;
+    Ok((found, issued, name))
 }
 
 /// The holder's card as a signed credential.

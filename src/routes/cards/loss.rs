@@ -134,6 +134,7 @@ pub async fn replace_card(
         kind: Succession::Replacement,
         actor: Actor::Account(holder),
         now: state.now(),
+        pii: &state.pii,
     };
     let replaced = conn
         .transaction(async |c| {

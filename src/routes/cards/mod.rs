@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
+use crate::domain::dependants::{CardKind, Relation};
 use crate::error::ApiError;
 use crate::models::application::Viewer;
 use crate::models::card::{self, Card};
@@ -41,6 +42,7 @@ async fn within_holder_limit(
 
 mod changes;
 mod credential;
+mod dependants;
 mod holder;
 mod holder_key;
 mod lifecycle;
@@ -76,7 +78,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(changes::list_changes)
         .service(changes::decide_change)
         .service(changes::change_queue)
-        .service(reminders::get_reminders);
+        .service(reminders::get_reminders)
+        .service(dependants::request_dependant);
 }
 
 /// The card `id` if `viewer` may see it (its holder, or an official of its issuer), else 404
@@ -123,8 +126,16 @@ pub struct CardView {
     pub scheme: String,
     /// Issuer code.
     pub issuer: String,
-    /// Tier code.
+    /// Tier code (a dependant card has its principal card's).
     pub tier: String,
+    /// `principal` (the holder's own) or `dependant` (a family member's).
+    pub kind: CardKind,
+    /// For a dependant card, the principal card it lives and dies with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub principal_card: Option<Uuid>,
+    /// For a dependant card, the family member's relation to the holder.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relation: Option<Relation>,
     /// `active`, `suspended`, `revoked` or `expired` (past `valid_until`).
     pub status: String,
     /// The coded reason of the last suspension or revocation.
@@ -133,19 +144,24 @@ pub struct CardView {
     pub valid_from: NaiveDate,
     /// Last valid day.
     pub valid_until: NaiveDate,
-    /// The holder.
+    /// The holder (on a dependant card, the family member).
     pub holder: Holder,
 }
 
 impl CardView {
     /// The view of a stored card on `today` (Beijing).
     pub fn new(card: Card, holder_name: String, today: NaiveDate) -> Self {
+        let full_name = card.shown_name(holder_name);
+        let kind = card.card_kind();
         let status = if card.status != "revoked" && card.valid_until < today {
             "expired".to_owned()
         } else {
             card.status
         };
         CardView {
+            kind,
+            principal_card: card.principal_card,
+            relation: card.relation.as_deref().and_then(Relation::parse),
             id: card.id,
             number: card.number,
             scheme: card.scheme,
@@ -155,9 +171,7 @@ impl CardView {
             status_reason: card.status_reason,
             valid_from: card.valid_from,
             valid_until: card.valid_until,
-            holder: Holder {
-                full_name: holder_name,
-            },
+            holder: Holder { full_name },
         }
     }
 }

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+mod dependant;
 mod request;
 
 use request::change;
@@ -230,8 +231,27 @@ async fn apply(
     let decided = application::decide(conn, found.id, &official.issuer, found.updated_at, change)
         .await?
         .ok_or_else(|| invalid_transition("decided already", "decided again"))?;
-    // Only an approval carries a tier (see `change`).
+    // Only an approval carries a tier (see `change`), except a dependant's, which takes its
+    // principal card's.
     let issued = match change.decided_tier {
+        _ if decided.is_dependant() && kind == DecisionKind::Approve => {
+            let card = dependant::issue_dependant_card(conn, &decided, change.decided_at).await?;
+            let event = AuditEvent {
+                actor: Actor::Account(official.account_id),
+                action: "card.issued",
+                entity_type: "card",
+                entity_id: Some(card.id.to_string()),
+                detail: json!({
+                    "number": card.number,
+                    "tier": card.tier,
+                    "valid_until": card.valid_until,
+                    "kind": card.kind,
+                    "relation": card.relation,
+                }),
+            };
+            audit::record(conn, &event).await?;
+            Some(card)
+        }
         Some(tier) => {
             Some(issue_card(state, conn, &decided, tier, change.decided_at, official).await?)
         }

@@ -148,6 +148,23 @@ pub(super) fn change<'a>(
         message: "is required for this decision".into(),
     };
     match request.decision {
+        // A dependant card takes its principal card's tier; only approve or reject apply.
+        DecisionKind::Approve if application.is_dependant() => {
+            if request.tier.is_some() {
+                errors.push(FieldError {
+                    field: "tier".into(),
+                    message:
+                        "a dependant is approved without a tier (it takes the principal card's)"
+                            .into(),
+                });
+            }
+        }
+        DecisionKind::RequestSupplement if application.is_dependant() => {
+            errors.push(FieldError {
+                field: "decision".into(),
+                message: "a dependant application is approved or rejected".into(),
+            });
+        }
         DecisionKind::Approve => match &request.tier {
             None => errors.push(missing("tier")),
             Some(tier) if !tiers.contains(tier) => {

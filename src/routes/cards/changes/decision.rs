@@ -322,6 +322,7 @@ async fn retier(
         kind: Succession::Retier,
         actor,
         now: d.decided_at,
+        pii: &state.pii,
     };
     supersede_card(conn, &supersession)
         .await?

@@ -23,6 +23,7 @@ use uuid::Uuid;
 use crate::audit::{self, Actor, AuditEvent};
 use crate::credentials::token;
 use crate::domain::card_status::CardStatus;
+use crate::domain::dependants::{CardKind, Relation};
 use crate::domain::recognition::mask_name;
 use crate::domain::standing::{CardFacts, EntitlementUse, Policies, Status, standing_in};
 use crate::error::{ApiError, ErrorCode, ProblemDetails};
@@ -69,8 +70,13 @@ pub struct CardSummary {
     pub tier: String,
     /// Last valid day.
     pub valid_until: NaiveDate,
-    /// e.g. `张*明`.
+    /// e.g. `张*明` (on a dependant card, the family member's name).
     pub holder_name_masked: String,
+    /// `principal` (the talent's own card) or `dependant` (a family member's, 附属卡).
+    pub kind: CardKind,
+    /// On a dependant card, the family member's relation to the principal's holder.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relation: Option<Relation>,
 }
 
 /// The verification answer.
@@ -333,6 +339,8 @@ fn answer(
         scheme: &card.scheme,
         tier: &card.tier,
         issuer_district,
+        kind: card.card_kind(),
+        relation: card.relation.as_deref().and_then(Relation::parse),
     };
     let uses = card.uses();
     let standing = standing_in(
@@ -356,7 +364,9 @@ fn answer(
             issuer: card.issuer.clone(),
             tier: card.tier.clone(),
             valid_until: card.valid_until,
-            holder_name_masked: mask_name(&card.holder_name),
+            holder_name_masked: mask_name(card.shown_name()),
+            kind: card.card_kind(),
+            relation: card.relation.as_deref().and_then(Relation::parse),
         }),
     })
 }
