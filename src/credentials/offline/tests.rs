@@ -349,7 +349,7 @@ fn stale_future_missing_and_graced_material_gets_the_same_answer() {
         ..Freshness::default()
     };
     let strict = Freshness::default();
-    let cases: [(&str, &[&str], Freshness, Result<bool, MaterialError>); 7] = [
+    let cases: [Case<'_>; 7] = [
         (
             &trust,
             &[&stale_list],
@@ -391,6 +391,14 @@ fn stale_future_missing_and_graced_material_gets_the_same_answer() {
     let other = x_of_seed(9);
     assert!(both(&other, &trust, &[&fresh], &credential, world.now, strict).is_err());
 }
+
+/// A trust list, status lists, the freshness asked for, and the answer (`grace_used`).
+type Case<'a> = (
+    &'a str,
+    &'a [&'a str],
+    Freshness,
+    Result<bool, MaterialError>,
+);
 
 fn x_of_seed(seed: u8) -> String {
     x(&SigningKey::from_bytes(&[seed; 32]))
