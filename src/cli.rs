@@ -13,6 +13,8 @@ use uuid::Uuid;
 use crate::audit::{self, Actor};
 use crate::auth::password;
 use crate::configuration::{Environment, Settings};
+
+mod verify_offline;
 use crate::domain::email::Email;
 use crate::domain::free_text;
 use crate::domain::password::NewPassword;
@@ -79,8 +81,9 @@ enum Command {
         #[arg(long, default_value = "target/seed")]
         out: std::path::PathBuf,
     },
-    /// Verify a card credential offline against a downloaded trust list and status lists;
-    /// prints the verdict as JSON, exits 0 when valid, 1 when not (one line on standard error
+    /// Verify card credentials offline against a downloaded trust list and status lists,
+    /// loaded once; prints the verdict as JSON (one compact line per credential when given
+    /// several), exits 0 when all are valid, 1 when one is not (one line on standard error
     /// says why; a credential whose list is missing counts as not valid), 2 when the material
     /// is bad (unsigned, stale, ambiguous, malformed).
     Verify {
@@ -113,9 +116,11 @@ enum Command {
         /// The nonce the holder was given for this presentation (with --audience).
         #[arg(long, requires = "audience")]
         nonce: Option<String>,
-        /// The credential, or with --audience and --nonce the presentation (`-` to read it
-        /// from standard input).
-        credential: String,
+        /// The credential, or with --audience and --nonce the presentation; several are
+        /// verified against the material loaded once (`-` reads one a line from standard
+        /// input).
+        #[arg(required = true)]
+        credential: Vec<String>,
     },
     /// Print the platform's public key (JWK), which verifiers use to check /trust-list.jws.
     PlatformKey,
@@ -219,7 +224,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     audience,
                     nonce,
                 });
-            return verify_offline(
+            return verify_offline::run(
                 platform_key,
                 trust_list,
                 status_list,
@@ -345,105 +350,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let key = crate::credentials::platform_key::PlatformKey::from_settings(&settings)?;
             println!("{}", serde_json::to_string_pretty(&key.jwk())?);
             Ok(ExitCode::SUCCESS)
-        }
-    }
-}
-
-/// What `talentcard verify` reads before it can judge anything: the files and the credential.
-struct OfflineMaterial {
-    platform_x: String,
-    trust: String,
-    lists: Vec<String>,
-    credential: String,
-}
-
-/// Reads the files and the credential given to `talentcard verify`. Any failure here is bad
-/// material (exit 2, as documented), not a verdict on the credential.
-fn read_material(
-    platform_key: &std::path::Path,
-    trust_list: &std::path::Path,
-    status_lists: &[std::path::PathBuf],
-    credential: &str,
-) -> anyhow::Result<OfflineMaterial> {
-    let read = |path: &std::path::Path| {
-        std::fs::read_to_string(path).with_context(|| format!("could not read {}", path.display()))
-    };
-    let jwk: serde_json::Value =
-        serde_json::from_str(&read(platform_key)?).context("the platform key is not a JWK")?;
-    let platform_x = jwk["x"]
-        .as_str()
-        .context("the platform key has no x")?
-        .to_owned();
-    let trust = read(trust_list)?;
-    let lists = status_lists
-        .iter()
-        .map(|p| read(p))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let credential = if credential == "-" {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_line(&mut text)
-            .context("could not read the credential from standard input")?;
-        text.trim().to_owned()
-    } else {
-        credential.trim().to_owned()
-    };
-    Ok(OfflineMaterial {
-        platform_x,
-        trust,
-        lists,
-        credential,
-    })
-}
-
-/// `talentcard verify`: no configuration, no database, only the files given. Exits 0 when
-/// valid, 1 when not (a presentation whose holder binding fails included), 2 when the
-/// material cannot be read or is bad.
-fn verify_offline(
-    platform_key: &std::path::Path,
-    trust_list: &std::path::Path,
-    status_lists: &[std::path::PathBuf],
-    freshness: crate::credentials::offline::Freshness,
-    challenge: Option<crate::credentials::offline::Challenge<'_>>,
-    credential: &str,
-) -> anyhow::Result<ExitCode> {
-    let material = match read_material(platform_key, trust_list, status_lists, credential) {
-        Ok(material) => material,
-        Err(problem) => {
-            eprintln!("error: {problem:#}");
-            return Ok(ExitCode::from(2));
-        }
-    };
-    let lists: Vec<&str> = material.lists.iter().map(String::as_str).collect();
-    let now = chrono::Utc::now();
-    let (platform_x, trust, input) = (&material.platform_x, &material.trust, &material.credential);
-    let outcome = match challenge {
-        Some(challenge) => crate::credentials::offline::verify_presentation(
-            platform_x, trust, &lists, input, challenge, now, freshness,
-        ),
-        None => {
-            crate::credentials::offline::verify(platform_x, trust, &lists, input, now, freshness)
-        }
-    };
-    match outcome {
-        Ok(verdict) => {
-            println!("{}", serde_json::to_string_pretty(&verdict)?);
-            if verdict.valid {
-                return Ok(ExitCode::SUCCESS);
-            }
-            let reason = verdict.reason.as_deref().unwrap_or(verdict.status.as_str());
-            eprintln!("not valid: {reason}");
-            Ok(ExitCode::FAILURE)
-        }
-        // Material that says nothing about this credential's list: its status is unknown, so
-        // the credential is not valid (the material itself may be fine).
-        Err(problem @ crate::credentials::offline::MaterialError::MissingStatusList(_)) => {
-            eprintln!("not valid: {problem}");
-            Ok(ExitCode::FAILURE)
-        }
-        Err(problem) => {
-            eprintln!("error: {problem}");
-            Ok(ExitCode::from(2))
         }
     }
 }

@@ -23,6 +23,7 @@ use crate::domain::eligibility::{Facts, evaluate, parse_rule_set};
 use crate::models::scheme;
 
 mod cards;
+mod indexes;
 mod presentations;
 
 pub use cards::cards;

@@ -666,6 +666,9 @@ async fn the_offline_verifier_checks_signatures_status_and_the_age_of_its_materi
         (suspended.valid, suspended.status.as_str()),
         (false, "suspended")
     );
+    // The prepared verifier says the same of the service's own material.
+    let verifier = offline::Verifier::new(&platform.x, &trust, &[&status], fresh(day)).unwrap();
+    assert_eq!(verifier.verify(&token, now), Ok(suspended));
 
     // The same through the command line, as a partner would run it.
     let dir = tempfile::tempdir().unwrap();
@@ -715,6 +718,40 @@ async fn the_offline_verifier_checks_signatures_status_and_the_age_of_its_materi
         Some(0),
         "valid again after resumption"
     );
+    // Several credentials against the material loaded once: one compact verdict a line, in
+    // order; exit 1 as soon as one is not valid, naming which.
+    let several = |credentials: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_talentcard"))
+            .arg("verify")
+            .arg("--platform-key")
+            .arg(&key_file)
+            .arg("--trust-list")
+            .arg(&trust_file)
+            .arg("--status-list")
+            .arg(&status_file)
+            .args(credentials)
+            .output()
+            .unwrap()
+    };
+    let both = several(&[&token, &token]);
+    assert_eq!(both.status.code(), Some(0));
+    let lines: Vec<Value> = String::from_utf8_lossy(&both.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert!(lines.iter().all(|v| v["valid"] == true));
+    let mixed = several(&[&token, "not.a.credential~"]);
+    assert_eq!(mixed.status.code(), Some(1));
+    let lines: Vec<Value> = String::from_utf8_lossy(&mixed.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(
+        (lines[0]["valid"].clone(), lines[1]["status"].clone()),
+        (json!(true), json!("untrusted"))
+    );
+    assert!(String::from_utf8_lossy(&mixed.stderr).contains("(credential 2)"));
     std::fs::write(&trust_file, &plain).unwrap();
     assert_eq!(
         run(&token).status.code(),

@@ -24,6 +24,15 @@ use super::{key_binding, signed, status_list, status_token};
 use crate::domain::card_status::ListEntry;
 use crate::domain::standing::Status;
 
+mod credential;
+mod text;
+mod verifier;
+
+pub use verifier::Verifier;
+
+#[cfg(test)]
+mod tests;
+
 #[derive(Deserialize)]
 struct TrustList {
     issued_at: DateTime<Utc>,
