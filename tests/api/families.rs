@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::applications::resident_id;
 use crate::cards::list_entry;
-use crate::helpers::{TestApp, problem, spawn_app};
+use crate::helpers::{TestApp, problem, spawn_app, spawn_app_with};
 use crate::users::TestUser;
 
 /// A tier-A XIONGAN card issued by the XA `official` to a new talent; (holder, card).
@@ -478,7 +478,7 @@ async fn suspending_resuming_and_revoking_the_principal_moves_its_dependants_and
 }
 
 #[tokio::test]
-async fn an_upgrade_supersedes_the_dependants_and_carries_them_over_to_the_new_card() {
+async fn a_replacement_supersedes_the_dependants_and_carries_them_over_to_the_new_card() {
     let app = spawn_app().await;
     let official = app.staff("xa@example.cn", "official", Some("XA")).await;
     let (holder, principal) = a_tier_card(&app, &official, 7, "A").await;
@@ -493,38 +493,24 @@ async fn an_upgrade_supersedes_the_dependants_and_carries_them_over_to_the_new_c
     .await;
     let old_index = status_index(&app, &child).await;
 
-    // A renewal of the same tier names the card it replaces.
-    let renewal = json!({ "scheme": "XIONGAN", "issuer": "XA", "facts": crate::schemes::doctorate(40), "replaces_card": pid });
-    let created: Value = app
-        .send(
-            "POST",
-            "/api/v1/applications",
-            &holder.access,
-            Some(&renewal),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let id = created["id"].as_str().unwrap();
-    let submitted = app
-        .send(
-            "POST",
-            &format!("/api/v1/applications/{id}/submit"),
-            &holder.access,
-            None,
+    // The principal card is lost and replaced: the old card is superseded at once.
+    let lost = app
+        .post_json(
+            &format!("/api/v1/cards/{pid}/report-loss"),
+            &json!({}),
+            Some(&holder.access),
         )
         .await;
-    assert_eq!(submitted.status().as_u16(), 200);
-    let decided = app
-        .decide(
-            &official,
-            id,
-            json!({ "decision": "approve", "tier": "A", "comment": "renewed" }),
+    assert_eq!(lost.status().as_u16(), 200);
+    let replaced = app
+        .post_json(
+            &format!("/api/v1/cards/{pid}/replacement"),
+            &json!({}),
+            Some(&holder.access),
         )
         .await;
-    assert_eq!(decided.status().as_u16(), 200);
-    let new_principal = decided.json::<Value>().await.unwrap()["card"].clone();
+    assert_eq!(replaced.status().as_u16(), 201);
+    let new_principal: Value = replaced.json().await.unwrap();
 
     assert_eq!(
         card_status(&app, &holder, &child).await,
@@ -720,4 +706,68 @@ async fn verification_answers_say_kind_and_relation_and_dependants_get_family_se
         (&answer["valid"], &answer["status"]),
         (&json!(false), &json!("suspended"))
     );
+}
+
+#[tokio::test]
+async fn a_renewal_issued_ahead_keeps_the_dependants_and_gives_them_successors_from_its_first_day()
+{
+    let app = spawn_app_with(|s| s.cards.renewal_window_days = 3660).await;
+    let official = app.staff("xa@example.cn", "official", Some("XA")).await;
+    let (holder, principal) = a_tier_card(&app, &official, 9, "A").await;
+    let pid = principal["id"].as_str().unwrap();
+    let spouse = dependant_card(
+        &app,
+        &official,
+        &holder,
+        pid,
+        &dependant_body("周敏", "spouse", 591, &born(&app, 35, 0)),
+    )
+    .await;
+    let renewal = json!({ "scheme": "XIONGAN", "issuer": "XA", "facts": crate::schemes::doctorate(40), "replaces_card": pid });
+    let created: Value = app
+        .send(
+            "POST",
+            "/api/v1/applications",
+            &holder.access,
+            Some(&renewal),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap();
+    let submitted = app
+        .send(
+            "POST",
+            &format!("/api/v1/applications/{id}/submit"),
+            &holder.access,
+            None,
+        )
+        .await;
+    assert_eq!(submitted.status().as_u16(), 200);
+    let decided = app
+        .decide(
+            &official,
+            id,
+            json!({ "decision": "approve", "tier": "A", "comment": "renewed" }),
+        )
+        .await;
+    assert_eq!(decided.status().as_u16(), 200);
+    let renewed = decided.json::<Value>().await.unwrap()["card"].clone();
+    assert!(renewed["valid_from"].as_str().unwrap() > principal["valid_until"].as_str().unwrap());
+
+    assert_eq!(
+        card_status(&app, &holder, &spouse).await,
+        ("active".into(), None),
+        "the dependant stays in force with the principal it follows"
+    );
+    let cards = app.items("/api/v1/cards", &holder.access).await;
+    let successors: Vec<&Value> = cards
+        .iter()
+        .filter(|c| c["kind"] == "dependant" && c["principal_card"] == renewed["id"])
+        .collect();
+    assert_eq!(successors.len(), 1, "{cards:?}");
+    assert_eq!(successors[0]["relation"], "spouse");
+    assert_eq!(successors[0]["valid_from"], renewed["valid_from"]);
+    assert_eq!(successors[0]["valid_until"], renewed["valid_until"]);
 }
