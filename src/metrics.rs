@@ -8,7 +8,6 @@
 //! and show who is guessing numbers, which is for the operator's scraper only.
 
 use std::net::TcpListener;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use actix_web::dev::Server;
@@ -20,7 +19,6 @@ use prometheus::proto::MetricFamily;
 use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 
 use crate::db::DbPool;
-use crate::state::invalidation::Invalidation;
 
 /// Reads the pool's status at scrape time, so the numbers are never stale.
 struct PoolCollector {
@@ -165,65 +163,18 @@ impl PartnerMetrics {
     }
 }
 
-/// Whether this instance serves shared data from memory (`talentcard_cache_listening`, 0
-/// while its invalidation listener is down and every read queries PostgreSQL) and how often
-/// that data was invalidated (`talentcard_cache_generation`): an operator sees a lost
-/// listener, and the cost it brings, at once.
-struct CacheCollector {
-    invalidation: Arc<Invalidation>,
-    listening: IntGauge,
-    generation: IntGauge,
-}
-
-impl CacheCollector {
-    fn new(invalidation: Arc<Invalidation>) -> prometheus::Result<Self> {
-        let gauge = |name: &str, help: &str| {
-            IntGauge::with_opts(Opts::new(name, help).namespace("talentcard"))
-        };
-        Ok(CacheCollector {
-            invalidation,
-            listening: gauge(
-                "cache_listening",
-                "1 while the cache invalidation listener is up (shared data served from memory)",
-            )?,
-            generation: gauge(
-                "cache_generation",
-                "Invalidations of the in-memory shared data seen by this instance",
-            )?,
-        })
-    }
-}
-
-impl Collector for CacheCollector {
-    fn desc(&self) -> Vec<&Desc> {
-        [&self.listening, &self.generation]
-            .into_iter()
-            .flat_map(|g| g.desc())
-            .collect()
-    }
-
-    fn collect(&self) -> Vec<MetricFamily> {
-        self.listening
-            .set(i64::from(self.invalidation.current().is_some()));
-        self.generation
-            .set(i64::try_from(self.invalidation.generation()).unwrap_or(i64::MAX));
-        [&self.listening, &self.generation]
-            .into_iter()
-            .flat_map(|g| g.collect())
-            .collect()
-    }
-}
-
 /// The middleware that counts requests by route, with the pool's gauges and the partner
 /// counters in the same registry (`.registry` of the answer, for [`serve`]).
 pub fn middleware(
     pool: DbPool,
     partners: &PartnerMetrics,
-    invalidation: Arc<Invalidation>,
+    instance: Vec<Box<dyn Collector>>,
 ) -> anyhow::Result<PrometheusMetrics> {
     let registry = Registry::new();
     registry.register(Box::new(PoolCollector::new(pool)?))?;
-    registry.register(Box::new(CacheCollector::new(invalidation)?))?;
+    for collector in instance {
+        registry.register(collector)?;
+    }
     registry.register(Box::new(partners.unknown_numbers.clone()))?;
     registry.register(Box::new(partners.refused_number_checks.clone()))?;
     registry.register(Box::new(MalformedRequestsCollector::new()?))?;

@@ -23,6 +23,7 @@ use crate::db::{self, DbPool};
 use crate::error::ApiError;
 use crate::extract::{self, BodyLimits};
 use crate::models::sweep::{self, SweepPolicy};
+use crate::state::invalidation::CacheCollector;
 use crate::state::{AppState, key_check};
 use crate::{cors, denial_watch, metrics, openapi, reference, routes, telemetry};
 
@@ -80,7 +81,7 @@ impl Application {
         let counters = metrics::middleware(
             state.pool.clone(),
             &state.partner_metrics,
-            state.invalidation.clone(),
+            vec![Box::new(CacheCollector::new(state.invalidation.clone())?)],
         )?;
         let metrics_server = metrics::serve(metrics_listener, counters.registry.clone())?;
         let server = run(listener, state, counters, settings)?;

@@ -17,10 +17,14 @@
 //! instance within the notification's delivery, or within one heartbeat of a silent
 //! connection ([`HEARTBEAT`]).
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use prometheus::core::{Collector, Desc};
+use prometheus::proto::MetricFamily;
+use prometheus::{IntGauge, Opts};
 use tokio_postgres::AsyncMessage;
 
 /// The channel the triggers of migration `cache_notifications` notify.
@@ -79,7 +83,7 @@ impl Invalidation {
 /// generation on each notification and checks the connection every [`HEARTBEAT`]; when the
 /// connection fails, marks the caches untrusted and reconnects (waiting up to 5 s between
 /// attempts).
-pub async fn listen(invalidation: std::sync::Arc<Invalidation>, url: String) {
+pub async fn listen(invalidation: Arc<Invalidation>, url: String) {
     let mut wait = Duration::from_millis(200);
     loop {
         match session(&invalidation, &url).await {
@@ -154,6 +158,56 @@ struct AbortOnDrop(tokio::task::JoinHandle<Result<(), tokio_postgres::Error>>);
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
+    }
+}
+
+/// Whether this instance serves shared data from memory (`talentcard_cache_listening`, 0
+/// while its invalidation listener is down and every read queries PostgreSQL) and how often
+/// that data was invalidated (`talentcard_cache_generation`): an operator sees a lost
+/// listener, and the cost it brings, at once.
+pub struct CacheCollector {
+    invalidation: Arc<Invalidation>,
+    listening: IntGauge,
+    generation: IntGauge,
+}
+
+impl CacheCollector {
+    /// Its gauges, registered by `metrics::middleware`.
+    pub fn new(invalidation: Arc<Invalidation>) -> prometheus::Result<Self> {
+        let gauge = |name: &str, help: &str| {
+            IntGauge::with_opts(Opts::new(name, help).namespace("talentcard"))
+        };
+        Ok(CacheCollector {
+            invalidation,
+            listening: gauge(
+                "cache_listening",
+                "1 while the cache invalidation listener is up (shared data served from memory)",
+            )?,
+            generation: gauge(
+                "cache_generation",
+                "Invalidations of the in-memory shared data seen by this instance",
+            )?,
+        })
+    }
+}
+
+impl Collector for CacheCollector {
+    fn desc(&self) -> Vec<&Desc> {
+        [&self.listening, &self.generation]
+            .into_iter()
+            .flat_map(|g| g.desc())
+            .collect()
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        self.listening
+            .set(i64::from(self.invalidation.current().is_some()));
+        self.generation
+            .set(i64::try_from(self.invalidation.generation()).unwrap_or(i64::MAX));
+        [&self.listening, &self.generation]
+            .into_iter()
+            .flat_map(|g| g.collect())
+            .collect()
     }
 }
 
