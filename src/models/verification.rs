@@ -14,10 +14,11 @@ use uuid::Uuid;
 
 use crate::db::schema::{agencies, verifications};
 
-/// Counter rows per agency and minute. One row made every concurrent check of an agency wait
-/// for the previous one's commit; each check now bumps one shard at random and reads the
-/// others. Checks that do not overlap are counted exactly; overlapping ones may each miss the
-/// others still in flight, so a burst can pass the limit by at most the checks in flight.
+/// Counter rows per agency and minute. Each batch bumps one shard at random and reads the
+/// others, so instances writing batches at once do not queue on one row. Within a batch the
+/// checks are numbered, and batches of one instance follow each other, so one instance counts
+/// exactly; a batch of another instance not yet committed is missed, so a burst across
+/// instances can pass the limit by at most that batch (`partners.log_batch_max_rows`).
 pub const SHARDS: u8 = 8;
 
 /// One verification, as the holder's log shows it.
