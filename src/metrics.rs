@@ -16,7 +16,7 @@ use actix_web::{App, HttpResponse, HttpServer, web};
 use actix_web_prom::{PrometheusMetrics, PrometheusMetricsBuilder};
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
-use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts, Registry};
+use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 
 use crate::db::DbPool;
 
@@ -142,6 +142,12 @@ pub struct PartnerMetrics {
     pub unknown_numbers: IntCounterVec,
     /// `talentcard_verification_number_checks_refused_total{agency}`.
     pub refused_number_checks: IntCounterVec,
+    /// `talentcard_verification_log_batch_rows`: the checks each group commit of the holder's
+    /// log carried (`state::verification_log`); its mean is how far a commit's cost is shared.
+    pub log_batch_rows: Histogram,
+    /// `talentcard_verification_log_batch_seconds`: how long each group commit took, which
+    /// every check in it waited on top of its own work.
+    pub log_batch_seconds: Histogram,
 }
 
 impl PartnerMetrics {
@@ -158,6 +164,24 @@ impl PartnerMetrics {
             refused_number_checks: counter(
                 "verification_number_checks_refused_total",
                 "Checks by card number refused because the agency had too many unknown answers",
+            )?,
+            log_batch_rows: Histogram::with_opts(
+                HistogramOpts::new(
+                    "verification_log_batch_rows",
+                    "Checks committed together in one write of the holders' verification log",
+                )
+                .namespace("talentcard")
+                .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0]),
+            )?,
+            log_batch_seconds: Histogram::with_opts(
+                HistogramOpts::new(
+                    "verification_log_batch_seconds",
+                    "Time one write of the holders' verification log took, commit included",
+                )
+                .namespace("talentcard")
+                .buckets(vec![
+                    0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5,
+                ]),
             )?,
         })
     }
@@ -177,6 +201,8 @@ pub fn middleware(
     }
     registry.register(Box::new(partners.unknown_numbers.clone()))?;
     registry.register(Box::new(partners.refused_number_checks.clone()))?;
+    registry.register(Box::new(partners.log_batch_rows.clone()))?;
+    registry.register(Box::new(partners.log_batch_seconds.clone()))?;
     registry.register(Box::new(MalformedRequestsCollector::new()?))?;
     PrometheusMetricsBuilder::new("talentcard")
         .registry(registry)

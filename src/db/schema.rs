@@ -230,6 +230,7 @@ diesel::table! {
         principal_card -> Nullable<Uuid>,
         relation -> Nullable<Text>,
         dependant_name -> Nullable<Text>,
+        name_masked -> Text,
     }
 }
 

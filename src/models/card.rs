@@ -8,8 +8,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::db::schema::{card_serials, cards, scheme_tiers};
+use crate::db::schema::{accounts, card_serials, cards, scheme_tiers};
 use crate::domain::card_number;
+use crate::domain::recognition::mask_name;
 use crate::models::issuer_key;
 
 /// A stored card.
@@ -165,6 +166,14 @@ pub async fn issue_between(
         .execute(conn)
         .await?;
     let kid = issuer_key::active(conn, issue.issuer).await?.map(|k| k.kid);
+    // What a check answers about the person, stored with the card (`shown_card`); a dependant
+    // card gets the family member's when it is marked (`dependant::mark_dependant`).
+    let holder_name: String = accounts::table
+        .find(issue.holder_id)
+        .select(accounts::full_name)
+        .first(conn)
+        .await?;
+    let name_masked = mask_name(&holder_name);
     let status_index =
         crate::models::status_list::free_index(conn, issue.issuer, issue.now).await?;
     let id = Uuid::now_v7();
@@ -188,6 +197,7 @@ pub async fn issue_between(
                 cards::issued_at.eq(issue.now),
                 cards::kid.eq(&kid),
                 cards::status_index.eq(status_index),
+                cards::name_masked.eq(&name_masked),
             ))
             .on_conflict(cards::number)
             .do_nothing()

@@ -300,6 +300,7 @@ pub async fn mark_dependant(
             cards::principal_card.eq(principal),
             cards::relation.eq(&person.relation),
             cards::dependant_name.eq(&person.full_name),
+            cards::name_masked.eq(crate::domain::recognition::mask_name(&person.full_name)),
         ))
         .returning(crate::models::card::Card::as_returning())
         .get_result(conn)

@@ -99,7 +99,9 @@ impl QueryFragment<Pg> for RecordVerifications<'_> {
                 ON CONFLICT (agency_id, window_start, shard)
                 DO UPDATE SET count = agency_rate_windows.count + excluded.count
                 RETURNING agency_id, count
-            ), before AS (
+            ), before AS MATERIALIZED (
+                -- Materialized: inlined, the sum over the other shards ran twice per row of
+                -- the batch (a scan of the counters each time) instead of once per agency.
                 SELECT b.agency_id,
                        b.count::bigint - a.n + coalesce((
                            SELECT sum(w.count) FROM agency_rate_windows w, p

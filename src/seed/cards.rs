@@ -56,6 +56,7 @@ struct SeedCard {
     issued_at: DateTime<Utc>,
     kid: String,
     status_index: i32,
+    name_masked: String,
 }
 
 /// What every batch shares.
@@ -401,11 +402,12 @@ async fn copy_cards(tx: &tokio_postgres::Transaction<'_>, rows: &[SeedCard]) -> 
         ("issued_at", Type::TIMESTAMPTZ),
         ("kid", Type::TEXT),
         ("status_index", Type::INT4),
+        ("name_masked", Type::TEXT),
     ];
     let writer = copy_in(tx, "cards", &columns).await?;
     futures_util::pin_mut!(writer);
     for r in rows {
-        let row: [&(dyn ToSql + Sync); 13] = [
+        let row: [&(dyn ToSql + Sync); 14] = [
             &r.id,
             &r.number,
             &r.application_id,
@@ -419,6 +421,7 @@ async fn copy_cards(tx: &tokio_postgres::Transaction<'_>, rows: &[SeedCard]) -> 
             &r.issued_at,
             &r.kid,
             &r.status_index,
+            &r.name_masked,
         ];
         writer.as_mut().write(&row).await?;
     }
@@ -437,6 +440,7 @@ fn batch(
     for i in range {
         let (talent_id, id, card_id) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
         let holder_name = format!("种子持卡人 {i}");
+        let name_masked = crate::domain::recognition::mask_name(&holder_name);
         let index = i32::try_from((i as u64 * SPREAD) % plan.capacity)?;
         let number = number(plan, i);
         if i < CREDENTIALS {
@@ -504,6 +508,7 @@ fn batch(
             issued_at: plan.now,
             kid: plan.kid.clone(),
             status_index: index,
+            name_masked,
         });
     }
     Ok((people, apps, issued))

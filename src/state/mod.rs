@@ -34,7 +34,7 @@ use invalidation::Invalidation;
 use policies::PolicyCache;
 use rules::RuleCache;
 use status_lists::StatusListCache;
-use verification_log::{Batching, VerificationLog};
+use verification_log::{BatchMetrics, Batching, VerificationLog};
 
 /// Shared application state, handed to handlers as `web::Data<AppState>`.
 pub struct AppState {
@@ -98,6 +98,7 @@ impl AppState {
     ) -> anyhow::Result<Self> {
         let secrets = settings.secrets()?;
         let auth = settings.auth.clone();
+        let partner_metrics = crate::metrics::PartnerMetrics::new()?;
         Ok(AppState {
             verification_log: VerificationLog::start(
                 pool.clone(),
@@ -109,6 +110,10 @@ impl AppState {
                 Batching {
                     window: std::time::Duration::from_millis(settings.partners.log_batch_window_ms),
                     max_rows: settings.partners.log_batch_max_rows,
+                },
+                BatchMetrics {
+                    rows: partner_metrics.log_batch_rows.clone(),
+                    seconds: partner_metrics.log_batch_seconds.clone(),
                 },
             ),
             pool,
@@ -125,7 +130,7 @@ impl AppState {
                 settings.partners.status_list_refresh_ms,
             )),
             partners: settings.partners.clone(),
-            partner_metrics: crate::metrics::PartnerMetrics::new()?,
+            partner_metrics,
             calendar: load_calendar(&settings.config_dir).await?,
             platform_key: PlatformKey::new(&secrets)?,
             public_base_url: settings

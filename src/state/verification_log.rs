@@ -5,11 +5,11 @@
 //! checks nobody was answered for, and the log stays complete, each check once (the record's
 //! id is its primary key).
 //!
-//! A batch is what waits when the writer comes round: the first record, then whatever arrives
-//! within `partners.log_batch_window_ms` or until `partners.log_batch_max_rows` are waiting.
+//! A batch is what waits when the writer comes round, at most `partners.log_batch_max_rows`.
 //! Under load, the checks that finish while one batch commits form the next, so the per-check
-//! cost of a statement and a commit is shared by all of them; idle, a check waits at most the
-//! window.
+//! cost of a statement and a commit is shared by all of them, and the writer starts at once:
+//! those checks have waited a whole commit already. Only a check that finds the writer idle
+//! waits `partners.log_batch_window_ms` for company.
 
 use std::time::Duration;
 
@@ -40,6 +40,16 @@ pub struct Batching {
     pub max_rows: usize,
 }
 
+/// What an operator sees of the batches (`/metrics`): how many checks each carried and how
+/// long each took, so a slow disk or a window set too short shows before the latency does.
+#[derive(Debug, Clone)]
+pub struct BatchMetrics {
+    /// Rows per batch.
+    pub rows: prometheus::Histogram,
+    /// Seconds per batch, commit included.
+    pub seconds: prometheus::Histogram,
+}
+
 type Waiting = (Record, oneshot::Sender<Result<Outcome, LogError>>);
 
 /// The handle checks log through; the writer runs until every handle is dropped, writing what
@@ -51,10 +61,23 @@ pub struct VerificationLog {
 
 impl VerificationLog {
     /// Starts this instance's writer on the current runtime.
-    pub fn start(pool: DbPool, clock: SharedClock, limits: Limits, batching: Batching) -> Self {
+    pub fn start(
+        pool: DbPool,
+        clock: SharedClock,
+        limits: Limits,
+        batching: Batching,
+        metrics: BatchMetrics,
+    ) -> Self {
         // Room for every check in flight several times over; beyond it, checks wait to enqueue.
         let (queue, waiting) = mpsc::channel(batching.max_rows.max(1) * 8);
-        tokio::spawn(write_batches(waiting, pool, clock, limits, batching));
+        let writer = Writer {
+            pool,
+            clock,
+            limits,
+            batching,
+            metrics,
+        };
+        tokio::spawn(writer.run(waiting));
         VerificationLog { queue }
     }
 
@@ -70,41 +93,67 @@ impl VerificationLog {
     }
 }
 
-async fn write_batches(
-    mut waiting: mpsc::Receiver<Waiting>,
+/// The one task per instance that writes the batches.
+struct Writer {
     pool: DbPool,
     clock: SharedClock,
     limits: Limits,
     batching: Batching,
-) {
-    let max_rows = batching.max_rows.max(1);
-    let mut batch: Vec<Waiting> = Vec::with_capacity(max_rows);
-    while let Some(first) = waiting.recv().await {
-        batch.push(first);
-        let deadline = tokio::time::Instant::now() + batching.window;
-        while batch.len() < max_rows {
-            match waiting.try_recv() {
-                Ok(next) => batch.push(next),
-                Err(_) if batching.window.is_zero() => break,
-                Err(_) => match tokio::time::timeout_at(deadline, waiting.recv()).await {
-                    Ok(Some(next)) => batch.push(next),
-                    Ok(None) | Err(_) => break,
+    metrics: BatchMetrics,
+}
+
+impl Writer {
+    async fn run(self, mut waiting: mpsc::Receiver<Waiting>) {
+        let max_rows = self.batching.max_rows.max(1);
+        let window = self.batching.window;
+        let mut batch: Vec<Waiting> = Vec::with_capacity(max_rows);
+        loop {
+            // Records that queued while the last batch was written have waited a commit
+            // already; a record that finds the writer idle waits the window for company.
+            let (first, found_idle) = match waiting.try_recv() {
+                Ok(first) => (first, false),
+                Err(mpsc::error::TryRecvError::Disconnected) => break,
+                Err(mpsc::error::TryRecvError::Empty) => match waiting.recv().await {
+                    Some(first) => (first, true),
+                    None => break,
                 },
-            }
-        }
-        let (records, answers): (Vec<Record>, Vec<_>) = batch.drain(..).unzip();
-        let at = records.first().map_or_else(|| clock.now(), |r| r.at);
-        match write(&pool, &records, limits, at).await {
-            Ok(outcomes) => {
-                for (answer, outcome) in answers.into_iter().zip(outcomes) {
-                    // A check whose request was dropped meanwhile is logged all the same.
-                    let _ = answer.send(Ok(outcome));
+            };
+            batch.push(first);
+            while batch.len() < max_rows {
+                match waiting.try_recv() {
+                    Ok(next) => batch.push(next),
+                    Err(_) => break,
                 }
             }
-            Err(error) => {
-                tracing::error!(%error, rows = records.len(), "writing a batch of verifications failed");
-                for answer in answers {
-                    let _ = answer.send(Err(LogError::Failed));
+            if found_idle && !window.is_zero() {
+                let deadline = tokio::time::Instant::now() + window;
+                while batch.len() < max_rows {
+                    match tokio::time::timeout_at(deadline, waiting.recv()).await {
+                        Ok(Some(next)) => batch.push(next),
+                        Ok(None) | Err(_) => break,
+                    }
+                }
+            }
+            let (records, answers): (Vec<Record>, Vec<_>) = batch.drain(..).unzip();
+            let at = records.first().map_or_else(|| self.clock.now(), |r| r.at);
+            let started = std::time::Instant::now();
+            let written = write(&self.pool, &records, self.limits, at).await;
+            self.metrics
+                .seconds
+                .observe(started.elapsed().as_secs_f64());
+            self.metrics.rows.observe(records.len() as f64);
+            match written {
+                Ok(outcomes) => {
+                    for (answer, outcome) in answers.into_iter().zip(outcomes) {
+                        // A check whose request was dropped meanwhile is logged all the same.
+                        let _ = answer.send(Ok(outcome));
+                    }
+                }
+                Err(error) => {
+                    tracing::error!(%error, rows = records.len(), "writing a batch of verifications failed");
+                    for answer in answers {
+                        let _ = answer.send(Err(LogError::Failed));
+                    }
                 }
             }
         }

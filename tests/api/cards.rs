@@ -1086,9 +1086,9 @@ async fn an_issuer_whose_list_is_full_opens_the_next_one() {
         .unwrap();
     diesel::sql_query(format!(
         "INSERT INTO cards (id, number, application_id, holder_id, scheme, issuer, tier, \
-         status, valid_from, valid_until, issued_at, status_index) \
+         status, valid_from, valid_until, issued_at, status_index, name_masked) \
          SELECT gen_random_uuid(), 'FILL-' || g, gen_random_uuid(), gen_random_uuid(), \
-         'XIONGAN', 'XA', 'B', 'active', current_date, current_date + 1, now(), g \
+         'XIONGAN', 'XA', 'B', 'active', current_date, current_date + 1, now(), g, '*' \
          FROM generate_series(0, {}) g",
         status_list::ENTRIES - 1
     ))

@@ -278,6 +278,11 @@ async fn seeded_cards_verify_by_number_and_by_credential() {
         assert_eq!(answer["valid"], true, "{answer}");
         assert_eq!(answer["local_tier"], "B");
         assert_eq!(answer["card"]["number"], numbers[17].as_str());
+        // The masked name the seed stores on the card row, as an issued card has it.
+        assert_eq!(
+            answer["card"]["holder_name_masked"],
+            talentcard::domain::recognition::mask_name("种子持卡人 17")
+        );
     }
     let mut conn = app.connect().await;
     use diesel_async::RunQueryDsl;

@@ -213,3 +213,59 @@ async fn partners_two_cards_of_one_holder_share_a_quota_even_when_redeemed_at_on
         "{statuses:?}"
     );
 }
+
+/// A check reads the holder's uses as one row per redemption and counts them itself: two uses
+/// of one service in one period count two, whether the card is shown by number or by
+/// credential, and a use of another service does not count for it.
+#[tokio::test]
+async fn partners_a_check_counts_every_use_of_a_service_in_its_period() {
+    let app = spawn_app().await;
+    let admin = app.staff("root@example.cn", "admin", None).await;
+    let xa = app.staff("xa@example.cn", "official", Some("XA")).await;
+    let talent = app.talent("tourist@example.cn").await;
+    app.put_profile(&talent, 510).await;
+    let application = app.submitted(&talent, 41).await;
+    let approved: Value = app
+        .decide(
+            &xa,
+            &application,
+            json!({ "decision": "approve", "tier": "B", "comment": "checked" }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let card = approved["card"]["id"].as_str().unwrap().to_owned();
+    let number = approved["card"]["number"].as_str().unwrap().to_owned();
+    let (_, _, _, token) = app
+        .agency(&admin, "xiongan", &["tourism_pass", "annual_health_check"])
+        .await;
+    for service in ["tourism_pass", "tourism_pass", "annual_health_check"] {
+        let done = redeem_presented(&app, &token, &talent, &card, service).await;
+        assert_eq!(done.status().as_u16(), 201, "{service}");
+    }
+    let used = |answer: &Value, service: &str| {
+        let entitlement = answer["entitlements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["service"] == service)
+            .unwrap_or_else(|| panic!("no {service} in {answer}"))
+            .clone();
+        (
+            entitlement["used"].as_i64().unwrap(),
+            entitlement["remaining"].as_i64().unwrap(),
+        )
+    };
+    let by_credential = present(&app, &token, &talent, &card).await;
+    let by_number: Value = crate::partners::verify(&app, &token, json!({ "card_number": number }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    for answer in [&by_credential, &by_number] {
+        assert_eq!(answer["valid"], true, "{answer}");
+        assert_eq!(used(answer, "tourism_pass"), (2, 10));
+        assert_eq!(used(answer, "annual_health_check"), (1, 0));
+    }
+}

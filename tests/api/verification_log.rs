@@ -161,6 +161,20 @@ async fn checks_arriving_together_are_committed_together_and_each_answer_is_logg
         "16 checks within a 200 ms window took {} commits",
         transactions.len()
     );
+    // The operator sees the same: 16 rows in as many batches as commits.
+    let metrics = app.metrics().await;
+    let value = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in:\n{metrics}"))
+    };
+    assert_eq!(value("talentcard_verification_log_batch_rows_sum "), 16.0);
+    assert_eq!(
+        value("talentcard_verification_log_batch_rows_count "),
+        transactions.len() as f64
+    );
+    assert!(value("talentcard_verification_log_batch_seconds_count ") >= 1.0);
 }
 
 #[derive(QueryableByName)]

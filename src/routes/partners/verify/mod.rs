@@ -24,8 +24,7 @@ use crate::audit::{self, Actor, AuditEvent};
 use crate::credentials::token;
 use crate::domain::card_status::CardStatus;
 use crate::domain::dependants::{CardKind, Relation};
-use crate::domain::recognition::mask_name;
-use crate::domain::standing::{CardFacts, EntitlementUse, Policies, Status, standing_in};
+use crate::domain::standing::{CardFacts, EntitlementUse, Policies, Status, Uses, standing_in};
 use crate::error::{ApiError, ErrorCode, ProblemDetails};
 use crate::extract::AgencyClient;
 use crate::extract::ApiJson;
@@ -163,31 +162,31 @@ pub async fn verify_card(
         // A credential that verified names a card that is not on record: it vouches for nothing.
         (Ok(_), None) if shown.claims.is_some() => Err(Status::Untrusted),
         (Ok(_), None) => Err(Status::Unknown),
-        (Ok(_), Some(card)) => Ok(card),
+        (Ok(_), Some(found)) => Ok(found),
     };
     // A credential vouches only for the card it was signed for: the card on record must be
     // exactly what it claims, signed by that key as recorded; a presentation, only when signed
     // by the key bound now.
-    let found = found.and_then(|card| match &shown.claims {
+    let found = found.and_then(|(card, uses)| match &shown.claims {
         Some((claims, _)) if !credential_matches(claims, &card) => Err(Status::Untrusted),
         Some((claims, _))
             if shown.holder_bound && !key_is_current(claims, card.holder_jkt.as_deref()) =>
         {
             Err(Status::HolderBindingFailed)
         }
-        _ => Ok(card),
+        _ => Ok((card, uses)),
     });
-    let card_id = found.as_ref().ok().map(|card| card.id);
+    let card_id = found.as_ref().ok().map(|(card, _)| card.id);
     let holder_bound = shown.holder_bound && found.is_ok();
     let mut result = match found {
         Err(status) => nothing(status),
-        Ok(card) => {
+        Ok((card, uses)) => {
             let issuer_district = state
                 .directory
                 .issuer_district(&state.invalidation, &state.pool, &card.issuer)
                 .await?
                 .ok_or_else(|| ApiError::internal("a card's issuer is not on record"))?;
-            answer(&policies, &card, &issuer_district, agency, today)?
+            answer(&policies, &card, &uses, &issuer_district, agency, today)?
         }
     };
     result.holder_bound = holder_bound;
@@ -326,6 +325,7 @@ fn credential_matches(claims: &token::CardClaims, card: &ShownCard) -> bool {
 fn answer(
     policies: &Policies,
     card: &ShownCard,
+    uses: &Uses,
     issuer_district: &str,
     agency: &crate::models::agency::Agency,
     today: NaiveDate,
@@ -342,13 +342,12 @@ fn answer(
         kind: card.card_kind(),
         relation: card.relation.as_deref().and_then(Relation::parse),
     };
-    let uses = card.uses();
     let standing = standing_in(
         policies,
         &facts,
         &agency.district,
         Some(&agency.services),
-        &uses,
+        uses,
         today,
     );
     Ok(VerificationResult {
@@ -364,7 +363,7 @@ fn answer(
             issuer: card.issuer.clone(),
             tier: card.tier.clone(),
             valid_until: card.valid_until,
-            holder_name_masked: mask_name(card.shown_name()),
+            holder_name_masked: card.name_masked.clone(),
             kind: card.card_kind(),
             relation: card.relation.as_deref().and_then(Relation::parse),
         }),

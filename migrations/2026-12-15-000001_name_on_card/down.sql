@@ -1,0 +1,1 @@
+ALTER TABLE cards DROP COLUMN name_masked;
