@@ -14,10 +14,11 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use diesel_async::AsyncPgConnection;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::clock::SharedClock;
-use crate::db::{DbError, DbPool};
+use crate::db::{DbConn, DbError, DbPool};
 use crate::models::verification::{self, Limits, Outcome, Record};
 
 /// Why a check could not be logged (and so must not be answered as made).
@@ -107,16 +108,22 @@ impl Writer {
         let max_rows = self.batching.max_rows.max(1);
         let window = self.batching.window;
         let mut batch: Vec<Waiting> = Vec::with_capacity(max_rows);
+        // Kept while batches follow one another, so a busy writer does not queue for the pool
+        // behind the checks' lookups; given back whenever the writer goes idle.
+        let mut held: Option<DbConn> = None;
         loop {
             // Records that queued while the last batch was written have waited a commit
             // already; a record that finds the writer idle waits the window for company.
             let (first, found_idle) = match waiting.try_recv() {
                 Ok(first) => (first, false),
                 Err(mpsc::error::TryRecvError::Disconnected) => break,
-                Err(mpsc::error::TryRecvError::Empty) => match waiting.recv().await {
-                    Some(first) => (first, true),
-                    None => break,
-                },
+                Err(mpsc::error::TryRecvError::Empty) => {
+                    held = None;
+                    match waiting.recv().await {
+                        Some(first) => (first, true),
+                        None => break,
+                    }
+                }
             };
             batch.push(first);
             while batch.len() < max_rows {
@@ -137,7 +144,21 @@ impl Writer {
             let (records, answers): (Vec<Record>, Vec<_>) = batch.drain(..).unzip();
             let at = records.first().map_or_else(|| self.clock.now(), |r| r.at);
             let started = std::time::Instant::now();
-            let written = write(&self.pool, &records, self.limits, at).await;
+            let written = match held.take() {
+                Some(conn) => Ok(conn),
+                None => self.pool.get().await.map_err(DbError::from),
+            };
+            let written = match written {
+                Ok(mut conn) => {
+                    let written = write(&mut conn, &records, self.limits, at).await;
+                    // A connection whose batch failed is not reused (it may be broken).
+                    if written.is_ok() {
+                        held = Some(conn);
+                    }
+                    written
+                }
+                Err(error) => Err(error),
+            };
             self.metrics
                 .seconds
                 .observe(started.elapsed().as_secs_f64());
@@ -161,13 +182,12 @@ impl Writer {
 }
 
 async fn write(
-    pool: &DbPool,
+    conn: &mut AsyncPgConnection,
     records: &[Record],
     limits: Limits,
     at: DateTime<Utc>,
 ) -> Result<Vec<Outcome>, DbError> {
-    let mut conn = pool.get().await?;
-    let outcomes = verification::record_batch(&mut conn, records, limits, at).await?;
+    let outcomes = verification::record_batch(conn, records, limits, at).await?;
     let in_order = outcomes.len() == records.len()
         && outcomes
             .iter()
