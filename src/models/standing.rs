@@ -72,7 +72,7 @@ impl Found {
 
 /// Uses as the statements return them, `{"district service period_key": count}`, as the
 /// standing counts them.
-pub fn parse_uses(counted: &serde_json::Value) -> Uses {
+fn parse_uses(counted: &serde_json::Value) -> Uses {
     let mut uses = Uses::default();
     for (key, n) in counted.as_object().into_iter().flatten() {
         let mut parts = key.splitn(3, ' ');

@@ -26,25 +26,36 @@ fn uses(entitlements: &Value) -> Vec<(String, i64, i64)> {
     out
 }
 
-#[tokio::test]
-async fn partners_quota_used_on_the_old_card_stays_used_after_a_replacement() {
-    let app = spawn_app().await;
-    let admin = app.staff("root@example.cn", "admin", None).await;
-    let xa = app.staff("xa@example.cn", "official", Some("XA")).await;
-    let talent = app.talent("renewing@example.cn").await;
-    app.put_profile(&talent, 500).await;
-    let first = app.submitted(&talent, 40).await;
+/// A talent's approved XIONGAN card of tier B: the talent and the approval's `card` object.
+async fn approved_b_card(
+    app: &crate::helpers::TestApp,
+    xa: &crate::users::TestUser,
+    email: &str,
+    (profile, age): (u32, i32),
+) -> (crate::users::TestUser, Value) {
+    let talent = app.talent(email).await;
+    app.put_profile(&talent, profile).await;
+    let application = app.submitted(&talent, age).await;
     let approved: Value = app
         .decide(
-            &xa,
-            &first,
+            xa,
+            &application,
             json!({ "decision": "approve", "tier": "B", "comment": "checked" }),
         )
         .await
         .json()
         .await
         .unwrap();
-    let old_card = approved["card"]["id"].as_str().unwrap().to_owned();
+    (talent, approved["card"].clone())
+}
+
+#[tokio::test]
+async fn partners_quota_used_on_the_old_card_stays_used_after_a_replacement() {
+    let app = spawn_app().await;
+    let admin = app.staff("root@example.cn", "admin", None).await;
+    let xa = app.staff("xa@example.cn", "official", Some("XA")).await;
+    let (talent, card) = approved_b_card(&app, &xa, "renewing@example.cn", (500, 40)).await;
+    let old_card = card["id"].as_str().unwrap().to_owned();
     let (_, _, _, token) = app.agency(&admin, "xiongan", &SERVICES).await;
     for service in SERVICES {
         let done = redeem_presented(&app, &token, &talent, &old_card, service).await;
@@ -222,21 +233,9 @@ async fn partners_a_check_counts_every_use_of_a_service_in_its_period() {
     let app = spawn_app().await;
     let admin = app.staff("root@example.cn", "admin", None).await;
     let xa = app.staff("xa@example.cn", "official", Some("XA")).await;
-    let talent = app.talent("tourist@example.cn").await;
-    app.put_profile(&talent, 510).await;
-    let application = app.submitted(&talent, 41).await;
-    let approved: Value = app
-        .decide(
-            &xa,
-            &application,
-            json!({ "decision": "approve", "tier": "B", "comment": "checked" }),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let card = approved["card"]["id"].as_str().unwrap().to_owned();
-    let number = approved["card"]["number"].as_str().unwrap().to_owned();
+    let (talent, approved) = approved_b_card(&app, &xa, "tourist@example.cn", (510, 41)).await;
+    let card = approved["id"].as_str().unwrap().to_owned();
+    let number = approved["number"].as_str().unwrap().to_owned();
     let (_, _, _, token) = app
         .agency(&admin, "xiongan", &["tourism_pass", "annual_health_check"])
         .await;
